@@ -1,0 +1,139 @@
+import { z } from 'zod';
+
+import { KEY_PATTERN } from './domain/validation';
+
+/** The only place that reads `process.env`; everything else receives a `Config`. */
+export interface Config {
+  nodeEnv: 'development' | 'test' | 'production';
+  port: number;
+  database: DatabaseConfig;
+  redisUrl: string | undefined;
+  auth: { jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
+  defaultTier: string;
+  routerSecret: string | undefined;
+  seedCatalog: boolean;
+  logLevel: LogLevel;
+  webhooks: { allowPrivate: boolean; retryBaseMs: number };
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export type DatabaseConfig = { type: 'mysql'; url: string } | { type: 'better-sqlite3'; path: string };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+const optionalString = z.preprocess(unsetIfEmpty, z.string().optional());
+const booleanFlag = z.preprocess(
+  unsetIfEmpty,
+  z
+    .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
+    .transform((v) => v === 'true' || v === '1')
+    .optional(),
+);
+
+const environment = z.object({
+  NODE_ENV: z.preprocess(
+    unsetIfEmpty,
+    z
+      .enum(['development', 'test', 'production'], { message: 'must be development, test or production' })
+      .default('development'),
+  ),
+  PORT: z.preprocess(
+    unsetIfEmpty,
+    z.coerce
+      .number({ message: 'must be a port number' })
+      .int('must be a port number')
+      .min(0, 'must be a port number')
+      .max(65535, 'must be a port number')
+      .default(4001),
+  ),
+  DATABASE_URL: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^(mysql:\/\/.+|sqlite:.+)$/, 'must be mysql://user:pass@host:3306/db or sqlite:PATH')
+      .default('sqlite:./data/entitlements.sqlite'),
+  ),
+  REDIS_URL: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  AUTH_JWKS_URL: z.preprocess(unsetIfEmpty, z.url({ message: 'must be an http(s) URL' }).optional()),
+  AUTH_ISSUER: optionalString,
+  AUTH_AUDIENCE: optionalString,
+  DEFAULT_TIER: z.preprocess(
+    unsetIfEmpty,
+    z.string().regex(KEY_PATTERN, `must match ${KEY_PATTERN.source}`).default('free'),
+  ),
+  ROUTER_SECRET: optionalString,
+  SEED_CATALOG: booleanFlag,
+  LOG_LEVEL: z.preprocess(
+    unsetIfEmpty,
+    z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+        message: 'must be fatal, error, warn, info, debug, trace or silent',
+      })
+      .default('info'),
+  ),
+  WEBHOOK_ALLOW_PRIVATE: booleanFlag,
+  WEBHOOK_RETRY_BASE_MS: z.preprocess(
+    unsetIfEmpty,
+    z.coerce
+      .number({ message: 'must be a positive integer' })
+      .int('must be a positive integer')
+      .positive('must be a positive integer')
+      .default(5000),
+  ),
+});
+
+function parseDatabaseUrl(url: string): DatabaseConfig {
+  return url.startsWith('mysql://')
+    ? { type: 'mysql', url }
+    : { type: 'better-sqlite3', path: url.slice('sqlite:'.length) };
+}
+
+/** Production must not run on unverified identities or on a file database. */
+function productionProblems(env: NodeJS.ProcessEnv): string[] {
+  if (env.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  if (!env.AUTH_JWKS_URL) problems.push('AUTH_JWKS_URL: is required when NODE_ENV=production');
+  if (!env.DATABASE_URL?.startsWith('mysql://'))
+    problems.push('DATABASE_URL: production needs a mysql:// database');
+  return problems;
+}
+
+/** Reads and validates the environment once; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environment.safeParse(env);
+  const problems = [
+    ...(parsed.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) ?? []),
+    ...productionProblems(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const vars = parsed.data;
+
+  return {
+    nodeEnv: vars.NODE_ENV,
+    port: vars.PORT,
+    database: parseDatabaseUrl(vars.DATABASE_URL),
+    redisUrl: vars.REDIS_URL,
+    auth: { jwksUrl: vars.AUTH_JWKS_URL, issuer: vars.AUTH_ISSUER, audience: vars.AUTH_AUDIENCE },
+    defaultTier: vars.DEFAULT_TIER,
+    routerSecret: vars.ROUTER_SECRET,
+    seedCatalog: vars.SEED_CATALOG ?? true,
+    logLevel: vars.LOG_LEVEL,
+    webhooks: {
+      allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE ?? vars.NODE_ENV !== 'production',
+      retryBaseMs: vars.WEBHOOK_RETRY_BASE_MS,
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+import type { FeatureKind, UsagePeriod } from '../../domain/types';
+import { timestamp } from './columns';
+
+@Entity('features')
+export class FeatureRow {
+  @PrimaryColumn({ type: 'varchar', length: 64 })
+  key!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  kind!: FeatureKind;
+
+  @Column({ type: 'varchar', length: 1000, nullable: true })
+  description!: string | null;
+
+  @Column({ name: 'usage_period', type: 'varchar', length: 8 })
+  usagePeriod!: UsagePeriod;
+
+  @Column(timestamp({ name: 'created_at' }))
+  createdAt!: Date;
+
+  @Column(timestamp({ name: 'updated_at' }))
+  updatedAt!: Date;
+}

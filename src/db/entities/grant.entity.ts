@@ -1,0 +1,42 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+import { timestamp } from './columns';
+
+@Entity('grants')
+export class GrantRow {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 128 })
+  userId!: string;
+
+  @Column({ name: 'feature_key', type: 'varchar', length: 64 })
+  featureKey!: string;
+
+  @Column({ name: 'limit_amount', type: 'int', nullable: true })
+  limit!: number | null;
+
+  @Column({ name: 'value', type: 'text', nullable: true })
+  valueJson!: string | null;
+
+  @Column(timestamp({ name: 'starts_at' }))
+  startsAt!: Date;
+
+  @Column(timestamp({ name: 'expires_at', nullable: true }))
+  expiresAt!: Date | null;
+
+  @Column(timestamp({ name: 'revoked_at', nullable: true }))
+  revokedAt!: Date | null;
+
+  @Column({ name: 'revoke_reason', type: 'varchar', length: 1000, nullable: true })
+  revokeReason!: string | null;
+
+  @Column({ name: 'granted_by', type: 'varchar', length: 255 })
+  grantedBy!: string;
+
+  @Column({ type: 'varchar', length: 1000, nullable: true })
+  reason!: string | null;
+
+  @Column(timestamp({ name: 'created_at' }))
+  createdAt!: Date;
+}

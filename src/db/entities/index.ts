@@ -1,0 +1,6 @@
+export { FeatureRow } from './feature.entity';
+export { GrantRow } from './grant.entity';
+export { LicenseEventRow } from './license-event.entity';
+export { LicenseRow } from './license.entity';
+export { TierEntitlementRow } from './tier-entitlement.entity';
+export { TierRow } from './tier.entity';

@@ -1,0 +1,39 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+import type { LicenseEventType } from '../../domain/types';
+import { timestamp } from './columns';
+
+/** The audit trail: one row per license change, written in the change's own transaction. */
+@Entity('license_events')
+export class LicenseEventRow {
+  // MySQL returns BIGINT as a string, SQLite as a number; the mapper makes it a string either way.
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string | number;
+
+  @Column({ type: 'varchar', length: 32 })
+  type!: LicenseEventType;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 128 })
+  userId!: string;
+
+  @Column({ name: 'feature_key', type: 'varchar', length: 64, nullable: true })
+  featureKey!: string | null;
+
+  @Column({ name: 'grant_id', type: 'varchar', length: 36, nullable: true })
+  grantId!: string | null;
+
+  @Column({ name: 'from_tier_key', type: 'varchar', length: 64, nullable: true })
+  fromTierKey!: string | null;
+
+  @Column({ name: 'to_tier_key', type: 'varchar', length: 64, nullable: true })
+  toTierKey!: string | null;
+
+  @Column({ type: 'varchar', length: 255 })
+  actor!: string;
+
+  @Column({ type: 'varchar', length: 1000, nullable: true })
+  reason!: string | null;
+
+  @Column(timestamp({ name: 'occurred_at' }))
+  occurredAt!: Date;
+}

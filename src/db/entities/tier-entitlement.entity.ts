@@ -1,0 +1,17 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity('tier_entitlements')
+export class TierEntitlementRow {
+  @PrimaryColumn({ name: 'tier_key', type: 'varchar', length: 64 })
+  tierKey!: string;
+
+  @PrimaryColumn({ name: 'feature_key', type: 'varchar', length: 64 })
+  featureKey!: string;
+
+  // `limit` is a reserved word in SQL; the column name avoids quoting in hand-written queries.
+  @Column({ name: 'limit_amount', type: 'int', nullable: true })
+  limit!: number | null;
+
+  @Column({ name: 'value', type: 'text', nullable: true })
+  valueJson!: string | null;
+}

@@ -1,0 +1,76 @@
+import type { Feature, Grant, JsonValue, License, LicenseEvent, Tier } from '../domain/types';
+import { fromJsonText, toJsonText } from './entities/columns';
+import type {
+  FeatureRow,
+  GrantRow,
+  LicenseEventRow,
+  LicenseRow,
+  TierEntitlementRow,
+  TierRow,
+} from './entities';
+
+/** Rows to the domain model. The rules never see a row, so they stay independent of storage. */
+
+export function toFeature(row: FeatureRow): Feature {
+  return { key: row.key, kind: row.kind, description: row.description, usagePeriod: row.usagePeriod };
+}
+
+export function toTier(
+  row: TierRow,
+  entries: TierEntitlementRow[],
+  features: ReadonlyMap<string, Feature>,
+): Tier {
+  return {
+    key: row.key,
+    name: row.name,
+    rank: row.rank,
+    entitlements: entries
+      .filter((entry) => features.has(entry.featureKey))
+      .map((entry) => ({
+        feature: features.get(entry.featureKey) as Feature,
+        limit: entry.limit,
+        value: fromJsonText(entry.valueJson),
+      })),
+  };
+}
+
+export function toLicense(row: LicenseRow): License {
+  return {
+    userId: row.userId,
+    baseTierKey: row.baseTierKey,
+    status: row.status,
+    revokedAt: row.revokedAt,
+    revokeReason: row.revokeReason,
+    trial:
+      row.trialTierKey && row.trialStartedAt && row.trialEndsAt
+        ? { tierKey: row.trialTierKey, startedAt: row.trialStartedAt, endsAt: row.trialEndsAt }
+        : null,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function toGrant({ valueJson, ...row }: GrantRow): Grant {
+  return { ...row, value: fromJsonText(valueJson) };
+}
+
+export function toGrantRow({ value, ...grant }: Grant): GrantRow {
+  return { ...grant, valueJson: toJsonText(value) };
+}
+
+export function toTierEntitlementRow(entry: {
+  tierKey: string;
+  featureKey: string;
+  limit: number | null;
+  value: JsonValue;
+}): TierEntitlementRow {
+  return {
+    tierKey: entry.tierKey,
+    featureKey: entry.featureKey,
+    limit: entry.limit,
+    valueJson: toJsonText(entry.value),
+  };
+}
+
+export function toLicenseEvent(row: LicenseEventRow): LicenseEvent {
+  return { ...row, id: String(row.id) };
+}

@@ -1,0 +1,40 @@
+import type { DataSource } from 'typeorm';
+
+import { seedDemoCatalog } from './seed';
+
+const LOCK_NAME = 'entitlements_subgraph_migrations';
+const LOCK_TIMEOUT_SECONDS = 120;
+
+/**
+ * Brings the schema up to date and, when asked, seeds the demo catalog into an empty database.
+ * On MySQL, replicas starting together queue on a named lock, so exactly one runs each migration.
+ */
+export async function prepareDatabase(
+  dataSource: DataSource,
+  options: { seedCatalog: boolean },
+): Promise<void> {
+  await withStartupLock(dataSource, async () => {
+    await dataSource.runMigrations();
+    if (options.seedCatalog) await seedDemoCatalog(dataSource);
+  });
+}
+
+async function withStartupLock(dataSource: DataSource, work: () => Promise<void>): Promise<void> {
+  if (dataSource.options.type !== 'mysql') return work();
+  // GET_LOCK belongs to a session, so it is taken and released on one dedicated connection.
+  const lockConnection = dataSource.createQueryRunner();
+  try {
+    const [{ acquired }] = await lockConnection.query('SELECT GET_LOCK(?, ?) AS acquired', [
+      LOCK_NAME,
+      LOCK_TIMEOUT_SECONDS,
+    ]);
+    if (Number(acquired) !== 1) throw new Error(`Timed out waiting for the migration lock ${LOCK_NAME}`);
+    try {
+      await work();
+    } finally {
+      await lockConnection.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME]);
+    }
+  } finally {
+    await lockConnection.release();
+  }
+}

@@ -1,0 +1,102 @@
+import { BadUserInputError } from '../errors';
+import type { Feature, JsonValue } from './types';
+
+/** Input bounds of rule 9. Each check throws BAD_USER_INPUT naming the field, before anything is written. */
+
+export const KEY_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
+export const MAX_USER_ID_LENGTH = 128;
+export const MAX_TEXT_LENGTH = 1000;
+export const MAX_JSON_BYTES = 16 * 1024;
+export const MAX_PAGE_SIZE = 1000;
+
+export function userIdProblem(userId: string): string | null {
+  return userId.length >= 1 && userId.length <= MAX_USER_ID_LENGTH
+    ? null
+    : `a user id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
+}
+
+export function checkUserId(userId: string, field = 'userId'): string {
+  const problem = userIdProblem(userId);
+  if (problem !== null) throw new BadUserInputError(field, problem);
+  return userId;
+}
+
+export function checkKey(key: string, field: string): string {
+  if (!KEY_PATTERN.test(key)) throw new BadUserInputError(field, `${field} must match ${KEY_PATTERN.source}`);
+  return key;
+}
+
+export function checkLimit(limit: number | null | undefined, field = 'limit'): number | null {
+  if (limit === null || limit === undefined) return null;
+  if (!Number.isInteger(limit) || limit < 0) throw new BadUserInputError(field, `${field} must be 0 or more`);
+  return limit;
+}
+
+/** Reasons and descriptions: optional free text of at most 1,000 characters. */
+export function checkText(text: string | null | undefined, field: string): string | null {
+  if (text === null || text === undefined) return null;
+  if (text.length > MAX_TEXT_LENGTH) {
+    throw new BadUserInputError(field, `${field} must be at most ${MAX_TEXT_LENGTH} characters`);
+  }
+  return text;
+}
+
+export function checkRequiredText(text: string, field: string): string {
+  if (text.trim().length === 0) throw new BadUserInputError(field, `${field} must not be empty`);
+  return checkText(text, field) as string;
+}
+
+export function checkJsonValue(value: JsonValue | undefined, field = 'value'): JsonValue {
+  if (value === null || value === undefined) return null;
+  if (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_JSON_BYTES) {
+    throw new BadUserInputError(field, `${field} must be at most ${MAX_JSON_BYTES} bytes of JSON`);
+  }
+  return value;
+}
+
+export function checkPageSize(first: number, field = 'first'): number {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new BadUserInputError(field, `${field} must be 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return first;
+}
+
+/** Event ids are positive integers; `after` is one of them (or 0 for "from the start"). */
+export function checkCursor(after: string | null | undefined, field = 'after'): number {
+  if (after === null || after === undefined) return 0;
+  if (!/^\d{1,15}$/.test(after)) throw new BadUserInputError(field, `${field} must be an event id`);
+  return Number(after);
+}
+
+/** A grant's window must end after it starts, and in the future. */
+export function checkGrantWindow(startsAt: Date, expiresAt: Date | null, now: Date): void {
+  if (expiresAt === null) return;
+  if (expiresAt <= startsAt) throw new BadUserInputError('expiresAt', 'expiresAt must be after startsAt');
+  if (expiresAt <= now) throw new BadUserInputError('expiresAt', 'expiresAt must be in the future');
+}
+
+export function checkFutureDate(date: Date, field: string, now: Date): Date {
+  if (date <= now) throw new BadUserInputError(field, `${field} must be in the future`);
+  return date;
+}
+
+/** A limit only means something for a METERED feature, a value only for a CONFIG one. */
+export function checkFitsKind(
+  feature: Feature,
+  entry: { limit: number | null; value: JsonValue },
+  fieldPrefix?: string,
+): void {
+  const field = (name: string) => (fieldPrefix ? `${fieldPrefix}.${name}` : name);
+  if (entry.limit !== null && feature.kind !== 'METERED') {
+    throw new BadUserInputError(
+      field('limit'),
+      `limit applies to METERED features; "${feature.key}" is ${feature.kind}`,
+    );
+  }
+  if (entry.value !== null && feature.kind !== 'CONFIG') {
+    throw new BadUserInputError(
+      field('value'),
+      `value applies to CONFIG features; "${feature.key}" is ${feature.kind}`,
+    );
+  }
+}

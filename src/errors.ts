@@ -1,0 +1,48 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * The contract's error codes. Every error a caller is meant to act on is one of these classes, so
+ * `extensions.code` never depends on message text, and anything else can be masked as internal.
+ */
+export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT';
+
+export abstract class ContractError extends GraphQLError {
+  protected constructor(message: string, code: ErrorCode, extra: Record<string, unknown> = {}) {
+    super(message, { extensions: { code, ...extra } });
+    this.name = new.target.name;
+  }
+}
+
+export class UnauthenticatedError extends ContractError {
+  constructor(message = 'A valid bearer token is required') {
+    super(message, 'UNAUTHENTICATED');
+  }
+}
+
+export class ForbiddenError extends ContractError {
+  constructor(message = 'The token does not allow this operation') {
+    super(message, 'FORBIDDEN');
+  }
+}
+
+/** Invalid input; `field` names the offending argument or input field, e.g. `expiresAt`. */
+export class BadUserInputError extends ContractError {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message, 'BAD_USER_INPUT', { field });
+  }
+}
+
+export class NotFoundError extends ContractError {
+  constructor(what: string, key: string) {
+    super(`${what} "${key}" does not exist`, 'NOT_FOUND');
+  }
+}
+
+export class ConflictError extends ContractError {
+  constructor(message: string) {
+    super(message, 'CONFLICT');
+  }
+}

@@ -1,0 +1,51 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+
+import type {
+  FeatureKind as FeatureKindValue,
+  JsonValue,
+  UsagePeriod as UsagePeriodValue,
+} from '../../domain/types';
+import { JSONScalar } from '../scalars';
+import { FeatureKind, UsagePeriod } from '../types/enums';
+
+@InputType()
+export class FeatureInput {
+  @Field(() => ID)
+  key!: string;
+
+  @Field(() => FeatureKind)
+  kind!: FeatureKindValue;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => UsagePeriod, { defaultValue: 'MONTH' })
+  usagePeriod!: UsagePeriodValue;
+}
+
+@InputType()
+export class TierEntitlementInput {
+  @Field(() => ID)
+  feature!: string;
+
+  @Field(() => Int, { nullable: true })
+  limit?: number | null;
+
+  @Field(() => JSONScalar, { nullable: true })
+  value?: JsonValue;
+}
+
+@InputType()
+export class TierInput {
+  @Field(() => ID)
+  key!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => Int)
+  rank!: number;
+
+  @Field(() => [TierEntitlementInput])
+  entitlements!: TierEntitlementInput[];
+}

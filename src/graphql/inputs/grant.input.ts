@@ -1,0 +1,28 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+
+import type { JsonValue } from '../../domain/types';
+import { DateTimeScalar, JSONScalar } from '../scalars';
+
+@InputType()
+export class GrantEntitlementInput {
+  @Field(() => ID)
+  userId!: string;
+
+  @Field(() => ID)
+  feature!: string;
+
+  @Field(() => Int, { nullable: true, description: 'METERED: added to the tier limit; null = unlimited' })
+  limit?: number | null;
+
+  @Field(() => JSONScalar, { nullable: true, description: 'CONFIG: overrides the tier value while active' })
+  value?: JsonValue;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Defaults to now' })
+  startsAt?: Date | null;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'null = no end' })
+  expiresAt?: Date | null;
+
+  @Field(() => String, { nullable: true })
+  reason?: string | null;
+}

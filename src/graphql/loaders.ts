@@ -1,0 +1,52 @@
+import DataLoader from 'dataloader';
+
+import type { Caller } from '../auth/caller';
+import { resolveTier } from '../domain/effective';
+import type { LicenseView } from '../domain/effective';
+import type { Catalog, Feature, Grant, Tier } from '../domain/types';
+import type { Services } from '../services';
+
+/**
+ * Per-request batching: however many users, grants and features a query touches, each lookup
+ * becomes one call to its service. Nothing here outlives the request, so no cache can hide a revocation.
+ */
+export class Loaders {
+  private catalogPromise: Promise<Catalog> | undefined;
+
+  readonly license: DataLoader<string, LicenseView>;
+  readonly grant: DataLoader<string, Grant | null>;
+
+  constructor(
+    private readonly services: Services,
+    caller: Caller,
+  ) {
+    this.license = new DataLoader(
+      async (userIds) => services.licenses.view(caller, userIds, await this.catalog()),
+      {
+        maxBatchSize: 10_000,
+      },
+    );
+    this.grant = new DataLoader((ids) => services.licenses.grantsByIds(ids));
+  }
+
+  /** Forgets everything read so far, so that reads after a change see it. */
+  clear(): void {
+    this.catalogPromise = undefined;
+    this.license.clearAll();
+    this.grant.clearAll();
+  }
+
+  /** The catalog, read once per request. */
+  catalog(): Promise<Catalog> {
+    this.catalogPromise ??= this.services.catalog.load();
+    return this.catalogPromise;
+  }
+
+  async feature(key: string): Promise<Feature | null> {
+    return (await this.catalog()).features.get(key) ?? null;
+  }
+
+  async tier(key: string): Promise<Tier> {
+    return resolveTier(await this.catalog(), key);
+  }
+}

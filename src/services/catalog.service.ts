@@ -1,0 +1,132 @@
+import type { EntityManager } from 'typeorm';
+
+import type { Caller } from '../auth/caller';
+import type { Database } from '../db/database';
+import { FeatureRow, TierEntitlementRow, TierRow } from '../db/entities';
+import { toFeature, toTier, toTierEntitlementRow } from '../db/mappers';
+import {
+  checkFitsKind,
+  checkJsonValue,
+  checkKey,
+  checkLimit,
+  checkRequiredText,
+  checkText,
+} from '../domain/validation';
+import type { Catalog, Feature, FeatureKind, JsonValue, Tier, UsagePeriod } from '../domain/types';
+import { BadUserInputError, NotFoundError } from '../errors';
+
+export interface FeatureInput {
+  key: string;
+  kind: FeatureKind;
+  description?: string | null;
+  usagePeriod?: UsagePeriod | null;
+}
+
+export interface TierInput {
+  key: string;
+  name: string;
+  rank: number;
+  entitlements: { feature: string; limit?: number | null; value?: JsonValue }[];
+}
+
+const MAX_TIER_NAME_LENGTH = 200;
+
+/** Features and tiers: what can be entitled, and what each tier includes. */
+export class CatalogService {
+  constructor(private readonly db: Database) {}
+
+  /** The whole catalog in three statements; it is small, and every license read needs it. */
+  async load(manager: EntityManager = this.db.manager): Promise<Catalog> {
+    const [featureRows, tierRows, entryRows] = await Promise.all([
+      manager.find(FeatureRow, { order: { key: 'ASC' } }),
+      manager.find(TierRow, { order: { rank: 'ASC', key: 'ASC' } }),
+      manager.find(TierEntitlementRow, { order: { featureKey: 'ASC' } }),
+    ]);
+    const features = new Map(featureRows.map((row) => [row.key, toFeature(row)]));
+    const tiers = new Map(
+      tierRows.map((row) => [
+        row.key,
+        toTier(
+          row,
+          entryRows.filter((e) => e.tierKey === row.key),
+          features,
+        ),
+      ]),
+    );
+    return { features, tiers };
+  }
+
+  async upsertFeature(_caller: Caller, input: FeatureInput): Promise<Feature> {
+    const feature: Feature = {
+      key: checkKey(input.key, 'key'),
+      kind: input.kind,
+      description: checkText(input.description, 'description'),
+      usagePeriod: input.usagePeriod ?? 'MONTH',
+    };
+    await this.db.transaction(async (manager) => {
+      const now = new Date();
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(FeatureRow)
+        .values({ ...feature, createdAt: now, updatedAt: now })
+        .orIgnore()
+        .execute();
+      await manager.update(FeatureRow, { key: feature.key }, { ...feature, updatedAt: now });
+    });
+    return feature;
+  }
+
+  /** Creates or replaces a tier with exactly the given entitlements. */
+  async upsertTier(_caller: Caller, input: TierInput): Promise<Tier> {
+    const name = checkRequiredText(input.name, 'name');
+    if (name.length > MAX_TIER_NAME_LENGTH) {
+      throw new BadUserInputError('name', `name must be at most ${MAX_TIER_NAME_LENGTH} characters`);
+    }
+    const key = checkKey(input.key, 'key');
+    const seen = new Set<string>();
+    const entries = input.entitlements.map((entry, index) => {
+      const field = (name: string) => `entitlements[${index}].${name}`;
+      const featureKey = checkKey(entry.feature, field('feature'));
+      if (seen.has(featureKey))
+        throw new BadUserInputError(field('feature'), `feature "${featureKey}" is listed twice`);
+      seen.add(featureKey);
+      return {
+        tierKey: key,
+        featureKey,
+        limit: checkLimit(entry.limit, field('limit')),
+        value: checkJsonValue(entry.value, field('value')),
+      };
+    });
+
+    return this.db.transaction(async (manager) => {
+      const features = new Map(
+        (await manager.findBy(FeatureRow, {})).map((row) => [row.key, toFeature(row)] as const),
+      );
+      entries.forEach((entry, index) => {
+        const feature = features.get(entry.featureKey);
+        if (!feature) throw new NotFoundError('Feature', entry.featureKey);
+        checkFitsKind(feature, entry, `entitlements[${index}]`);
+      });
+
+      const now = new Date();
+      const tier = { key, name, rank: input.rank };
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(TierRow)
+        .values({ ...tier, createdAt: now, updatedAt: now })
+        .orIgnore()
+        .execute();
+      await manager.update(TierRow, { key }, { ...tier, updatedAt: now });
+      await manager.delete(TierEntitlementRow, { tierKey: key });
+      if (entries.length > 0) await manager.insert(TierEntitlementRow, entries.map(toTierEntitlementRow));
+
+      const [row, stored] = await Promise.all([
+        manager.findOneByOrFail(TierRow, { key }),
+        manager.findBy(TierEntitlementRow, { tierKey: key }),
+      ]);
+      return toTier(row, stored, features);
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import { MoreThan } from 'typeorm';
+import type { EntityManager, FindOptionsWhere } from 'typeorm';
+
+import type { Caller } from '../auth/caller';
+import type { Database } from '../db/database';
+import { LicenseEventRow } from '../db/entities';
+import { toLicenseEvent } from '../db/mappers';
+import { checkCursor, checkPageSize, checkUserId } from '../domain/validation';
+import type { LicenseEvent } from '../domain/types';
+
+export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
+  Partial<Pick<LicenseEvent, 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'>>;
+
+export interface LicenseEventPage {
+  events: LicenseEvent[];
+  endCursor: string | null;
+  hasMore: boolean;
+}
+
+/** The audit trail: events are written inside the transaction of the change they describe. */
+export class LicenseEventLog {
+  constructor(private readonly db: Database) {}
+
+  async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<void> {
+    await manager.insert(LicenseEventRow, {
+      featureKey: null,
+      grantId: null,
+      fromTierKey: null,
+      toTierKey: null,
+      reason: null,
+      ...event,
+      occurredAt,
+    });
+  }
+
+  /** Events oldest first, after the cursor; one extra row tells whether more follow. */
+  async page(
+    _caller: Caller,
+    query: { userId?: string | null; after?: string | null; first: number },
+  ): Promise<LicenseEventPage> {
+    const first = checkPageSize(query.first);
+    const where: FindOptionsWhere<LicenseEventRow> = { id: MoreThan(checkCursor(query.after)) };
+    if (query.userId !== null && query.userId !== undefined) where.userId = checkUserId(query.userId);
+    const rows = await this.db.manager.find(LicenseEventRow, {
+      where,
+      order: { id: 'ASC' },
+      take: first + 1,
+    });
+    const events = rows.slice(0, first).map(toLicenseEvent);
+    return { events, endCursor: events.at(-1)?.id ?? null, hasMore: rows.length > first };
+  }
+}
