@@ -19,6 +19,11 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // Tests read GraphQL responses as loosely typed JSON.
+    files: ['test/**'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

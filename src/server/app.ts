@@ -40,6 +40,7 @@ export async function startApp({ config, db, services, logger }: AppDependencies
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
     formatError: errorFormatter({ exposeInternals: config.nodeEnv === 'development', logger }),
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    logger,
   });
   await apollo.start();
 

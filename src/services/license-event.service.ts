@@ -17,6 +17,8 @@ export interface LicenseEventPage {
   hasMore: boolean;
 }
 
+const DEFAULT_PAGE_SIZE = 100;
+
 /** The audit trail: events are written inside the transaction of the change they describe. */
 export class LicenseEventLog {
   constructor(private readonly db: Database) {}
@@ -36,9 +38,9 @@ export class LicenseEventLog {
   /** Events oldest first, after the cursor; one extra row tells whether more follow. */
   async page(
     _caller: Caller,
-    query: { userId?: string | null; after?: string | null; first: number },
+    query: { userId?: string | null; after?: string | null; first?: number | null },
   ): Promise<LicenseEventPage> {
-    const first = checkPageSize(query.first);
+    const first = checkPageSize(query.first ?? DEFAULT_PAGE_SIZE);
     const where: FindOptionsWhere<LicenseEventRow> = { id: MoreThan(checkCursor(query.after)) };
     if (query.userId !== null && query.userId !== undefined) where.userId = checkUserId(query.userId);
     const rows = await this.db.manager.find(LicenseEventRow, {

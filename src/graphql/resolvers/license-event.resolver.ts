@@ -1,8 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 
 import type { LicenseEvent as LicenseEventValue, Grant as GrantValue } from '../../domain/types';
 import type { LicenseEventPage as LicenseEventPageValue } from '../../services/license-event.service';
 import type { RequestContext } from '../context';
+import { LicenseEventsArgs } from '../inputs/license.args';
 import { Feature, Tier } from '../types/catalog.types';
 import { Grant } from '../types/grant.type';
 import { LicenseEvent, LicenseEventPage } from '../types/license-event.type';
@@ -12,12 +13,10 @@ import { User } from '../types/user.type';
 export class LicenseEventResolver {
   @Query(() => LicenseEventPage, { description: 'The audit trail, oldest first' })
   licenseEvents(
-    @Arg('userId', () => ID, { nullable: true }) userId: string | null,
-    @Arg('after', () => ID, { nullable: true }) after: string | null,
-    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
+    @Args(() => LicenseEventsArgs) args: LicenseEventsArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<LicenseEventPageValue> {
-    return ctx.services.events.page(ctx.caller, { userId, after, first });
+    return ctx.services.events.page(ctx.caller, args);
   }
 
   @FieldResolver(() => User)

@@ -1,9 +1,15 @@
-import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Mutation, Resolver } from 'type-graphql';
 
 import type { Grant as GrantValue } from '../../domain/types';
 import type { RequestContext } from '../context';
 import { GrantEntitlementInput } from '../inputs/grant.input';
-import { DateTimeScalar } from '../scalars';
+import {
+  ChangeTierArgs,
+  OptionalReasonArgs,
+  RevokeEntitlementArgs,
+  RevokeLicenseArgs,
+  StartTrialArgs,
+} from '../inputs/license.args';
 import { Grant } from '../types/grant.type';
 import { User } from '../types/user.type';
 
@@ -20,8 +26,7 @@ export class LicenseResolver {
 
   @Mutation(() => Grant)
   revokeEntitlement(
-    @Arg('grantId', () => ID) grantId: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Args(() => RevokeEntitlementArgs) { grantId, reason }: RevokeEntitlementArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<GrantValue> {
     return ctx.services.licenses.revokeEntitlement(ctx.caller, grantId, reason);
@@ -29,9 +34,7 @@ export class LicenseResolver {
 
   @Mutation(() => User)
   async changeTier(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('tier', () => ID) tier: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Args(() => ChangeTierArgs) { userId, tier, reason }: ChangeTierArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<User> {
     await ctx.services.licenses.changeTier(ctx.caller, userId, tier, reason);
@@ -40,10 +43,7 @@ export class LicenseResolver {
 
   @Mutation(() => User)
   async startTrial(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('tier', () => ID) tier: string,
-    @Arg('endsAt', () => DateTimeScalar) endsAt: Date,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Args(() => StartTrialArgs) { userId, tier, endsAt, reason }: StartTrialArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<User> {
     await ctx.services.licenses.startTrial(ctx.caller, userId, tier, endsAt, reason);
@@ -52,8 +52,7 @@ export class LicenseResolver {
 
   @Mutation(() => User)
   async endTrial(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Args(() => OptionalReasonArgs) { userId, reason }: OptionalReasonArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<User> {
     await ctx.services.licenses.endTrial(ctx.caller, userId, reason);
@@ -62,8 +61,7 @@ export class LicenseResolver {
 
   @Mutation(() => User)
   async revokeLicense(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('reason', () => String) reason: string,
+    @Args(() => RevokeLicenseArgs) { userId, reason }: RevokeLicenseArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<User> {
     await ctx.services.licenses.revokeLicense(ctx.caller, userId, reason);
@@ -72,8 +70,7 @@ export class LicenseResolver {
 
   @Mutation(() => User)
   async restoreLicense(
-    @Arg('userId', () => ID) userId: string,
-    @Arg('reason', () => String, { nullable: true }) reason: string | null,
+    @Args(() => OptionalReasonArgs) { userId, reason }: OptionalReasonArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<User> {
     await ctx.services.licenses.restoreLicense(ctx.caller, userId, reason);

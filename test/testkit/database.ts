@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+
+import type { DataSource, Logger } from 'typeorm';
+
+import type { DatabaseConfig } from '../../src/config';
+import { createDataSource } from '../../src/db/data-source';
+import { prepareDatabase } from '../../src/db/migrate';
+
+/** MySQL when TEST_DATABASE_URL says so, else an in-memory SQLite database per suite. */
+export function testDatabaseConfig(): DatabaseConfig {
+  const url = process.env.TEST_DATABASE_URL;
+  if (url?.startsWith('mysql://')) return { type: 'mysql', url };
+  return {
+    type: 'better-sqlite3',
+    path: url?.startsWith('sqlite:') ? url.slice('sqlite:'.length) : ':memory:',
+  };
+}
+
+export const onMysql = testDatabaseConfig().type === 'mysql';
+
+/** A freshly migrated, empty database (every table dropped first), optionally with the demo catalog. */
+export async function openTestDatabase(
+  options: { logger?: Logger; seedCatalog?: boolean } = {},
+): Promise<DataSource> {
+  const dataSource = await createDataSource(testDatabaseConfig(), { logger: options.logger }).initialize();
+  await dataSource.dropDatabase();
+  await prepareDatabase(dataSource, { seedCatalog: options.seedCatalog ?? false });
+  return dataSource;
+}
