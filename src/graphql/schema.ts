@@ -3,9 +3,7 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
-import type { MiddlewareFn } from 'type-graphql';
 
-import type { RequestContext } from './context';
 import { CatalogResolver } from './resolvers/catalog.resolver';
 import { GrantResolver } from './resolvers/grant.resolver';
 import { LicenseEventResolver } from './resolvers/license-event.resolver';
@@ -16,22 +14,11 @@ import { DateTimeScalar } from './scalars';
 
 const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])`;
 
-/**
- * Mutations run one after another within an operation; dropping the loaders' caches after each one
- * makes the fields of its result, and of any later mutation, read the state it committed.
- */
-const freshReadsAfterMutation: MiddlewareFn<RequestContext> = async ({ info, context }, next) => {
-  const result = await next();
-  if (info.parentType.name === 'Mutation') context.loaders.clear();
-  return result;
-};
-
 /** type-graphql builds the schema; @apollo/subgraph turns it into a Federation 2 subgraph. */
 export async function buildSubgraph(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: [UserResolver, CatalogResolver, LicenseResolver, GrantResolver, LicenseEventResolver],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
-    globalMiddlewares: [freshReadsAfterMutation],
     validate: false,
     skipCheck: true,
   });

@@ -1,6 +1,7 @@
-import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
 
 import type { RequestContext } from '../context';
+import { freshReadsAfterMutation } from '../fresh-reads';
 import { FeatureInput, TierInput } from '../inputs/catalog.inputs';
 import { Feature, Tier } from '../types/catalog.types';
 
@@ -17,6 +18,7 @@ export class CatalogResolver {
   }
 
   @Mutation(() => Feature)
+  @UseMiddleware(freshReadsAfterMutation)
   upsertFeature(
     @Arg('input', () => FeatureInput) input: FeatureInput,
     @Ctx() ctx: RequestContext,
@@ -24,6 +26,7 @@ export class CatalogResolver {
     return ctx.services.catalog.upsertFeature(ctx.caller, input);
   }
 
+  @UseMiddleware(freshReadsAfterMutation)
   @Mutation(() => Tier, { description: 'Creates a tier or replaces it, with exactly the given entitlements' })
   upsertTier(@Arg('input', () => TierInput) input: TierInput, @Ctx() ctx: RequestContext): Promise<Tier> {
     return ctx.services.catalog.upsertTier(ctx.caller, input);

@@ -1,7 +1,8 @@
-import { Arg, Args, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Mutation, Resolver, UseMiddleware } from 'type-graphql';
 
 import type { Grant as GrantValue } from '../../domain/types';
 import type { RequestContext } from '../context';
+import { freshReadsAfterMutation } from '../fresh-reads';
 import { GrantEntitlementInput } from '../inputs/grant.input';
 import {
   ChangeTierArgs,
@@ -15,6 +16,7 @@ import { User } from '../types/user.type';
 
 /** The admin mutations on one identity's license. Each returns the changed User or Grant. */
 @Resolver()
+@UseMiddleware(freshReadsAfterMutation)
 export class LicenseResolver {
   @Mutation(() => Grant)
   grantEntitlement(

@@ -1,0 +1,14 @@
+import type { MiddlewareFn } from 'type-graphql';
+
+import type { RequestContext } from './context';
+
+/**
+ * Mutations run one after another within an operation; dropping the loaders' caches after each one
+ * makes the fields of its result, and of any later mutation, read the state it committed.
+ * Applied to mutations only: a global middleware would wrap every field and slow large reads.
+ */
+export const freshReadsAfterMutation: MiddlewareFn<RequestContext> = async ({ context }, next) => {
+  const result = await next();
+  context.loaders.clear();
+  return result;
+};

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+
+import { GrantRow, LicenseRow } from '../../src/db/entities';
+import { createTestCatalog } from '../testkit/catalog';
+import { dataOf, startTestServer } from '../testkit/server';
+import type { TestServer } from '../testkit/server';
+
+const ENTITY_QUERY = `query($reps: [_Any!]!) {
+  _entities(representations: $reps) {
+    ... on User {
+      id
+      tier { key name }
+      license { status baseTier { key } trial { tier { key } active } updatedAt }
+      entitlements { feature { key kind } source grants { id feature { key } } limit used remaining value expiresAt }
+      sso: entitlement(feature: "sso") { source }
+      hasEntitlement(feature: "api")
+      usage { feature { key } used limit remaining periodStart }
+    }
+  }
+}`;
+
+let server: TestServer;
+const reps = (ids: string[]) => ids.map((id) => ({ __typename: 'User', id }));
+
+/** Statements the server sends to the database while answering one request. */
+async function statementsFor(ids: string[]): Promise<{ count: number; users: any[] }> {
+  const before = server.queries.count;
+  const users = dataOf(await server.gql(ENTITY_QUERY, { reps: reps(ids) }))._entities;
+  return { count: server.queries.count - before, users };
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await createTestCatalog(server);
+  // 500 users, each with a base tier, a running trial and two grants, written in bulk.
+  const now = Date.now();
+  const ids = Array.from({ length: 500 }, (_, i) => `bulk-${i}`);
+  await server.dataSource.manager.insert(
+    LicenseRow,
+    ids.map((userId, i) => ({
+      userId,
+      baseTierKey: i % 2 === 0 ? 'team' : 'basic',
+      status: 'ACTIVE' as const,
+      revokedAt: null,
+      revokeReason: null,
+      trialTierKey: 'corp',
+      trialStartedAt: new Date(now - 1000),
+      trialEndsAt: new Date(now + 86_400_000),
+      createdAt: new Date(now),
+      updatedAt: new Date(now),
+    })),
+  );
+  const grants = ids.flatMap((userId) =>
+    ['api', 'theme'].map((featureKey) => ({
+      id: randomUUID(),
+      userId,
+      featureKey,
+      limit: featureKey === 'api' ? 5 : null,
+      valueJson: featureKey === 'theme' ? JSON.stringify({ color: 'gold' }) : null,
+      startsAt: new Date(now - 1000),
+      expiresAt: new Date(now + 86_400_000),
+      revokedAt: null,
+      revokeReason: null,
+      grantedBy: 'test',
+      reason: null,
+      createdAt: new Date(now),
+    })),
+  );
+  for (let i = 0; i < grants.length; i += 200)
+    await server.dataSource.manager.insert(GrantRow, grants.slice(i, i + 200));
+});
+afterAll(() => server.stop());
+
+describe('_entities', () => {
+  it('resolves User references in representation order, including unknown ids and repeats', async () => {
+    const ids = ['bulk-3', 'stranger', 'bulk-0', 'bulk-3'];
+    const { users } = await statementsFor(ids);
+    expect(users.map((u: any) => u.id)).toEqual(ids);
+    expect(users[1]).toMatchObject({ tier: { key: 'basic' }, license: { status: 'ACTIVE', trial: null } });
+    expect(users[0]).toMatchObject({
+      tier: { key: 'corp' },
+      license: { baseTier: { key: 'basic' } },
+      sso: { source: 'TRIAL' },
+    });
+    const theme = users[2].entitlements.find((e: any) => e.feature.key === 'theme');
+    expect(theme).toMatchObject({ source: 'GRANT', value: { color: 'gold' } });
+  });
+
+  it('runs the same number of SQL statements for 1 user as for 500', async () => {
+    const one = await statementsFor(['bulk-1']);
+    const many = await statementsFor(Array.from({ length: 500 }, (_, i) => `bulk-${i}`));
+    expect(many.users).toHaveLength(500);
+    expect(many.users[499].entitlements.find((e: any) => e.feature.key === 'api')).toMatchObject({
+      source: 'GRANT',
+      limit: null,
+    });
+    expect(one.count).toBeGreaterThan(0);
+    expect(many.count).toBe(one.count);
+    expect(many.count).toBeLessThanOrEqual(5);
+  });
+
+  it('answers an over-long id with BAD_USER_INPUT for that entity alone', async () => {
+    const response = await server.gql(
+      'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id tier { key } } } }',
+      {
+        reps: reps(['ok-user', 'x'.repeat(129)]),
+      },
+    );
+    expect(response.data?._entities[0]).toEqual({ id: 'ok-user', tier: { key: 'basic' } });
+    expect(response.errors).toHaveLength(1);
+    expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+  });
+});
+
+describe('_service', () => {
+  it('serves an SDL that links Federation 2.5+ and declares User as an entity', async () => {
+    const sdl: string = dataOf(await server.gql('{ _service { sdl } }'))._service.sdl;
+    expect(sdl).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.([5-9]|\d\d)"/);
+    expect(sdl).toMatch(/type User\s+@key\(fields: "id"\)/);
+    for (const field of [
+      'license: License!',
+      'tier: Tier!',
+      'entitlements: [Entitlement!]!',
+      'usage: [UsageMeter!]!',
+    ]) {
+      expect(sdl).toContain(field);
+    }
+    expect(sdl).toContain('entitlement(feature: ID!): Entitlement');
+    expect(sdl).toContain('hasEntitlement(feature: ID!): Boolean!');
+  });
+});

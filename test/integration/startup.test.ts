@@ -1,0 +1,46 @@
+import { openTestDatabase, onMysql, testDatabaseConfig } from '../testkit/database';
+import { spawnServer, waitUntilReady } from '../testkit/process';
+import { migrations } from '../../src/db/migrations';
+
+const describeOnMysql = onMysql ? describe : describe.skip;
+
+describe('start-up', () => {
+  it('refuses bad configuration with one message naming every bad variable', async () => {
+    const server = spawnServer({ PORT: 'port', DEFAULT_TIER: 'Not A Key', SEED_CATALOG: 'perhaps' });
+    expect(await server.exited).toBe(1);
+    const message = server.output();
+    expect(message).toContain('Invalid configuration');
+    for (const variable of ['PORT', 'DEFAULT_TIER', 'SEED_CATALOG'])
+      expect(message).toContain(`${variable}:`);
+    expect(message.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describeOnMysql('two replicas starting at once on an empty MySQL database', () => {
+  it('both come up, each migration runs once and the demo catalog is seeded once', async () => {
+    const dataSource = await openTestDatabase();
+    await dataSource.dropDatabase();
+    const { url } = testDatabaseConfig() as { url: string };
+    const replicas = [spawnServer({ DATABASE_URL: url }), spawnServer({ DATABASE_URL: url })];
+    try {
+      const urls = await Promise.all(replicas.map((replica) => waitUntilReady(replica)));
+      for (const graphqlUrl of urls) {
+        const response = await fetch(graphqlUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ tiers { key } }' }),
+        });
+        expect(await response.json()).toEqual({
+          data: { tiers: [{ key: 'free' }, { key: 'pro' }, { key: 'enterprise' }] },
+        });
+      }
+      const applied = await dataSource.query('SELECT name FROM migrations ORDER BY id');
+      expect(applied.map((row: { name: string }) => row.name)).toEqual(migrations.map((m) => m.name));
+      const [{ entries }] = await dataSource.query('SELECT COUNT(*) AS entries FROM tier_entitlements');
+      expect(Number(entries)).toBe(12);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.stop()));
+      await dataSource.destroy();
+    }
+  });
+});
