@@ -37,6 +37,14 @@ const booleanFlag = z.preprocess(
     .optional(),
 );
 
+/** Decimal digits only: `Number()` would also take ' ' (as 0) and '0x10'. */
+const integer = (message: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, message);
+
 const environment = z.object({
   NODE_ENV: z.preprocess(
     unsetIfEmpty,
@@ -44,15 +52,7 @@ const environment = z.object({
       .enum(['development', 'test', 'production'], { message: 'must be development, test or production' })
       .default('development'),
   ),
-  PORT: z.preprocess(
-    unsetIfEmpty,
-    z.coerce
-      .number({ message: 'must be a port number' })
-      .int('must be a port number')
-      .min(0, 'must be a port number')
-      .max(65535, 'must be a port number')
-      .default(4001),
-  ),
+  PORT: z.preprocess(unsetIfEmpty, integer('must be a port number', 0, 65535).default(4001)),
   DATABASE_URL: z.preprocess(
     unsetIfEmpty,
     z
@@ -67,7 +67,10 @@ const environment = z.object({
       .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
       .optional(),
   ),
-  AUTH_JWKS_URL: z.preprocess(unsetIfEmpty, z.url({ message: 'must be an http(s) URL' }).optional()),
+  AUTH_JWKS_URL: z.preprocess(
+    unsetIfEmpty,
+    z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  ),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
   DEFAULT_TIER: z.preprocess(
@@ -87,11 +90,7 @@ const environment = z.object({
   WEBHOOK_ALLOW_PRIVATE: booleanFlag,
   WEBHOOK_RETRY_BASE_MS: z.preprocess(
     unsetIfEmpty,
-    z.coerce
-      .number({ message: 'must be a positive integer' })
-      .int('must be a positive integer')
-      .positive('must be a positive integer')
-      .default(5000),
+    integer('must be a positive integer', 1, Number.MAX_SAFE_INTEGER).default(5000),
   ),
 });
 

@@ -1,5 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
+/** MySQL's own advice for these is "try restarting transaction". */
+const RETRYABLE_MYSQL_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+const MAX_ATTEMPTS = 3;
+
 /**
  * The data source plus what differs between MySQL and SQLite: row locks, and the fact that TypeORM's
  * SQLite driver shares one connection, so its transactions must run one after another.
@@ -17,12 +21,25 @@ export class Database {
     return this.dataSource.manager;
   }
 
-  /** Runs `work` in one transaction: everything it writes commits together, or nothing does. */
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.isMysql) return this.dataSource.transaction(work);
-    const run = this.sqliteQueue.then(() => this.dataSource.transaction(work));
-    this.sqliteQueue = run.catch(() => undefined);
-    return run;
+  /**
+   * Runs `work` in one transaction: everything it writes commits together, or nothing does. On MySQL a
+   * transaction chosen as a deadlock victim is rolled back and run again, so `work` must only touch the
+   * database through `manager`.
+   */
+  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (!this.isMysql) {
+      const run = this.sqliteQueue.then(() => this.dataSource.transaction(work));
+      this.sqliteQueue = run.catch(() => undefined);
+      return run;
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.dataSource.transaction(work);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_MYSQL_ERRORS.has(code)) throw error;
+      }
+    }
   }
 
   /** `FOR UPDATE` where the database has it; SQLite holds a database-wide write lock instead. */

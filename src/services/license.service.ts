@@ -303,6 +303,8 @@ export class LicenseService {
   /**
    * Creates the default license row if needed and locks it for the rest of the transaction. The new
    * row's `updatedAt` is the epoch, like the license of an identity without a row: nothing changed yet.
+   * An upsert rather than INSERT IGNORE: on a duplicate MySQL then takes an exclusive lock at once, where
+   * IGNORE's shared lock lets two racing transactions deadlock on the FOR UPDATE that follows.
    */
   private async lockLicense(manager: EntityManager, userId: string, now: Date): Promise<LicenseRow> {
     await manager
@@ -310,7 +312,7 @@ export class LicenseService {
       .insert()
       .into(LicenseRow)
       .values({ ...defaultLicenseRow(userId), createdAt: now })
-      .orIgnore()
+      .orUpdate(['user_id'], ['user_id'])
       .execute();
     return manager.findOneOrFail(LicenseRow, { where: { userId }, lock: this.db.writeLock });
   }

@@ -291,3 +291,53 @@ describe('several mutations in one operation', () => {
     expect(data).toEqual({ a: { tier: { key: 'corp' } }, b: { tier: { key: 'team' } } });
   });
 });
+
+describe('concurrent changes to one identity', () => {
+  it('all commit, each with its event, when they race on a user without a record', async () => {
+    const id = newUser();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        server.gql('mutation($input: GrantEntitlementInput!) { grantEntitlement(input: $input) { id } }', {
+          input: { userId: id, feature: 'api', limit: i + 1 },
+        }),
+      ),
+    );
+    for (const result of results) dataOf(result);
+    const user = await readUser(id);
+    expect(entitlement(user, 'api')).toMatchObject({ limit: 100 + (20 * 21) / 2 });
+    expect(entitlement(user, 'api').grants).toHaveLength(20);
+    const events = dataOf(
+      await server.gql('query($u: ID) { licenseEvents(userId: $u, first: 100) { events { type } } }', {
+        u: id,
+      }),
+    ).licenseEvents.events;
+    expect(events).toHaveLength(20);
+  });
+
+  it('serializes tier changes so that the events chain from one tier to the next', async () => {
+    const id = newUser();
+    const tiers = ['team', 'corp', 'basic', 'team', 'corp', 'team', 'basic', 'corp'];
+    await Promise.all(
+      tiers.map(async (tier) =>
+        dataOf(
+          await server.gql('mutation($id: ID!, $t: ID!) { changeTier(userId: $id, tier: $t) { id } }', {
+            id,
+            t: tier,
+          }),
+        ),
+      ),
+    );
+    const events = dataOf(
+      await server.gql(
+        'query($u: ID) { licenseEvents(userId: $u) { events { fromTier { key } toTier { key } } } }',
+        { u: id },
+      ),
+    ).licenseEvents.events;
+    let current = 'basic';
+    for (const event of events) {
+      expect(event.fromTier.key).toBe(current);
+      current = event.toTier.key;
+    }
+    expect((await readUser(id)).license.baseTier.key).toBe(current);
+  });
+});

@@ -1,0 +1,219 @@
+import { ConfigError, loadConfig } from '../../src/config';
+import type { Config } from '../../src/config';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+  DATABASE_URL: 'mysql://app:secret@db:3306/entitlements',
+};
+
+const DEFAULTS: Config = {
+  nodeEnv: 'development',
+  port: 4001,
+  database: { type: 'better-sqlite3', path: './data/entitlements.sqlite' },
+  redisUrl: undefined,
+  auth: { jwksUrl: undefined, issuer: undefined, audience: undefined },
+  defaultTier: 'free',
+  routerSecret: undefined,
+  seedCatalog: true,
+  logLevel: 'info',
+  webhooks: { allowPrivate: true, retryBaseMs: 5000 },
+};
+
+/** Runs loadConfig on `env`, expects a ConfigError and returns it. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+const problemVariables = (error: ConfigError) => error.problems.map((p) => p.split(':')[0]).sort();
+
+describe('loadConfig defaults', () => {
+  it('uses the documented defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual(DEFAULTS);
+  });
+
+  it('counts empty strings as unset', () => {
+    const empty = {
+      NODE_ENV: '',
+      PORT: '',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      AUTH_JWKS_URL: '',
+      AUTH_ISSUER: '',
+      AUTH_AUDIENCE: '',
+      DEFAULT_TIER: '',
+      ROUTER_SECRET: '',
+      SEED_CATALOG: '',
+      LOG_LEVEL: '',
+      WEBHOOK_ALLOW_PRIVATE: '',
+      WEBHOOK_RETRY_BASE_MS: '',
+    };
+    expect(loadConfig(empty)).toEqual(DEFAULTS);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadConfig({ HOME: '/root', SOMETHING_ELSE: '!!' })).toEqual(DEFAULTS);
+  });
+});
+
+describe('loadConfig values', () => {
+  it('reads every documented variable', () => {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      PORT: '8080',
+      DATABASE_URL: 'mysql://app:secret@db:3306/entitlements',
+      REDIS_URL: 'redis://cache:6379',
+      AUTH_JWKS_URL: 'https://idp.example.com/jwks',
+      AUTH_ISSUER: 'https://idp.example.com/',
+      AUTH_AUDIENCE: 'entitlements',
+      DEFAULT_TIER: 'basic',
+      ROUTER_SECRET: 's3cret',
+      SEED_CATALOG: 'false',
+      LOG_LEVEL: 'debug',
+      WEBHOOK_ALLOW_PRIVATE: 'false',
+      WEBHOOK_RETRY_BASE_MS: '250',
+    });
+    expect(config).toEqual({
+      nodeEnv: 'test',
+      port: 8080,
+      database: { type: 'mysql', url: 'mysql://app:secret@db:3306/entitlements' },
+      redisUrl: 'redis://cache:6379',
+      auth: {
+        jwksUrl: 'https://idp.example.com/jwks',
+        issuer: 'https://idp.example.com/',
+        audience: 'entitlements',
+      },
+      defaultTier: 'basic',
+      routerSecret: 's3cret',
+      seedCatalog: false,
+      logLevel: 'debug',
+      webhooks: { allowPrivate: false, retryBaseMs: 250 },
+    });
+  });
+
+  it('parses sqlite::memory: to the path :memory:', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).database).toEqual({
+      type: 'better-sqlite3',
+      path: ':memory:',
+    });
+  });
+
+  it('parses sqlite:PATH to that path', () => {
+    expect(loadConfig({ DATABASE_URL: 'sqlite:/var/lib/ent.db' }).database).toEqual({
+      type: 'better-sqlite3',
+      path: '/var/lib/ent.db',
+    });
+  });
+
+  it('reads 1 and 0 as true and false', () => {
+    expect(loadConfig({ SEED_CATALOG: '0', WEBHOOK_ALLOW_PRIVATE: '1' })).toMatchObject({
+      seedCatalog: false,
+      webhooks: { allowPrivate: true },
+    });
+    expect(loadConfig({ SEED_CATALOG: 'true' }).seedCatalog).toBe(true);
+  });
+
+  it('accepts the port bounds 0 and 65535', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+  });
+
+  it('accepts rediss:// URLs', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).redisUrl).toBe('rediss://cache:6380');
+  });
+});
+
+describe('loadConfig errors', () => {
+  it('names every bad variable in one ConfigError', () => {
+    const error = configError({
+      PORT: 'abc',
+      DATABASE_URL: 'postgres://x',
+      DEFAULT_TIER: 'Bad!',
+      WEBHOOK_RETRY_BASE_MS: '0',
+      SEED_CATALOG: 'maybe',
+    });
+    expect(error.name).toBe('ConfigError');
+    expect(problemVariables(error)).toEqual([
+      'DATABASE_URL',
+      'DEFAULT_TIER',
+      'PORT',
+      'SEED_CATALOG',
+      'WEBHOOK_RETRY_BASE_MS',
+    ]);
+    for (const name of ['PORT', 'DATABASE_URL', 'DEFAULT_TIER', 'WEBHOOK_RETRY_BASE_MS', 'SEED_CATALOG']) {
+      expect(error.message).toContain(name);
+    }
+  });
+
+  it('does not name the variables that are fine', () => {
+    const error = configError({ PORT: 'abc', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'warn' });
+    expect(problemVariables(error)).toEqual(['PORT']);
+    expect(error.message).not.toContain('DATABASE_URL');
+  });
+
+  it.each([
+    ['PORT', '65536'],
+    ['PORT', '-1'],
+    ['PORT', '4001.5'],
+    ['NODE_ENV', 'staging'],
+    ['DATABASE_URL', 'sqlite:'],
+    ['DATABASE_URL', 'mysql://'],
+    ['REDIS_URL', 'http://cache:6379'],
+    ['AUTH_JWKS_URL', 'not a url'],
+    ['DEFAULT_TIER', '1tier'],
+    ['LOG_LEVEL', 'verbose'],
+    ['WEBHOOK_ALLOW_PRIVATE', 'yes'],
+    ['WEBHOOK_RETRY_BASE_MS', '-5'],
+    ['WEBHOOK_RETRY_BASE_MS', '1.5'],
+    ['WEBHOOK_RETRY_BASE_MS', '0'],
+    ['PORT', ' '],
+    ['PORT', '0x10'],
+    ['AUTH_JWKS_URL', 'ftp://idp.example.com/jwks'],
+  ])('refuses %s=%s', (name, value) => {
+    expect(problemVariables(configError({ [name]: value }))).toEqual([name]);
+  });
+});
+
+describe('loadConfig in production', () => {
+  it('starts with a JWKS URL and a MySQL database, and disallows private webhooks by default', () => {
+    const config = loadConfig(PRODUCTION);
+    expect(config.nodeEnv).toBe('production');
+    expect(config.database.type).toBe('mysql');
+    expect(config.webhooks.allowPrivate).toBe(false);
+  });
+
+  it('lets private webhooks be allowed explicitly', () => {
+    expect(loadConfig({ ...PRODUCTION, WEBHOOK_ALLOW_PRIVATE: 'true' }).webhooks.allowPrivate).toBe(true);
+  });
+
+  it('refuses to start without AUTH_JWKS_URL', () => {
+    const { AUTH_JWKS_URL: _omitted, ...env } = PRODUCTION;
+    expect(problemVariables(configError(env))).toEqual(['AUTH_JWKS_URL']);
+  });
+
+  it('refuses an empty AUTH_JWKS_URL as unset', () => {
+    expect(problemVariables(configError({ ...PRODUCTION, AUTH_JWKS_URL: '' }))).toEqual(['AUTH_JWKS_URL']);
+  });
+
+  it('refuses a sqlite DATABASE_URL', () => {
+    const error = configError({ ...PRODUCTION, DATABASE_URL: 'sqlite:./data/prod.sqlite' });
+    expect(problemVariables(error)).toEqual(['DATABASE_URL']);
+  });
+
+  it('refuses the default (sqlite) database when DATABASE_URL is unset', () => {
+    const { DATABASE_URL: _omitted, ...env } = PRODUCTION;
+    expect(problemVariables(configError(env))).toEqual(['DATABASE_URL']);
+  });
+
+  it('names both problems at once', () => {
+    const error = configError({ NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:' });
+    expect(problemVariables(error)).toEqual(['AUTH_JWKS_URL', 'DATABASE_URL']);
+  });
+});
