@@ -8,7 +8,14 @@ export interface Config {
   port: number;
   database: DatabaseConfig;
   redisUrl: string | undefined;
-  auth: { jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
+  auth: {
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    jwksTimeoutMs: number;
+    /** Where the development signing key lives when no JWKS is configured. */
+    devKeyFile: string;
+  };
   defaultTier: string;
   routerSecret: string | undefined;
   seedCatalog: boolean;
@@ -73,6 +80,11 @@ const environment = z.object({
   ),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
+  AUTH_JWKS_TIMEOUT_MS: z.preprocess(
+    unsetIfEmpty,
+    integer('must be a positive integer', 1, 60_000).default(3000),
+  ),
+  AUTH_DEV_KEY_FILE: z.preprocess(unsetIfEmpty, z.string().default('./data/dev-signing-key.json')),
   DEFAULT_TIER: z.preprocess(
     unsetIfEmpty,
     z.string().regex(KEY_PATTERN, `must match ${KEY_PATTERN.source}`).default('free'),
@@ -125,7 +137,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: vars.PORT,
     database: parseDatabaseUrl(vars.DATABASE_URL),
     redisUrl: vars.REDIS_URL,
-    auth: { jwksUrl: vars.AUTH_JWKS_URL, issuer: vars.AUTH_ISSUER, audience: vars.AUTH_AUDIENCE },
+    auth: {
+      jwksUrl: vars.AUTH_JWKS_URL,
+      issuer: vars.AUTH_ISSUER,
+      audience: vars.AUTH_AUDIENCE,
+      jwksTimeoutMs: vars.AUTH_JWKS_TIMEOUT_MS,
+      devKeyFile: vars.AUTH_DEV_KEY_FILE,
+    },
     defaultTier: vars.DEFAULT_TIER,
     routerSecret: vars.ROUTER_SECRET,
     seedCatalog: vars.SEED_CATALOG ?? true,

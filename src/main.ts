@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 
+import { createAuthenticator } from './auth/token-verifier';
 import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
 import { createDataSource } from './db/data-source';
@@ -14,7 +15,8 @@ async function main(config: Config): Promise<void> {
   const dataSource = await createDataSource(config.database).initialize();
   await prepareDatabase(dataSource, { seedCatalog: config.seedCatalog });
   const db = new Database(dataSource);
-  const app = await startApp({ config, db, services: createServices(db, config), logger });
+  const authenticator = await createAuthenticator(config);
+  const app = await startApp({ config, db, services: createServices(db, config), authenticator, logger });
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
 
   const shutdown = async (signal: string) => {

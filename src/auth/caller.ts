@@ -1,18 +1,33 @@
 /**
- * Who is calling. Built once per request by the transport and handed to every service call, which is
- * where access is decided. Until token verification lands, every request is the anonymous caller.
+ * Who is calling. Built once per request by the transport from its bearer token and handed to every
+ * service call, which is where access is decided (see access.ts).
  */
 export interface Caller {
-  /** The verified `sub` claim; null for an unauthenticated request. */
+  /** The verified `sub` claim; null when the request carries no valid token. */
   subject: string | null;
   scopes: ReadonlySet<string>;
+  /** When the token stops being valid; sockets are closed then. */
+  expiresAt: Date | null;
+  /** Why the request is not authenticated, for the UNAUTHENTICATED message. */
+  problem: string | null;
 }
 
-export const ANONYMOUS_ACTOR = 'anonymous';
+export const Scope = {
+  read: 'entitlements:read',
+  write: 'entitlements:write',
+  usageWrite: 'usage:write',
+} as const;
 
-export const anonymousCaller: Caller = Object.freeze({ subject: null, scopes: new Set<string>() });
+export function unauthenticated(problem: string): Caller {
+  return { subject: null, scopes: new Set(), expiresAt: null, problem };
+}
 
-/** The name written into `LicenseEvent.actor` and `Grant.grantedBy`. */
+export function authenticated(subject: string, scopes: Iterable<string>, expiresAt: Date | null): Caller {
+  return { subject, scopes: new Set(scopes), expiresAt, problem: null };
+}
+
+/** The name written into `LicenseEvent.actor` and `Grant.grantedBy`: the caller's `sub`. */
 export function actorOf(caller: Caller): string {
-  return caller.subject ?? ANONYMOUS_ACTOR;
+  if (caller.subject === null) throw new Error('an unauthenticated caller cannot change anything');
+  return caller.subject;
 }

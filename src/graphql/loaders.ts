@@ -11,14 +11,13 @@ import type { Services } from '../services';
  * becomes one call to its service. Nothing here outlives the request, so no cache can hide a revocation.
  */
 export class Loaders {
-  private catalogPromise: Promise<Catalog> | undefined;
-
   readonly license: DataLoader<string, LicenseView>;
   readonly grant: DataLoader<string, Grant | null>;
+  private catalogPromise: Promise<Catalog> | undefined;
 
   constructor(
     private readonly services: Services,
-    caller: Caller,
+    private readonly caller: Caller,
   ) {
     this.license = new DataLoader(
       async (userIds) => services.licenses.view(caller, userIds, await this.catalog()),
@@ -26,7 +25,7 @@ export class Loaders {
         maxBatchSize: 10_000,
       },
     );
-    this.grant = new DataLoader((ids) => services.licenses.grantsByIds(ids));
+    this.grant = new DataLoader((ids) => services.licenses.grantsByIds(caller, ids));
   }
 
   /** Forgets everything read so far, so that reads after a change see it. */
@@ -38,7 +37,7 @@ export class Loaders {
 
   /** The catalog, read once per request. */
   catalog(): Promise<Catalog> {
-    this.catalogPromise ??= this.services.catalog.load();
+    this.catalogPromise ??= this.services.catalog.load(this.caller);
     return this.catalogPromise;
   }
 

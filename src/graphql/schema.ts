@@ -12,7 +12,10 @@ import { userReferenceResolvers } from './resolvers/user.reference';
 import { UserResolver } from './resolvers/user.resolver';
 import { DateTimeScalar } from './scalars';
 
-const FEDERATION_LINK = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.5", import: ["@key"])`;
+const FEDERATION_LINK = `extend schema @link(
+  url: "https://specs.apollo.dev/federation/v2.5"
+  import: ["@key", "@authenticated", "@requiresScopes"]
+)`;
 
 /** type-graphql builds the schema; @apollo/subgraph turns it into a Federation 2 subgraph. */
 export async function buildSubgraph(): Promise<GraphQLSchema> {

@@ -6,21 +6,25 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 
-import { anonymousCaller } from '../auth/caller';
+import type { Authenticator } from '../auth/token-verifier';
 import type { Config } from '../config';
 import type { Database } from '../db/database';
 import { createRequestContext } from '../graphql/context';
 import type { RequestContext } from '../graphql/context';
+import { parseOptions, queryLimitRules } from '../graphql/limits';
 import { buildSubgraph } from '../graphql/schema';
 import type { Services } from '../services';
+import { bodyErrors } from './body-errors';
 import { errorFormatter } from './errors';
 import { healthRoutes } from './health';
 import type { Logger } from './logger';
+import { requireRouterSecret } from './router-secret';
 
 export interface AppDependencies {
   config: Config;
   db: Database;
   services: Services;
+  authenticator: Authenticator;
   logger: Logger;
 }
 
@@ -30,15 +34,30 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** HTTP transport: GraphQL at /graphql plus the health endpoints, on one port. */
-export async function startApp({ config, db, services, logger }: AppDependencies): Promise<RunningApp> {
+const MAX_BODY = '1mb';
+
+/** HTTP transport: GraphQL at /graphql, health endpoints and the development JWKS, on one port. */
+export async function startApp({
+  config,
+  db,
+  services,
+  authenticator,
+  logger,
+}: AppDependencies): Promise<RunningApp> {
+  const production = config.nodeEnv === 'production';
   const app = express();
   const httpServer = http.createServer(app);
   const apollo = new ApolloServer<RequestContext>({
     schema: await buildSubgraph(),
-    introspection: config.nodeEnv !== 'production',
+    introspection: !production,
+    // No "Did you mean ...?" hints that map the schema for a caller who may not introspect it.
+    hideSchemaDetailsFromClientErrors: production,
     includeStacktraceInErrorResponses: config.nodeEnv === 'development',
     formatError: errorFormatter({ exposeInternals: config.nodeEnv === 'development', logger }),
+    validationRules: queryLimitRules(),
+    parseOptions,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
     logger,
   });
@@ -46,11 +65,20 @@ export async function startApp({ config, db, services, logger }: AppDependencies
 
   app.disable('x-powered-by');
   app.use(healthRoutes(db));
+  if (authenticator.devJwks) {
+    const jwks = authenticator.devJwks;
+    app.get('/.well-known/jwks.json', (_req, res) => {
+      res.json(jwks);
+    });
+  }
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    ...(config.routerSecret ? [requireRouterSecret(config.routerSecret)] : []),
+    express.json({ limit: MAX_BODY }),
+    bodyErrors,
     expressMiddleware(apollo, {
-      context: async () => createRequestContext(services, anonymousCaller),
+      context: async ({ req }) =>
+        createRequestContext(services, await authenticator.callerFor(req.headers.authorization)),
     }),
   );
 

@@ -2,6 +2,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 
 import { ContractError } from '../errors';
+import { isTokenLimitError } from '../graphql/limits';
 import type { Logger } from './logger';
 
 /**
@@ -11,6 +12,9 @@ import type { Logger } from './logger';
 export function errorFormatter(options: { exposeInternals: boolean; logger: Logger }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
+    if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message)) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } };
+    }
     const code = formatted.extensions?.code;
     if (original instanceof ContractError || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) {
       return formatted;

@@ -1,5 +1,5 @@
-import type { EntityManager } from 'typeorm';
-
+import { assertAuthenticated, assertScope } from '../auth/access';
+import { Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { FeatureRow, TierEntitlementRow, TierRow } from '../db/entities';
@@ -36,7 +36,9 @@ export class CatalogService {
   constructor(private readonly db: Database) {}
 
   /** The whole catalog in three statements; it is small, and every license read needs it. */
-  async load(manager: EntityManager = this.db.manager): Promise<Catalog> {
+  async load(caller: Caller): Promise<Catalog> {
+    assertAuthenticated(caller);
+    const { manager } = this.db;
     const [featureRows, tierRows, entryRows] = await Promise.all([
       manager.find(FeatureRow, { order: { key: 'ASC' } }),
       manager.find(TierRow, { order: { rank: 'ASC', key: 'ASC' } }),
@@ -56,7 +58,8 @@ export class CatalogService {
     return { features, tiers };
   }
 
-  async upsertFeature(_caller: Caller, input: FeatureInput): Promise<Feature> {
+  async upsertFeature(caller: Caller, input: FeatureInput): Promise<Feature> {
+    assertScope(caller, Scope.write);
     const feature: Feature = {
       key: checkKey(input.key, 'key'),
       kind: input.kind,
@@ -78,7 +81,8 @@ export class CatalogService {
   }
 
   /** Creates or replaces a tier with exactly the given entitlements. */
-  async upsertTier(_caller: Caller, input: TierInput): Promise<Tier> {
+  async upsertTier(caller: Caller, input: TierInput): Promise<Tier> {
+    assertScope(caller, Scope.write);
     const name = checkRequiredText(input.name, 'name');
     if (name.length > MAX_TIER_NAME_LENGTH) {
       throw new BadUserInputError('name', `name must be at most ${MAX_TIER_NAME_LENGTH} characters`);

@@ -1,6 +1,7 @@
 import { MoreThan } from 'typeorm';
 import type { EntityManager, FindOptionsWhere } from 'typeorm';
 
+import { assertCanReadEvents } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { LicenseEventRow } from '../db/entities';
@@ -37,9 +38,10 @@ export class LicenseEventLog {
 
   /** Events oldest first, after the cursor; one extra row tells whether more follow. */
   async page(
-    _caller: Caller,
+    caller: Caller,
     query: { userId?: string | null; after?: string | null; first?: number | null },
   ): Promise<LicenseEventPage> {
+    assertCanReadEvents(caller, query.userId ?? null);
     const first = checkPageSize(query.first ?? DEFAULT_PAGE_SIZE);
     const where: FindOptionsWhere<LicenseEventRow> = { id: MoreThan(checkCursor(query.after)) };
     if (query.userId !== null && query.userId !== undefined) where.userId = checkUserId(query.userId);

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
-import { actorOf } from '../auth/caller';
+import { assertAuthenticated, assertCanReadUser, assertScope, canReadUser } from '../auth/access';
+import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { FeatureRow, GrantRow, LicenseRow, TierRow } from '../db/entities';
@@ -61,12 +62,8 @@ export class LicenseService {
    * The license views of many users in two statements, in the order asked. An invalid id gets its own
    * error so that one bad entity reference does not fail the whole batch.
    */
-  async view(
-    _caller: Caller,
-    userIds: readonly string[],
-    catalog: Catalog,
-  ): Promise<(LicenseView | Error)[]> {
-    const valid = [...new Set(userIds.filter((id) => userIdProblem(id) === null))];
+  async view(caller: Caller, userIds: readonly string[], catalog: Catalog): Promise<(LicenseView | Error)[]> {
+    const valid = [...new Set(userIds.filter((id) => userIdProblem(id) === null && canReadUser(caller, id)))];
     const now = new Date();
     const [licenseRows, grantRows] =
       valid.length === 0
@@ -86,6 +83,8 @@ export class LicenseService {
     return userIds.map((userId) => {
       const problem = userIdProblem(userId);
       if (problem !== null) return new BadUserInputError('id', problem);
+      const denied = accessProblem(() => assertCanReadUser(caller, userId));
+      if (denied) return denied;
       return viewLicense(
         {
           license: licenses.get(userId) ?? defaultLicense(userId),
@@ -98,13 +97,19 @@ export class LicenseService {
     });
   }
 
-  async grantsByIds(ids: readonly string[]): Promise<(Grant | null)[]> {
+  async grantsByIds(caller: Caller, ids: readonly string[]): Promise<(Grant | Error | null)[]> {
+    assertAuthenticated(caller);
     const rows = await this.db.manager.findBy(GrantRow, { id: In([...ids]) });
     const byId = new Map(rows.map((row) => [row.id, toGrant(row)]));
-    return ids.map((id) => byId.get(id) ?? null);
+    return ids.map((id) => {
+      const grant = byId.get(id);
+      if (!grant) return null;
+      return accessProblem(() => assertCanReadUser(caller, grant.userId)) ?? grant;
+    });
   }
 
   async grantEntitlement(caller: Caller, input: GrantInput): Promise<Grant> {
+    assertScope(caller, Scope.write);
     const now = new Date();
     const userId = checkUserId(input.userId);
     const featureKey = checkKey(input.feature, 'feature');
@@ -153,6 +158,7 @@ export class LicenseService {
 
   /** Revoking an already revoked grant returns it unchanged. */
   async revokeEntitlement(caller: Caller, grantId: string, reasonInput?: string | null): Promise<Grant> {
+    assertScope(caller, Scope.write);
     const reason = checkText(reasonInput, 'reason');
     return this.db.transaction(async (manager) => {
       const found = await manager.findOneBy(GrantRow, { id: grantId });
@@ -191,6 +197,7 @@ export class LicenseService {
     tierInput: string,
     reasonInput?: string | null,
   ): Promise<void> {
+    assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const tierKey = checkKey(tierInput, 'tier');
     const reason = checkText(reasonInput, 'reason');
@@ -218,6 +225,7 @@ export class LicenseService {
     endsAtInput: Date,
     reasonInput?: string | null,
   ): Promise<void> {
+    assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const tierKey = checkKey(tierInput, 'tier');
     const endsAt = checkFutureDate(endsAtInput, 'endsAt', new Date());
@@ -241,6 +249,7 @@ export class LicenseService {
 
   /** Ends a running trial now; without one, nothing changes. The trial stays visible as inactive. */
   async endTrial(caller: Caller, userIdInput: string, reasonInput?: string | null): Promise<void> {
+    assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const reason = checkText(reasonInput, 'reason');
     await this.changeLicense(userId, async (license, _manager, now) => {
@@ -261,6 +270,7 @@ export class LicenseService {
 
   /** Ends all access at once; grants, tier and trial are kept for a restore. */
   async revokeLicense(caller: Caller, userIdInput: string, reasonInput: string): Promise<void> {
+    assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const reason = checkRequiredText(reasonInput, 'reason');
     await this.changeLicense(userId, async (license, _manager, now) => {
@@ -273,6 +283,7 @@ export class LicenseService {
   }
 
   async restoreLicense(caller: Caller, userIdInput: string, reasonInput?: string | null): Promise<void> {
+    assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const reason = checkText(reasonInput, 'reason');
     await this.changeLicense(userId, async (license) => {
@@ -335,4 +346,14 @@ function defaultLicenseRow(userId: string): Omit<LicenseRow, 'createdAt'> {
     trialEndsAt: null,
     updatedAt: license.updatedAt,
   };
+}
+
+/** The error an access check throws, as a value: batch loaders answer each key on its own. */
+function accessProblem(check: () => void): Error | null {
+  try {
+    check();
+    return null;
+  } catch (error) {
+    return error as Error;
+  }
 }

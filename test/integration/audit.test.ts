@@ -4,7 +4,7 @@ import { LicenseRow } from '../../src/db/entities';
 import { LicenseEventLog } from '../../src/services/license-event.service';
 import type { NewLicenseEvent } from '../../src/services/license-event.service';
 import { LicenseService } from '../../src/services/license.service';
-import { anonymousCaller } from '../../src/auth/caller';
+import { authenticated, Scope } from '../../src/auth/caller';
 import { createTestCatalog } from '../testkit/catalog';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
@@ -67,7 +67,7 @@ describe('the audit trail', () => {
       user: { id: userId },
       feature: { key: 'sso' },
       grant: { id: grantEntitlement.id, active: false },
-      actor: 'anonymous',
+      actor: 'admin',
       reason: 'deal',
     });
     expect(tierChanged).toMatchObject({
@@ -126,6 +126,8 @@ describe('the audit trail', () => {
   });
 });
 
+const admin = authenticated('admin', [Scope.write], null);
+
 /** An audit log whose write fails, as a full disk or a lost connection would make it. */
 class FailingEventLog extends LicenseEventLog {
   async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<void> {
@@ -137,12 +139,10 @@ class FailingEventLog extends LicenseEventLog {
 describe('a mutation that fails midway', () => {
   it('stores neither the change nor its event', async () => {
     const licenses = new LicenseService(server.db, new FailingEventLog(server.db), 'basic');
-    await expect(licenses.changeTier(anonymousCaller, 'rolled-back', 'team')).rejects.toThrow(
+    await expect(licenses.changeTier(admin, 'rolled-back', 'team')).rejects.toThrow('the audit write failed');
+    await expect(licenses.grantEntitlement(admin, { userId: 'rolled-back', feature: 'sso' })).rejects.toThrow(
       'the audit write failed',
     );
-    await expect(
-      licenses.grantEntitlement(anonymousCaller, { userId: 'rolled-back', feature: 'sso' }),
-    ).rejects.toThrow('the audit write failed');
 
     expect(await server.dataSource.manager.findOneBy(LicenseRow, { userId: 'rolled-back' })).toBeNull();
     const user = dataOf(

@@ -64,7 +64,7 @@ describe('grants', () => {
     expect(created).toMatchObject({
       active: true,
       limit: 50,
-      grantedBy: 'anonymous',
+      grantedBy: 'admin',
       reason: 'promo',
       user: { id },
     });

@@ -1,5 +1,6 @@
 import { openTestDatabase, onMysql, testDatabaseConfig } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
+import { mintToken, postGraphQL } from '../testkit/server';
 import { migrations } from '../../src/db/migrations';
 
 const describeOnMysql = onMysql ? describe : describe.skip;
@@ -24,13 +25,11 @@ describeOnMysql('two replicas starting at once on an empty MySQL database', () =
     const replicas = [spawnServer({ DATABASE_URL: url }), spawnServer({ DATABASE_URL: url })];
     try {
       const urls = await Promise.all(replicas.map((replica) => waitUntilReady(replica)));
+      const token = await mintToken('reader');
       for (const graphqlUrl of urls) {
-        const response = await fetch(graphqlUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: '{ tiers { key } }' }),
-        });
-        expect(await response.json()).toEqual({
+        expect(
+          await postGraphQL(graphqlUrl, '{ tiers { key } }', {}, { authorization: `Bearer ${token}` }),
+        ).toEqual({
           data: { tiers: [{ key: 'free' }, { key: 'pro' }, { key: 'enterprise' }] },
         });
       }

@@ -1,4 +1,12 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import type { DataSource } from 'typeorm';
+
+import { Scope } from '../../src/auth/caller';
+import { loadOrCreateDevKey } from '../../src/auth/dev-keys';
+import { signDevToken } from '../../src/auth/dev-tokens';
+import { createAuthenticator } from '../../src/auth/token-verifier';
 
 import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
@@ -26,12 +34,30 @@ export interface TestServer {
   db: Database;
   services: Services;
   queries: QueryCounter;
+  /** As an administrator (`entitlements:read entitlements:write`). */
   gql<T = Record<string, any>>(
     query: string,
     variables?: Record<string, unknown>,
   ): Promise<GraphQLResponse<T>>;
+  /** With the given bearer token, or none. */
+  gqlAs<T = Record<string, any>>(
+    token: string | null,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphQLResponse<T>>;
+  /** A token signed with the server's development key. */
+  token(sub: string, scopes?: string[], ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
 }
+
+/** Every test server and child process signs and verifies with this one development key. */
+export const TEST_DEV_KEY_FILE = join(tmpdir(), 'entitlements-subgraph-test-key.json');
+
+export async function mintToken(sub: string, scopes: string[] = [], ttlSeconds = 600): Promise<string> {
+  return signDevToken(await loadOrCreateDevKey(TEST_DEV_KEY_FILE), { sub, scopes, ttlSeconds });
+}
+
+export const ADMIN_SCOPES = [Scope.read, Scope.write];
 
 /** The real HTTP server on a random port, on a fresh test database. */
 export async function startTestServer(
@@ -40,6 +66,7 @@ export async function startTestServer(
   const queries = new QueryCounter();
   const dataSource = await openTestDatabase({ logger: queries, seedCatalog: options.seedCatalog });
   const config = loadConfig({
+    AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE,
     NODE_ENV: 'test',
     PORT: '0',
     LOG_LEVEL: 'silent',
@@ -48,7 +75,11 @@ export async function startTestServer(
   });
   const db = new Database(dataSource);
   const services = createServices(db, config);
-  const app = await startApp({ config, db, services, logger: createLogger(config) });
+  const authenticator = await createAuthenticator(config);
+  const app = await startApp({ config, db, services, authenticator, logger: createLogger(config) });
+  const adminToken = await mintToken('admin', ADMIN_SCOPES);
+  const gqlAs = (token: string | null, query: string, variables?: Record<string, unknown>) =>
+    postGraphQL<any>(app.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
   return {
     url: app.url,
     config,
@@ -56,7 +87,9 @@ export async function startTestServer(
     db,
     services,
     queries,
-    gql: (query, variables) => postGraphQL(app.url, query, variables),
+    gql: (query, variables) => gqlAs(adminToken, query, variables),
+    gqlAs,
+    token: mintToken,
     async stop() {
       await app.stop();
       await dataSource.destroy();

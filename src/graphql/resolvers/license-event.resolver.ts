@@ -1,8 +1,9 @@
-import { Args, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, Directive, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 
 import type { LicenseEvent as LicenseEventValue, Grant as GrantValue } from '../../domain/types';
 import type { LicenseEventPage as LicenseEventPageValue } from '../../services/license-event.service';
 import type { RequestContext } from '../context';
+import { AUTHENTICATED } from '../directives';
 import { LicenseEventsArgs } from '../inputs/license.args';
 import { Feature, Tier } from '../types/catalog.types';
 import { Grant } from '../types/grant.type';
@@ -11,6 +12,7 @@ import { User } from '../types/user.type';
 
 @Resolver(() => LicenseEvent)
 export class LicenseEventResolver {
+  @Directive(AUTHENTICATED)
   @Query(() => LicenseEventPage, { description: 'The audit trail, oldest first' })
   licenseEvents(
     @Args(() => LicenseEventsArgs) args: LicenseEventsArgs,

@@ -1,7 +1,8 @@
-import { Arg, Args, Ctx, Mutation, Resolver, UseMiddleware } from 'type-graphql';
+import { Arg, Args, Ctx, Directive, Mutation, Resolver, UseMiddleware } from 'type-graphql';
 
 import type { Grant as GrantValue } from '../../domain/types';
 import type { RequestContext } from '../context';
+import { REQUIRES_WRITE_SCOPE } from '../directives';
 import { freshReadsAfterMutation } from '../fresh-reads';
 import { GrantEntitlementInput } from '../inputs/grant.input';
 import {
@@ -18,6 +19,7 @@ import { User } from '../types/user.type';
 @Resolver()
 @UseMiddleware(freshReadsAfterMutation)
 export class LicenseResolver {
+  @Directive(REQUIRES_WRITE_SCOPE)
   @Mutation(() => Grant)
   grantEntitlement(
     @Arg('input', () => GrantEntitlementInput) input: GrantEntitlementInput,
@@ -26,6 +28,7 @@ export class LicenseResolver {
     return ctx.services.licenses.grantEntitlement(ctx.caller, input);
   }
 
+  @Directive(REQUIRES_WRITE_SCOPE)
   @Mutation(() => Grant)
   revokeEntitlement(
     @Args(() => RevokeEntitlementArgs) { grantId, reason }: RevokeEntitlementArgs,
@@ -34,6 +37,7 @@ export class LicenseResolver {
     return ctx.services.licenses.revokeEntitlement(ctx.caller, grantId, reason);
   }
 
+  @Directive(REQUIRES_WRITE_SCOPE)
   @Mutation(() => User)
   async changeTier(
     @Args(() => ChangeTierArgs) { userId, tier, reason }: ChangeTierArgs,
@@ -43,6 +47,7 @@ export class LicenseResolver {
     return { id: userId };
   }
 
+  @Directive(REQUIRES_WRITE_SCOPE)
   @Mutation(() => User)
   async startTrial(
     @Args(() => StartTrialArgs) { userId, tier, endsAt, reason }: StartTrialArgs,
@@ -52,6 +57,7 @@ export class LicenseResolver {
     return { id: userId };
   }
 
+  @Directive(REQUIRES_WRITE_SCOPE)
   @Mutation(() => User)
   async endTrial(
     @Args(() => OptionalReasonArgs) { userId, reason }: OptionalReasonArgs,
@@ -61,6 +67,7 @@ export class LicenseResolver {
     return { id: userId };
   }
 
+  @Directive(REQUIRES_WRITE_SCOPE)
   @Mutation(() => User)
   async revokeLicense(
     @Args(() => RevokeLicenseArgs) { userId, reason }: RevokeLicenseArgs,
@@ -70,6 +77,7 @@ export class LicenseResolver {
     return { id: userId };
   }
 
+  @Directive(REQUIRES_WRITE_SCOPE)
   @Mutation(() => User)
   async restoreLicense(
     @Args(() => OptionalReasonArgs) { userId, reason }: OptionalReasonArgs,

@@ -1,11 +1,15 @@
+import type { RequestContext } from '../context';
 import type { User } from '../types/user.type';
 
 /**
- * Any id is a valid User: an identity this subgraph has never seen has the default license, so the
- * reference is returned as is and the fields load it through the per-request loader.
+ * Any id is a valid User: an identity this subgraph has never seen has the default license. Loading
+ * the license here (batched with the fields that follow) applies the access rules even to `{ id }`.
  */
 export const userReferenceResolvers = {
   User: {
-    __resolveReference: (reference: { id: string }): User => ({ id: reference.id }),
+    async __resolveReference(reference: { id: string }, ctx: RequestContext): Promise<User> {
+      await ctx.loaders.license.load(reference.id);
+      return { id: reference.id };
+    },
   },
 };

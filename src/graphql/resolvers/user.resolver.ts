@@ -1,8 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
 
 import { allowsUse } from '../../domain/effective';
 import type { LicenseView } from '../../domain/effective';
 import type { RequestContext } from '../context';
+import { AUTHENTICATED } from '../directives';
 import { Tier } from '../types/catalog.types';
 import { Entitlement, License, UsageMeter } from '../types/license.types';
 import { User } from '../types/user.type';
@@ -10,16 +11,19 @@ import { User } from '../types/user.type';
 /** The licensing fields of User; every one reads the user's batched license view. */
 @Resolver(() => User)
 export class UserResolver {
+  @Directive(AUTHENTICATED)
   @FieldResolver(() => License)
   async license(@Root() user: User, @Ctx() ctx: RequestContext): Promise<LicenseView['license']> {
     return (await view(user, ctx)).license;
   }
 
+  @Directive(AUTHENTICATED)
   @FieldResolver(() => Tier, { description: 'Effective tier now (the trial tier while a trial runs)' })
   async tier(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Tier> {
     return (await view(user, ctx)).tier;
   }
 
+  @Directive(AUTHENTICATED)
   @FieldResolver(() => [Entitlement], {
     description: 'Effective now, one per feature; empty when the license is revoked',
   })
@@ -27,6 +31,7 @@ export class UserResolver {
     return (await view(user, ctx)).entitlements;
   }
 
+  @Directive(AUTHENTICATED)
   @FieldResolver(() => Entitlement, { nullable: true, description: 'null when not entitled' })
   async entitlement(
     @Root() user: User,
@@ -36,6 +41,7 @@ export class UserResolver {
     return (await view(user, ctx)).entitlements.find((e) => e.feature.key === feature) ?? null;
   }
 
+  @Directive(AUTHENTICATED)
   @FieldResolver(() => Boolean, {
     description: 'May this identity use the feature now (for METERED: and is the period not exhausted)',
   })
@@ -47,6 +53,7 @@ export class UserResolver {
     return allowsUse((await view(user, ctx)).entitlements.find((e) => e.feature.key === feature));
   }
 
+  @Directive(AUTHENTICATED)
   @FieldResolver(() => [UsageMeter], { description: 'One per metered feature the user is entitled to' })
   async usage(@Root() user: User, @Ctx() ctx: RequestContext): Promise<UsageMeter[]> {
     return (await view(user, ctx)).usage;

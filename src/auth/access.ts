@@ -1,0 +1,45 @@
+import { ForbiddenError, UnauthenticatedError } from '../errors';
+import { Scope } from './caller';
+import type { Caller } from './caller';
+
+/**
+ * The access rules of the contract, in one place. Services call these before they validate or touch
+ * anything, so an unauthorized caller learns nothing about the data or the input rules.
+ */
+
+export function assertAuthenticated(caller: Caller): void {
+  if (caller.subject === null) throw new UnauthenticatedError(caller.problem ?? undefined);
+}
+
+export function assertScope(caller: Caller, scope: string): void {
+  assertAuthenticated(caller);
+  if (!caller.scopes.has(scope)) throw new ForbiddenError(`This operation needs the scope ${scope}`);
+}
+
+/** `entitlements:read`, or `entitlements:write`: whoever may change every license may also see it. */
+function readsEveryone(caller: Caller): boolean {
+  return caller.scopes.has(Scope.read) || caller.scopes.has(Scope.write);
+}
+
+/** A user's licensing fields: a token that reads everyone, or the user's own token. */
+export function canReadUser(caller: Caller, userId: string): boolean {
+  return caller.subject !== null && (caller.subject === userId || readsEveryone(caller));
+}
+
+export function assertCanReadUser(caller: Caller, userId: string): void {
+  assertAuthenticated(caller);
+  if (!canReadUser(caller, userId)) throw new ForbiddenError(`This token may not read user "${userId}"`);
+}
+
+/** The audit trail: everyone's with `entitlements:read`, one's own with any valid token. */
+export function assertCanReadEvents(caller: Caller, userId: string | null): void {
+  assertAuthenticated(caller);
+  if (userId === null && !readsEveryone(caller)) {
+    throw new ForbiddenError(
+      `Reading every user's events needs the scope ${Scope.read}; pass your own userId`,
+    );
+  }
+  if (userId !== null && !canReadUser(caller, userId)) {
+    throw new ForbiddenError(`This token may not read the events of user "${userId}"`);
+  }
+}

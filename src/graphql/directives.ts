@@ -1,0 +1,6 @@
+/**
+ * Router-side access rules, declared in the SDL so that a GraphOS router can turn requests away before
+ * they reach this subgraph. The subgraph's services enforce the same rules (and own-user reads) itself.
+ */
+export const AUTHENTICATED = '@authenticated';
+export const REQUIRES_WRITE_SCOPE = '@requiresScopes(scopes: [["entitlements:write"]])';

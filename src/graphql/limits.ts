@@ -1,0 +1,37 @@
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import type { ParseOptions, ValidationRule } from 'graphql';
+
+/**
+ * Bounds on what one operation may ask for, shared by every transport (HTTP now, WebSocket later).
+ * Sized for real traffic: the deepest useful query (events -> grant -> user -> entitlements -> grants
+ * -> feature) is 8 levels, and the router sends one `_entities` operation whatever the number of
+ * representations, which travel as variables and cost nothing here.
+ */
+export const QUERY_LIMITS = {
+  maxDepth: 12,
+  maxAliases: 30,
+  maxDirectives: 50,
+  maxTokens: 5000,
+  maxCost: 20_000,
+} as const;
+
+export const parseOptions: ParseOptions = { maxTokens: QUERY_LIMITS.maxTokens };
+
+export function queryLimitRules(): ValidationRule[] {
+  return [
+    // Introspection is skipped by field (`__schema`), not by operation or fragment name, which is what
+    // made GHSA-hmfr-rx46-4jx2 possible; fragments count as the fields they stand for.
+    maxDepthRule({ n: QUERY_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
+    maxAliasesRule({ n: QUERY_LIMITS.maxAliases }),
+    maxDirectivesRule({ n: QUERY_LIMITS.maxDirectives }),
+    costLimitRule({ maxCost: QUERY_LIMITS.maxCost, flattenFragments: true }),
+  ] as ValidationRule[];
+}
+
+/** graphql-js reports its token limit as a syntax error; the contract calls it a validation failure. */
+export function isTokenLimitError(message: string): boolean {
+  return message.startsWith('Syntax Error: Document contains more than');
+}
