@@ -61,18 +61,27 @@ export const ADMIN_SCOPES = [Scope.read, Scope.write];
 
 /** The real HTTP server on a random port, on a fresh test database. */
 export async function startTestServer(
-  options: { seedCatalog?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    seedCatalog?: boolean;
+    /** Extra environment, validated as the server would. */
+    env?: NodeJS.ProcessEnv;
+    /** Settings loadConfig would refuse here, e.g. nodeEnv 'production' on SQLite. */
+    configOverrides?: Partial<Config>;
+  } = {},
 ): Promise<TestServer> {
   const queries = new QueryCounter();
   const dataSource = await openTestDatabase({ logger: queries, seedCatalog: options.seedCatalog });
-  const config = loadConfig({
-    AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE,
-    NODE_ENV: 'test',
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    DEFAULT_TIER: 'basic',
-    ...options.env,
-  });
+  const config: Config = {
+    ...loadConfig({
+      AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE,
+      NODE_ENV: 'test',
+      PORT: '0',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      DEFAULT_TIER: 'basic',
+      ...options.env,
+    }),
+    ...options.configOverrides,
+  };
   const db = new Database(dataSource);
   const services = createServices(db, config);
   const authenticator = await createAuthenticator(config);
