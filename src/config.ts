@@ -13,6 +13,8 @@ export interface Config {
     issuer: string | undefined;
     audience: string | undefined;
     jwksTimeoutMs: number;
+    /** An unknown `kid` makes the JWKS be fetched again, at most this often. */
+    jwksCooldownMs: number;
     /** Where the development signing key lives when no JWKS is configured. */
     devKeyFile: string;
   };
@@ -84,6 +86,10 @@ const environment = z.object({
     unsetIfEmpty,
     integer('must be a positive integer', 1, 60_000).default(3000),
   ),
+  AUTH_JWKS_COOLDOWN_MS: z.preprocess(
+    unsetIfEmpty,
+    integer('must be a positive integer', 1, 3_600_000).default(30_000),
+  ),
   AUTH_DEV_KEY_FILE: z.preprocess(unsetIfEmpty, z.string().default('./data/dev-signing-key.json')),
   DEFAULT_TIER: z.preprocess(
     unsetIfEmpty,
@@ -142,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issuer: vars.AUTH_ISSUER,
       audience: vars.AUTH_AUDIENCE,
       jwksTimeoutMs: vars.AUTH_JWKS_TIMEOUT_MS,
+      jwksCooldownMs: vars.AUTH_JWKS_COOLDOWN_MS,
       devKeyFile: vars.AUTH_DEV_KEY_FILE,
     },
     defaultTier: vars.DEFAULT_TIER,

@@ -20,8 +20,6 @@ export const ALLOWED_ALGORITHMS = [
   'EdDSA',
 ];
 const CLOCK_TOLERANCE_SECONDS = 5;
-/** A JWKS that changes keys is fetched again for an unknown `kid`, at most this often. */
-const JWKS_COOLDOWN_MS = 30_000;
 
 export interface Authenticator {
   /** Turns an `Authorization` value (`Bearer x`, or a bare token from a socket) into the caller. */
@@ -36,7 +34,7 @@ export async function createAuthenticator(config: Pick<Config, 'auth'>): Promise
   const keys: JWTVerifyGetKey = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), {
         timeoutDuration: auth.jwksTimeoutMs,
-        cooldownDuration: JWKS_COOLDOWN_MS,
+        cooldownDuration: auth.jwksCooldownMs,
       })
     : createLocalJWKSet({ keys: [(devKey as DevSigningKey).publicJwk] });
 

@@ -26,11 +26,15 @@ export function toTier(
     rank: row.rank,
     entitlements: entries
       .filter((entry) => features.has(entry.featureKey))
-      .map((entry) => ({
-        feature: features.get(entry.featureKey) as Feature,
-        limit: entry.limit,
-        value: fromJsonText(entry.valueJson),
-      })),
+      .map((entry) => {
+        const feature = features.get(entry.featureKey) as Feature;
+        // A feature whose kind changed keeps its old rows; only what its kind means is shown.
+        return {
+          feature,
+          limit: feature.kind === 'METERED' ? entry.limit : null,
+          value: feature.kind === 'CONFIG' ? fromJsonText(entry.valueJson) : null,
+        };
+      }),
   };
 }
 

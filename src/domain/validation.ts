@@ -9,8 +9,12 @@ export const MAX_TEXT_LENGTH = 1000;
 export const MAX_JSON_BYTES = 16 * 1024;
 export const MAX_PAGE_SIZE = 1000;
 
+/** Length in characters (code points), as the database counts them; `.length` counts UTF-16 units. */
+const characters = (text: string) => [...text].length;
+
 export function userIdProblem(userId: string): string | null {
-  return userId.length >= 1 && userId.length <= MAX_USER_ID_LENGTH
+  const length = characters(userId);
+  return length >= 1 && length <= MAX_USER_ID_LENGTH
     ? null
     : `a user id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
 }
@@ -35,7 +39,7 @@ export function checkLimit(limit: number | null | undefined, field = 'limit'): n
 /** Reasons and descriptions: optional free text of at most 1,000 characters. */
 export function checkText(text: string | null | undefined, field: string): string | null {
   if (text === null || text === undefined) return null;
-  if (text.length > MAX_TEXT_LENGTH) {
+  if (characters(text) > MAX_TEXT_LENGTH) {
     throw new BadUserInputError(field, `${field} must be at most ${MAX_TEXT_LENGTH} characters`);
   }
   return text;
@@ -73,6 +77,17 @@ export function checkGrantWindow(startsAt: Date, expiresAt: Date | null, now: Da
   if (expiresAt === null) return;
   if (expiresAt <= startsAt) throw new BadUserInputError('expiresAt', 'expiresAt must be after startsAt');
   if (expiresAt <= now) throw new BadUserInputError('expiresAt', 'expiresAt must be in the future');
+}
+
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Dates between 1970 and 9999: what every supported database stores and reads back unchanged. */
+export function checkDate(date: Date, field: string): Date {
+  if (date.getTime() < EARLIEST || date.getTime() > LATEST) {
+    throw new BadUserInputError(field, `${field} must be between 1970 and 9999`);
+  }
+  return date;
 }
 
 export function checkFutureDate(date: Date, field: string, now: Date): Date {

@@ -16,6 +16,10 @@ export function errorFormatter(options: { exposeInternals: boolean; logger: Logg
       return { ...formatted, extensions: { ...formatted.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } };
     }
     const code = formatted.extensions?.code;
+    if (code === 'BAD_USER_INPUT' && formatted.extensions?.field === undefined) {
+      const field = coercionField(formatted.message);
+      if (field) return { ...formatted, extensions: { ...formatted.extensions, field } };
+    }
     if (original instanceof ContractError || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) {
       return formatted;
     }
@@ -28,4 +32,18 @@ export function errorFormatter(options: { exposeInternals: boolean; logger: Logg
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+/**
+ * graphql-js rejects variables it cannot coerce (a malformed DateTime, an unknown enum value) before any
+ * resolver runs, naming the place only in its message: `Variable "$input" got invalid value ... at
+ * "input.expiresAt"`. The field is named the way the services name it: `expiresAt`, or the variable.
+ */
+export function coercionField(message: string): string | null {
+  const match = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s.exec(message);
+  if (!match) return null;
+  const [, variable, path, reason] = match;
+  const field = path ? path.split('.').slice(1).join('.') : '';
+  const missing = /^Field "(\w+)" of required type/.exec(reason)?.[1];
+  return [field, missing].filter(Boolean).join('.') || variable;
 }

@@ -51,6 +51,8 @@ export class LicenseEventLog {
       take: first + 1,
     });
     const events = rows.slice(0, first).map(toLicenseEvent);
-    return { events, endCursor: events.at(-1)?.id ?? null, hasMore: rows.length > first };
+    // With nothing new, the cursor stays where the caller is, so passing it back polls from there.
+    const endCursor = events.at(-1)?.id ?? query.after ?? null;
+    return { events, endCursor, hasMore: rows.length > first };
   }
 }

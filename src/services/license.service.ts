@@ -20,6 +20,7 @@ import type { LicenseView } from '../domain/effective';
 import { groupBy } from '../domain/group-by';
 import type { Catalog, Grant, JsonValue } from '../domain/types';
 import {
+  checkDate,
   checkFitsKind,
   checkFutureDate,
   checkGrantWindow,
@@ -116,8 +117,8 @@ export class LicenseService {
     const limit = checkLimit(input.limit);
     const value = checkJsonValue(input.value);
     const reason = checkText(input.reason, 'reason');
-    const startsAt = input.startsAt ?? now;
-    const expiresAt = input.expiresAt ?? null;
+    const startsAt = checkDate(input.startsAt ?? now, 'startsAt');
+    const expiresAt = input.expiresAt ? checkDate(input.expiresAt, 'expiresAt') : null;
     checkGrantWindow(startsAt, expiresAt, now);
 
     return this.db.transaction(async (manager) => {
@@ -228,7 +229,7 @@ export class LicenseService {
     assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const tierKey = checkKey(tierInput, 'tier');
-    const endsAt = checkFutureDate(endsAtInput, 'endsAt', new Date());
+    const endsAt = checkFutureDate(checkDate(endsAtInput, 'endsAt'), 'endsAt', new Date());
     const reason = checkText(reasonInput, 'reason');
     await this.changeLicense(userId, async (license, manager, now) => {
       await this.requireTier(manager, tierKey);

@@ -163,10 +163,30 @@ describe('bad input', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('refuses values the schema cannot coerce before any resolver runs', async () => {
-    const response = await server.gql(grant({}).query, {
-      input: { userId: 'u', feature: 'api', expiresAt: 'tomorrow' },
-    });
-    expect(response.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');
+  it.each([
+    ['a malformed DateTime', { expiresAt: 'tomorrow' }, 'expiresAt'],
+    ['a limit beyond 32 bits', { limit: 2 ** 31 }, 'limit'],
+    ['a missing required field', { feature: undefined }, 'feature'],
+  ])('refuses %s before any resolver runs, naming the field', async (_name, input, field) => {
+    const before = await snapshot();
+    const response = await server.gql(grant({}).query, { input: { userId: 'u', feature: 'api', ...input } });
+    expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    ['startsAt', { startsAt: '0050-06-01T00:00:00Z' }],
+    ['expiresAt', { expiresAt: '+010000-01-01T00:00:00Z' }],
+  ])('refuses a %s outside the years 1970 to 9999', async (field, input) => {
+    const response = await server.gql(grant({}).query, { input: { userId: 'u', feature: 'api', ...input } });
+    expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+  });
+
+  it('refuses an entity representation without an id', async () => {
+    const response = await server.gql(
+      'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id } } }',
+      { reps: [{ __typename: 'User' }] },
+    );
+    expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
   });
 });

@@ -107,4 +107,25 @@ describe('the catalog', () => {
     );
     expect(await read()).toEqual([{ feature: { key: 'beta' }, limit: null }]);
   });
+
+  it('shows a limit only on a METERED feature and a value only on a CONFIG one, even after a kind change', async () => {
+    dataOf(await server.gql(UPSERT_FEATURE, { input: { key: 'morph', kind: 'METERED' } }));
+    dataOf(
+      await server.gql(UPSERT_TIER, {
+        input: {
+          key: 'morphing',
+          name: 'Morphing',
+          rank: 40,
+          entitlements: [{ feature: 'morph', limit: 5 }],
+        },
+      }),
+    );
+    dataOf(await server.gql(UPSERT_FEATURE, { input: { key: 'morph', kind: 'BOOLEAN' } }));
+    const { tiers } = dataOf(
+      await server.gql('{ tiers { key entitlements { feature { key kind } limit value } } }'),
+    );
+    expect(tiers.find((t: any) => t.key === 'morphing').entitlements).toEqual([
+      { feature: { key: 'morph', kind: 'BOOLEAN' }, limit: null, value: null },
+    ]);
+  });
 });

@@ -341,3 +341,29 @@ describe('concurrent changes to one identity', () => {
     expect((await readUser(id)).license.baseTier.key).toBe(current);
   });
 });
+
+describe('user ids', () => {
+  it('are exact: case and trailing spaces make different identities', async () => {
+    const change = 'mutation($id: ID!, $tier: ID!) { changeTier(userId: $id, tier: $tier) { id } }';
+    dataOf(await server.gql(change, { id: 'Xavier', tier: 'team' }));
+    dataOf(await server.gql(change, { id: 'Xavier ', tier: 'corp' }));
+    dataOf(await server.gql(change, { id: 'xavier', tier: 'basic' }));
+    dataOf(await server.gql('mutation { revokeLicense(userId: "Xavier", reason: "r") { id } }'));
+    dataOf(await server.gql('mutation { endTrial(userId: "Xavier  ") { id } }'));
+    expect((await readUser('Xavier')).license).toMatchObject({
+      status: 'REVOKED',
+      baseTier: { key: 'team' },
+    });
+    expect((await readUser('Xavier ')).license).toMatchObject({
+      status: 'ACTIVE',
+      baseTier: { key: 'corp' },
+    });
+    expect((await readUser('xavier')).tier.key).toBe('basic');
+  });
+
+  it('count characters, not UTF-16 units', async () => {
+    const id = '😀'.repeat(128);
+    dataOf(await server.gql('mutation($id: ID!) { changeTier(userId: $id, tier: "team") { id } }', { id }));
+    expect((await readUser(id)).tier.key).toBe('team');
+  });
+});

@@ -15,6 +15,12 @@ describe('start-up', () => {
       expect(message).toContain(`${variable}:`);
     expect(message.trim().split('\n')).toHaveLength(1);
   });
+
+  it('refuses production without an identity provider', async () => {
+    const server = spawnServer({ NODE_ENV: 'production', DATABASE_URL: 'mysql://root@127.0.0.1:3306/test' });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('AUTH_JWKS_URL: is required when NODE_ENV=production');
+  });
 });
 
 describeOnMysql('two replicas starting at once on an empty MySQL database', () => {

@@ -6,7 +6,9 @@ import { dataOf } from './server';
  * - `api` METERED (monthly), `seats` METERED (lifetime), `sso` and `audit` BOOLEAN, `theme` CONFIG
  * - tiers `basic` (rank 0), `team` (rank 10), `corp` (rank 20)
  */
-export async function createTestCatalog(server: TestServer): Promise<void> {
+export async function createTestCatalog(server: TestServer, adminToken?: string): Promise<void> {
+  const gql = (query: string, variables: Record<string, unknown>) =>
+    adminToken ? server.gqlAs(adminToken, query, variables) : server.gql(query, variables);
   const features = [
     { key: 'api', kind: 'METERED', usagePeriod: 'MONTH' },
     { key: 'seats', kind: 'METERED', usagePeriod: 'NEVER' },
@@ -15,9 +17,7 @@ export async function createTestCatalog(server: TestServer): Promise<void> {
     { key: 'theme', kind: 'CONFIG' },
   ];
   for (const input of features) {
-    dataOf(
-      await server.gql('mutation($input: FeatureInput!) { upsertFeature(input: $input) { key } }', { input }),
-    );
+    dataOf(await gql('mutation($input: FeatureInput!) { upsertFeature(input: $input) { key } }', { input }));
   }
   const tiers = [
     {
@@ -54,6 +54,6 @@ export async function createTestCatalog(server: TestServer): Promise<void> {
     },
   ];
   for (const input of tiers) {
-    dataOf(await server.gql('mutation($input: TierInput!) { upsertTier(input: $input) { key } }', { input }));
+    dataOf(await gql('mutation($input: TierInput!) { upsertTier(input: $input) { key } }', { input }));
   }
 }

@@ -1,3 +1,4 @@
+import { BadUserInputError } from '../../errors';
 import type { RequestContext } from '../context';
 import type { User } from '../types/user.type';
 
@@ -7,9 +8,13 @@ import type { User } from '../types/user.type';
  */
 export const userReferenceResolvers = {
   User: {
-    async __resolveReference(reference: { id: string }, ctx: RequestContext): Promise<User> {
-      await ctx.loaders.license.load(reference.id);
-      return { id: reference.id };
+    async __resolveReference(reference: { id?: unknown }, ctx: RequestContext): Promise<User> {
+      if (typeof reference.id !== 'string' && typeof reference.id !== 'number') {
+        throw new BadUserInputError('id', 'A User representation needs an id');
+      }
+      const id = String(reference.id);
+      await ctx.loaders.license.load(id);
+      return { id };
     },
   },
 };
