@@ -1,0 +1,67 @@
+import {
+  assertAuthenticated,
+  assertCanReadEvents,
+  assertCanReadUser,
+  assertScope,
+  canReadUser,
+} from '../../src/auth/access';
+import { authenticated, unauthenticated } from '../../src/auth/caller';
+import type { Caller } from '../../src/auth/caller';
+
+const anonymous = unauthenticated('A bearer token is required');
+const alice = authenticated('alice', [], null);
+const reader = authenticated('svc', ['entitlements:read'], null);
+const writer = authenticated('admin', ['entitlements:write'], null);
+const meter = authenticated('meter', ['usage:write'], null);
+
+const codeOf = (check: () => void): string | null => {
+  try {
+    check();
+    return null;
+  } catch (error) {
+    return (error as { extensions: { code: string } }).extensions.code;
+  }
+};
+
+describe('access rules', () => {
+  it('require a verified subject, and pass on why it is missing', () => {
+    expect(codeOf(() => assertAuthenticated(anonymous))).toBe('UNAUTHENTICATED');
+    expect(() => assertAuthenticated(unauthenticated('The token has expired'))).toThrow(
+      'The token has expired',
+    );
+    expect(codeOf(() => assertAuthenticated(alice))).toBeNull();
+  });
+
+  it.each<[string, Caller, string | null]>([
+    ['no token', anonymous, 'UNAUTHENTICATED'],
+    ['no scope', alice, 'FORBIDDEN'],
+    ['another scope', meter, 'FORBIDDEN'],
+    ['the scope', writer, null],
+  ])('let a write through only with entitlements:write (%s)', (_name, caller, code) => {
+    expect(codeOf(() => assertScope(caller, 'entitlements:write'))).toBe(code);
+  });
+
+  it.each<[string, Caller, string, boolean]>([
+    ['a user, its own fields', alice, 'alice', true],
+    ['a user, another user', alice, 'bob', false],
+    ['a reader, anyone', reader, 'bob', true],
+    ['a writer, anyone', writer, 'bob', true],
+    ['a usage meter, anyone', meter, 'bob', false],
+    ['no token, anyone', anonymous, 'alice', false],
+  ])('decide who reads a user: %s', (_name, caller, userId, allowed) => {
+    expect(canReadUser(caller, userId)).toBe(allowed);
+    expect(codeOf(() => assertCanReadUser(caller, userId))).toBe(
+      allowed ? null : caller.subject ? 'FORBIDDEN' : 'UNAUTHENTICATED',
+    );
+  });
+
+  it.each<[string, Caller, string | null, string | null]>([
+    ['own events', alice, 'alice', null],
+    ["another user's events", alice, 'bob', 'FORBIDDEN'],
+    ["everyone's events without a scope", alice, null, 'FORBIDDEN'],
+    ["everyone's events with entitlements:read", reader, null, null],
+    ['no token', anonymous, 'alice', 'UNAUTHENTICATED'],
+  ])('decide who reads the audit trail: %s', (_name, caller, userId, code) => {
+    expect(codeOf(() => assertCanReadEvents(caller, userId))).toBe(code);
+  });
+});
