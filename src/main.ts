@@ -10,17 +10,29 @@ import { createServices } from './services';
 import { startApp } from './server/app';
 import { createLogger } from './server/logger';
 
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
   const dataSource = await createDataSource(config.database).initialize();
   await prepareDatabase(dataSource, { seedCatalog: config.seedCatalog });
   const db = new Database(dataSource);
   const authenticator = await createAuthenticator(config);
-  const app = await startApp({ config, db, services: createServices(db, config), authenticator, logger });
+  const services = createServices(db, config);
+  const app = await startApp({ config, db, services, authenticator, logger });
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
+
+  // Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age).
+  const pruneKeys = () =>
+    services.idempotency
+      .prune()
+      .catch((error: unknown) => logger.warn({ err: error }, 'pruning idempotency keys failed'));
+  void pruneKeys();
+  const pruning = setInterval(pruneKeys, PRUNE_INTERVAL_MS).unref();
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    clearInterval(pruning);
     await app.stop();
     await dataSource.destroy();
     process.exit(0);

@@ -16,6 +16,14 @@ export function assertScope(caller: Caller, scope: string): void {
   if (!caller.scopes.has(scope)) throw new ForbiddenError(`This operation needs the scope ${scope}`);
 }
 
+/** Any one of `scopes` will do. */
+export function assertAnyScope(caller: Caller, scopes: string[]): void {
+  assertAuthenticated(caller);
+  if (!scopes.some((scope) => caller.scopes.has(scope))) {
+    throw new ForbiddenError(`This operation needs one of the scopes ${scopes.join(', ')}`);
+  }
+}
+
 /** `entitlements:read`, or `entitlements:write`: whoever may change every license may also see it. */
 function readsEveryone(caller: Caller): boolean {
   return caller.scopes.has(Scope.read) || caller.scopes.has(Scope.write);

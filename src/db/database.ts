@@ -42,7 +42,11 @@ export class Database {
     }
   }
 
-  /** `FOR UPDATE` where the database has it; SQLite holds a database-wide write lock instead. */
+  /**
+   * `FOR UPDATE` where the database has it; SQLite holds a database-wide write lock instead. A locking
+   * read also sees the latest committed row rather than the transaction's snapshot. (Not `FOR SHARE`:
+   * TypeORM writes that MySQL 8 syntax, which MariaDB refuses.)
+   */
   get writeLock(): { mode: 'pessimistic_write' } | undefined {
     return this.isMysql ? { mode: 'pessimistic_write' } : undefined;
   }

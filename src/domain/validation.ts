@@ -8,6 +8,8 @@ export const MAX_USER_ID_LENGTH = 128;
 export const MAX_TEXT_LENGTH = 1000;
 export const MAX_JSON_BYTES = 16 * 1024;
 export const MAX_PAGE_SIZE = 1000;
+export const MAX_USAGE_AMOUNT = 1_000_000_000;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
 /** Length in characters (code points), as the database counts them; `.length` counts UTF-16 units. */
 const characters = (text: string) => [...text].length;
@@ -63,6 +65,22 @@ export function checkPageSize(first: number, field = 'first'): number {
     throw new BadUserInputError(field, `${field} must be 1 to ${MAX_PAGE_SIZE}`);
   }
   return first;
+}
+
+export function checkAmount(amount: number, field = 'amount'): number {
+  if (!Number.isInteger(amount) || amount < 1 || amount > MAX_USAGE_AMOUNT) {
+    throw new BadUserInputError(field, `${field} must be 1 to ${MAX_USAGE_AMOUNT.toLocaleString('en')}`);
+  }
+  return amount;
+}
+
+export function checkIdempotencyKey(key: string | null | undefined, field = 'idempotencyKey'): string | null {
+  if (key === null || key === undefined) return null;
+  const length = characters(key);
+  if (length < 1 || length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw new BadUserInputError(field, `${field} must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
+  return key;
 }
 
 /** Event ids are positive integers; `after` is one of them (or 0 for "from the start"). */

@@ -4,3 +4,5 @@
  */
 export const AUTHENTICATED = '@authenticated';
 export const REQUIRES_WRITE_SCOPE = '@requiresScopes(scopes: [["entitlements:write"]])';
+/** The outer list is an OR: either scope will do. */
+export const REQUIRES_USAGE_SCOPE = '@requiresScopes(scopes: [["usage:write"], ["entitlements:write"]])';

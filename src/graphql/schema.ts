@@ -9,6 +9,7 @@ import { GrantResolver } from './resolvers/grant.resolver';
 import { LicenseEventResolver } from './resolvers/license-event.resolver';
 import { LicenseResolver } from './resolvers/license.resolver';
 import { userReferenceResolvers } from './resolvers/user.reference';
+import { UsageResolver } from './resolvers/usage.resolver';
 import { UserResolver } from './resolvers/user.resolver';
 import { DateTimeScalar } from './scalars';
 
@@ -20,7 +21,14 @@ const FEDERATION_LINK = `extend schema @link(
 /** type-graphql builds the schema; @apollo/subgraph turns it into a Federation 2 subgraph. */
 export async function buildSubgraph(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: [UserResolver, CatalogResolver, LicenseResolver, GrantResolver, LicenseEventResolver],
+    resolvers: [
+      UserResolver,
+      CatalogResolver,
+      LicenseResolver,
+      UsageResolver,
+      GrantResolver,
+      LicenseEventResolver,
+    ],
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
     skipCheck: true,

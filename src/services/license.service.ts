@@ -9,21 +9,15 @@ import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { FeatureRow, GrantRow, LicenseRow, TierRow } from '../db/entities';
 import { toFeature, toGrant, toGrantRow, toLicense } from '../db/mappers';
-import {
-  baseTierKey,
-  defaultLicense,
-  effectiveTierKey,
-  isTrialActive,
-  viewLicense,
-} from '../domain/effective';
+import { baseTierKey, effectiveTierKey, isTrialActive, viewLicense } from '../domain/effective';
 import type { LicenseView } from '../domain/effective';
-import { groupBy } from '../domain/group-by';
 import type { Catalog, Grant, JsonValue } from '../domain/types';
 import {
   checkDate,
   checkFitsKind,
   checkFutureDate,
   checkGrantWindow,
+  checkIdempotencyKey,
   checkJsonValue,
   checkKey,
   checkLimit,
@@ -33,7 +27,9 @@ import {
   userIdProblem,
 } from '../domain/validation';
 import { BadUserInputError, NotFoundError } from '../errors';
+import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
+import type { LicenseStore } from './license-store';
 
 export interface GrantInput {
   userId: string;
@@ -43,6 +39,7 @@ export interface GrantInput {
   startsAt?: Date | null;
   expiresAt?: Date | null;
   reason?: string | null;
+  idempotencyKey?: string | null;
 }
 
 /** What a license change decided: the event to record, or null when there was nothing to change. */
@@ -55,46 +52,27 @@ type LicenseChange = NewLicenseEvent | null;
 export class LicenseService {
   constructor(
     private readonly db: Database,
+    private readonly store: LicenseStore,
     private readonly events: LicenseEventLog,
+    private readonly idempotency: IdempotencyStore,
     private readonly defaultTier: string,
   ) {}
 
   /**
-   * The license views of many users in two statements, in the order asked. An invalid id gets its own
-   * error so that one bad entity reference does not fail the whole batch.
+   * The license views of many users in three statements, in the order asked. An invalid id, or one the
+   * caller may not read, gets its own error so that it does not fail the whole batch.
    */
   async view(caller: Caller, userIds: readonly string[], catalog: Catalog): Promise<(LicenseView | Error)[]> {
-    const valid = [...new Set(userIds.filter((id) => userIdProblem(id) === null && canReadUser(caller, id)))];
     const now = new Date();
-    const [licenseRows, grantRows] =
-      valid.length === 0
-        ? [[], []]
-        : await Promise.all([
-            this.db.manager.findBy(LicenseRow, { userId: In(valid) }),
-            this.db.manager
-              .createQueryBuilder(GrantRow, 'grant')
-              .where('grant.user_id IN (:...valid)', { valid })
-              .andWhere('grant.revoked_at IS NULL')
-              .andWhere('(grant.expires_at IS NULL OR grant.expires_at > :now)', { now })
-              .getMany(),
-          ]);
-    const licenses = new Map(licenseRows.map((row) => [row.userId, toLicense(row)]));
-    const grantsByUser = groupBy(grantRows.map(toGrant), (grant) => grant.userId);
-
+    const readable = new Set(userIds.filter((id) => userIdProblem(id) === null && canReadUser(caller, id)));
+    const states = await this.store.states(this.db.manager, [...readable], catalog, now);
     return userIds.map((userId) => {
       const problem = userIdProblem(userId);
       if (problem !== null) return new BadUserInputError('id', problem);
-      const denied = accessProblem(() => assertCanReadUser(caller, userId));
-      if (denied) return denied;
-      return viewLicense(
-        {
-          license: licenses.get(userId) ?? defaultLicense(userId),
-          grants: grantsByUser.get(userId) ?? [],
-          catalog,
-          defaultTier: this.defaultTier,
-        },
-        now,
-      );
+      const state = states.get(userId);
+      return state
+        ? viewLicense(state, now)
+        : (accessProblem(() => assertCanReadUser(caller, userId)) as Error);
     });
   }
 
@@ -120,12 +98,24 @@ export class LicenseService {
     const startsAt = checkDate(input.startsAt ?? now, 'startsAt');
     const expiresAt = input.expiresAt ? checkDate(input.expiresAt, 'expiresAt') : null;
     checkGrantWindow(startsAt, expiresAt, now);
+    const key = checkIdempotencyKey(input.idempotencyKey);
+    const request = {
+      userId,
+      feature: featureKey,
+      limit,
+      value,
+      startsAt: input.startsAt ?? null,
+      expiresAt,
+      reason,
+    };
 
     return this.db.transaction(async (manager) => {
+      const idempotent = key ? await this.idempotency.start(manager, 'grantEntitlement', key, request) : null;
+      if (idempotent?.replayed) return reviveGrant(idempotent.response);
       const feature = await manager.findOneBy(FeatureRow, { key: featureKey });
       if (!feature) throw new NotFoundError('Feature', featureKey);
       checkFitsKind(toFeature(feature), { limit, value });
-      await this.lockLicense(manager, userId, now);
+      await this.store.lock(manager, userId, now);
       const grant: Grant = {
         id: randomUUID(),
         userId,
@@ -153,6 +143,7 @@ export class LicenseService {
         },
         now,
       );
+      await idempotent?.complete(JSON.stringify(grant));
       return grant;
     });
   }
@@ -165,7 +156,7 @@ export class LicenseService {
       const found = await manager.findOneBy(GrantRow, { id: grantId });
       if (!found) throw new NotFoundError('Grant', grantId);
       const now = new Date();
-      await this.lockLicense(manager, found.userId, now);
+      await this.store.lock(manager, found.userId, now);
       const grant = await manager.findOneOrFail(GrantRow, {
         where: { id: grantId },
         lock: this.db.writeLock,
@@ -303,7 +294,7 @@ export class LicenseService {
   ): Promise<void> {
     await this.db.transaction(async (manager) => {
       const now = new Date();
-      const license = await this.lockLicense(manager, userId, now);
+      const license = await this.store.lock(manager, userId, now);
       const event = await decide(license, manager, now);
       if (event === null) return;
       license.updatedAt = now;
@@ -312,41 +303,9 @@ export class LicenseService {
     });
   }
 
-  /**
-   * Creates the default license row if needed and locks it for the rest of the transaction. The new
-   * row's `updatedAt` is the epoch, like the license of an identity without a row: nothing changed yet.
-   * An upsert rather than INSERT IGNORE: on a duplicate MySQL then takes an exclusive lock at once, where
-   * IGNORE's shared lock lets two racing transactions deadlock on the FOR UPDATE that follows.
-   */
-  private async lockLicense(manager: EntityManager, userId: string, now: Date): Promise<LicenseRow> {
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(LicenseRow)
-      .values({ ...defaultLicenseRow(userId), createdAt: now })
-      .orUpdate(['user_id'], ['user_id'])
-      .execute();
-    return manager.findOneOrFail(LicenseRow, { where: { userId }, lock: this.db.writeLock });
-  }
-
   private async requireTier(manager: EntityManager, tierKey: string): Promise<void> {
     if (!(await manager.existsBy(TierRow, { key: tierKey }))) throw new NotFoundError('Tier', tierKey);
   }
-}
-
-function defaultLicenseRow(userId: string): Omit<LicenseRow, 'createdAt'> {
-  const license = defaultLicense(userId);
-  return {
-    userId,
-    baseTierKey: license.baseTierKey,
-    status: license.status,
-    revokedAt: null,
-    revokeReason: null,
-    trialTierKey: null,
-    trialStartedAt: null,
-    trialEndsAt: null,
-    updatedAt: license.updatedAt,
-  };
 }
 
 /** The error an access check throws, as a value: batch loaders answer each key on its own. */
@@ -357,4 +316,17 @@ function accessProblem(check: () => void): Error | null {
   } catch (error) {
     return error as Error;
   }
+}
+
+/** A grant as stored with its idempotency key, dates revived. */
+function reviveGrant(json: string): Grant {
+  const grant = JSON.parse(json) as Record<keyof Grant, unknown>;
+  const date = (value: unknown) => (value === null ? null : new Date(value as string));
+  return {
+    ...(grant as unknown as Grant),
+    startsAt: new Date(grant.startsAt as string),
+    expiresAt: date(grant.expiresAt),
+    revokedAt: date(grant.revokedAt),
+    createdAt: new Date(grant.createdAt as string),
+  };
 }

@@ -3,6 +3,8 @@ import type { EntityManager } from 'typeorm';
 import { LicenseRow } from '../../src/db/entities';
 import { LicenseEventLog } from '../../src/services/license-event.service';
 import type { NewLicenseEvent } from '../../src/services/license-event.service';
+import { IdempotencyStore } from '../../src/services/idempotency';
+import { LicenseStore } from '../../src/services/license-store';
 import { LicenseService } from '../../src/services/license.service';
 import { authenticated, Scope } from '../../src/auth/caller';
 import { createTestCatalog } from '../testkit/catalog';
@@ -139,7 +141,13 @@ class FailingEventLog extends LicenseEventLog {
 
 describe('a mutation that fails midway', () => {
   it('stores neither the change nor its event', async () => {
-    const licenses = new LicenseService(server.db, new FailingEventLog(server.db), 'basic');
+    const licenses = new LicenseService(
+      server.db,
+      new LicenseStore(server.db, 'basic'),
+      new FailingEventLog(server.db),
+      new IdempotencyStore(server.db),
+      'basic',
+    );
     await expect(licenses.changeTier(admin, 'rolled-back', 'team')).rejects.toThrow('the audit write failed');
     await expect(licenses.grantEntitlement(admin, { userId: 'rolled-back', feature: 'sso' })).rejects.toThrow(
       'the audit write failed',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { GrantRow, LicenseRow } from '../../src/db/entities';
+import { GrantRow, LicenseRow, UsageCounterRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
@@ -68,6 +68,18 @@ beforeAll(async () => {
   );
   for (let i = 0; i < grants.length; i += 200)
     await server.dataSource.manager.insert(GrantRow, grants.slice(i, i + 200));
+  const monthStart = new Date(Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1));
+  const counters = ids.map((userId) => ({
+    userId,
+    featureKey: 'api',
+    periodStart: monthStart,
+    used: 3,
+    limitReachedAt: null,
+    updatedAt: new Date(now),
+  }));
+  for (let i = 0; i < counters.length; i += 200) {
+    await server.dataSource.manager.insert(UsageCounterRow, counters.slice(i, i + 200));
+  }
 });
 afterAll(() => server.stop());
 
@@ -86,17 +98,19 @@ describe('_entities', () => {
     expect(theme).toMatchObject({ source: 'GRANT', value: { color: 'gold' } });
   });
 
-  it('runs the same number of SQL statements for 1 user as for 500', async () => {
+  it('runs the same number of SQL statements for 1 user as for 500, usage included', async () => {
     const one = await statementsFor(['bulk-1']);
     const many = await statementsFor(Array.from({ length: 500 }, (_, i) => `bulk-${i}`));
     expect(many.users).toHaveLength(500);
     expect(many.users[499].entitlements.find((e: any) => e.feature.key === 'api')).toMatchObject({
       source: 'GRANT',
       limit: null,
+      used: 3,
     });
+    expect(many.users[499].usage.find((m: any) => m.feature.key === 'api')).toMatchObject({ used: 3 });
     expect(one.count).toBeGreaterThan(0);
     expect(many.count).toBe(one.count);
-    expect(many.count).toBeLessThanOrEqual(5);
+    expect(many.count).toBeLessThanOrEqual(6);
   });
 
   it('answers an over-long id with BAD_USER_INPUT for that entity alone', async () => {

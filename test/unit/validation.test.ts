@@ -1,9 +1,12 @@
 import {
   MAX_JSON_BYTES,
+  checkAmount,
   checkCursor,
+  checkDate,
   checkFitsKind,
   checkFutureDate,
   checkGrantWindow,
+  checkIdempotencyKey,
   checkJsonValue,
   checkKey,
   checkLimit,
@@ -325,5 +328,39 @@ describe('checkFitsKind', () => {
     const error = expectBadInput(() => checkFitsKind(boolean, { limit: 1, value: null }), 'limit');
     expect(error.message).toContain('sso');
     expect(error.message).toContain('BOOLEAN');
+  });
+});
+
+describe('usage amounts (1 to 1,000,000,000)', () => {
+  it.each([1, 1_000_000_000])('accepts %d', (amount) => {
+    expect(checkAmount(amount)).toBe(amount);
+  });
+
+  it.each([0, -1, 1_000_000_001, 1.5])('refuses %d', (amount) => {
+    expectBadInput(() => checkAmount(amount), 'amount');
+  });
+});
+
+describe('idempotency keys (1 to 255 characters, optional)', () => {
+  it('accepts none, and keys of 1 and 255 characters', () => {
+    expect(checkIdempotencyKey(undefined)).toBeNull();
+    expect(checkIdempotencyKey('k')).toBe('k');
+    expect(checkIdempotencyKey('k'.repeat(255))).toBe('k'.repeat(255));
+  });
+
+  it.each(['', 'k'.repeat(256)])('refuses a key of %#', (key) => {
+    expectBadInput(() => checkIdempotencyKey(key), 'idempotencyKey');
+  });
+});
+
+describe('dates (1970 to 9999)', () => {
+  it('accepts the bounds', () => {
+    expect(checkDate(new Date(0), 'startsAt')).toEqual(new Date(0));
+    expect(checkDate(new Date('9999-12-31T23:59:59.999Z'), 'startsAt')).toBeInstanceOf(Date);
+  });
+
+  it('refuses a date before 1970 or after 9999', () => {
+    expectBadInput(() => checkDate(new Date(-1), 'startsAt'), 'startsAt');
+    expectBadInput(() => checkDate(new Date('+010000-01-01T00:00:00Z'), 'expiresAt'), 'expiresAt');
   });
 });

@@ -25,4 +25,11 @@ export class GrantEntitlementInput {
 
   @Field(() => String, { nullable: true })
   reason?: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Retries with the same key and input return the first grant and grant nothing more (kept 24 hours)',
+  })
+  idempotencyKey?: string | null;
 }

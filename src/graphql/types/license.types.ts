@@ -98,3 +98,14 @@ export class UsageMeter {
   @Field(() => DateTimeScalar, { nullable: true })
   periodEnd!: Date | null;
 }
+
+@ObjectType()
+export class UsageResult {
+  @Field(() => Boolean, {
+    description: 'false when the amount does not fit, or the user is not entitled; nothing was added',
+  })
+  allowed!: boolean;
+
+  @Field(() => UsageMeter)
+  meter!: UsageMeter;
+}
