@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { createDataSource } from './db/data-source';
 import { Database } from './db/database';
 import { prepareDatabase } from './db/migrate';
+import { startLiveDelivery } from './events';
 import { createServices } from './services';
 import { startApp } from './server/app';
 import { createLogger } from './server/logger';
@@ -19,7 +20,10 @@ async function main(config: Config): Promise<void> {
   const db = new Database(dataSource);
   const authenticator = await createAuthenticator(config);
   const services = createServices(db, config);
-  const app = await startApp({ config, db, services, authenticator, logger });
+  const live = await startLiveDelivery(config, services, (error) =>
+    logger.error({ err: error }, 'event delivery'),
+  );
+  const app = await startApp({ config, db, services, live, authenticator, logger });
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
 
   // Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age).
@@ -34,6 +38,7 @@ async function main(config: Config): Promise<void> {
     logger.info({ signal }, 'shutting down');
     clearInterval(pruning);
     await app.stop();
+    await live.stop();
     await dataSource.destroy();
     process.exit(0);
   };

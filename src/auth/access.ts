@@ -25,13 +25,13 @@ export function assertAnyScope(caller: Caller, scopes: string[]): void {
 }
 
 /** `entitlements:read`, or `entitlements:write`: whoever may change every license may also see it. */
-function readsEveryone(caller: Caller): boolean {
+export function canReadEveryone(caller: Caller): boolean {
   return caller.scopes.has(Scope.read) || caller.scopes.has(Scope.write);
 }
 
 /** A user's licensing fields: a token that reads everyone, or the user's own token. */
 export function canReadUser(caller: Caller, userId: string): boolean {
-  return caller.subject !== null && (caller.subject === userId || readsEveryone(caller));
+  return caller.subject !== null && (caller.subject === userId || canReadEveryone(caller));
 }
 
 export function assertCanReadUser(caller: Caller, userId: string): void {
@@ -42,7 +42,7 @@ export function assertCanReadUser(caller: Caller, userId: string): void {
 /** The audit trail: everyone's with `entitlements:read`, one's own with any valid token. */
 export function assertCanReadEvents(caller: Caller, userId: string | null): void {
   assertAuthenticated(caller);
-  if (userId === null && !readsEveryone(caller)) {
+  if (userId === null && !canReadEveryone(caller)) {
     throw new ForbiddenError(
       `Reading every user's events needs the scope ${Scope.read}; pass your own userId`,
     );

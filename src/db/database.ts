@@ -10,6 +10,7 @@ const MAX_ATTEMPTS = 3;
  */
 export class Database {
   private sqliteQueue: Promise<unknown> = Promise.resolve();
+  private readonly commitHooks = new WeakMap<EntityManager, (() => void)[]>();
 
   constructor(readonly dataSource: DataSource) {}
 
@@ -28,18 +29,35 @@ export class Database {
    */
   async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.isMysql) {
-      const run = this.sqliteQueue.then(() => this.dataSource.transaction(work));
+      const run = this.sqliteQueue.then(() => this.runOnce(work));
       this.sqliteQueue = run.catch(() => undefined);
       return run;
     }
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.dataSource.transaction(work);
+        return await this.runOnce(work);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_MYSQL_ERRORS.has(code)) throw error;
       }
     }
+  }
+
+  /** Runs `callback` once the transaction of `manager` has committed (at once outside a transaction). */
+  afterCommit(manager: EntityManager, callback: () => void): void {
+    const hooks = this.commitHooks.get(manager);
+    if (hooks) hooks.push(callback);
+    else callback();
+  }
+
+  private async runOnce<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const hooks: (() => void)[] = [];
+    const result = await this.dataSource.transaction((manager) => {
+      this.commitHooks.set(manager, hooks);
+      return work(manager);
+    });
+    for (const hook of hooks) hook();
+    return result;
   }
 
   /**

@@ -53,12 +53,12 @@ export function toLicense(row: LicenseRow): License {
   };
 }
 
-export function toGrant({ valueJson, ...row }: GrantRow): Grant {
+export function toGrant({ valueJson, expiryRecordedAt: _recorded, ...row }: GrantRow): Grant {
   return { ...row, value: fromJsonText(valueJson) };
 }
 
 export function toGrantRow({ value, ...grant }: Grant): GrantRow {
-  return { ...grant, valueJson: toJsonText(value) };
+  return { ...grant, valueJson: toJsonText(value), expiryRecordedAt: null };
 }
 
 export function toTierEntitlementRow(entry: {

@@ -1,4 +1,5 @@
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
@@ -8,8 +9,9 @@ import { CatalogResolver } from './resolvers/catalog.resolver';
 import { GrantResolver } from './resolvers/grant.resolver';
 import { LicenseEventResolver } from './resolvers/license-event.resolver';
 import { LicenseResolver } from './resolvers/license.resolver';
-import { userReferenceResolvers } from './resolvers/user.reference';
+import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
+import { userReferenceResolvers } from './resolvers/user.reference';
 import { UserResolver } from './resolvers/user.resolver';
 import { DateTimeScalar } from './scalars';
 
@@ -28,7 +30,10 @@ export async function buildSubgraph(): Promise<GraphQLSchema> {
       UsageResolver,
       GrantResolver,
       LicenseEventResolver,
+      SubscriptionResolver,
     ],
+    // type-graphql insists on a PubSub; every subscription here brings its own stream (events/event-stream.ts).
+    pubSub: createPubSub(),
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     validate: false,
     skipCheck: true,

@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginSubscriptionCallback } from '@apollo/server/plugin/subscriptionCallback';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 
 import type { Authenticator } from '../auth/token-verifier';
 import type { Config } from '../config';
 import type { Database } from '../db/database';
+import type { LiveDelivery } from '../events';
 import { createRequestContext } from '../graphql/context';
 import type { RequestContext } from '../graphql/context';
 import { parseOptions, queryLimitRules } from '../graphql/limits';
@@ -19,11 +21,14 @@ import { errorFormatter } from './errors';
 import { healthRoutes } from './health';
 import type { Logger } from './logger';
 import { requireRouterSecret } from './router-secret';
+import { attachWebSocketServer } from './websocket';
+import type { WebSocketTransport } from './websocket';
 
 export interface AppDependencies {
   config: Config;
   db: Database;
   services: Services;
+  live: LiveDelivery;
   authenticator: Authenticator;
   logger: Logger;
 }
@@ -31,24 +36,40 @@ export interface AppDependencies {
 export interface RunningApp {
   url: string;
   httpServer: http.Server;
+  webSockets: WebSocketTransport;
+  /** Closes sockets (1001), finishes in-flight requests and stops listening. */
   stop(): Promise<void>;
 }
 
 const MAX_BODY = '1mb';
 
-/** HTTP transport: GraphQL at /graphql, health endpoints and the development JWKS, on one port. */
+/**
+ * The transport: GraphQL over HTTP at /graphql (with the router's subscription callback protocol),
+ * subscriptions over graphql-ws on the same port and path, health endpoints and the development JWKS.
+ */
 export async function startApp({
   config,
   db,
   services,
+  live,
   authenticator,
   logger,
 }: AppDependencies): Promise<RunningApp> {
   const production = config.nodeEnv === 'production';
   const app = express();
   const httpServer = http.createServer(app);
+  const schema = await buildSubgraph();
+  const webSockets = attachWebSocketServer({
+    httpServer,
+    schema,
+    services,
+    feed: live.feed,
+    authenticator,
+    routerSecret: config.routerSecret,
+    logger,
+  });
   const apollo = new ApolloServer<RequestContext>({
-    schema: await buildSubgraph(),
+    schema,
     introspection: !production,
     // No "Did you mean ...?" hints that map the schema for a caller who may not introspect it.
     hideSchemaDetailsFromClientErrors: production,
@@ -58,13 +79,17 @@ export async function startApp({
     parseOptions,
     allowBatchedHttpRequests: false,
     csrfPrevention: true,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginSubscriptionCallback({ logger }),
+      { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
+    ],
     logger,
   });
   await apollo.start();
 
   app.disable('x-powered-by');
-  app.use(healthRoutes(db));
+  app.use(healthRoutes(db, live.notifier, config.redisUrl !== undefined));
   if (authenticator.devJwks) {
     const jwks = authenticator.devJwks;
     app.get('/.well-known/jwks.json', (_req, res) => {
@@ -78,7 +103,7 @@ export async function startApp({
     bodyErrors,
     expressMiddleware(apollo, {
       context: async ({ req }) =>
-        createRequestContext(services, await authenticator.callerFor(req.headers.authorization)),
+        createRequestContext(services, live.feed, await authenticator.callerFor(req.headers.authorization)),
     }),
   );
 
@@ -87,6 +112,7 @@ export async function startApp({
   return {
     url: `http://localhost:${port}/graphql`,
     httpServer,
+    webSockets,
     stop: () => apollo.stop(),
   };
 }

@@ -1,18 +1,27 @@
 import { Router } from 'express';
 
 import type { Database } from '../db/database';
+import type { EventNotifier } from '../events';
 
 const READINESS_TIMEOUT_MS = 2000;
 
-/** /healthz: the process runs. /readyz: the database answers within a short timeout. */
-export function healthRoutes(db: Database): Router {
+/**
+ * /healthz: the process runs. /readyz: the database, and Redis when configured, answer within a short
+ * timeout; a 503 names what is down.
+ */
+export function healthRoutes(db: Database, notifier: EventNotifier, checkRedis: boolean): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const database = await answersWithin(() => db.dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS);
-    res.status(database ? 200 : 503).json({ status: database ? 'ready' : 'not ready', checks: { database } });
+    const [database, redis] = await Promise.all([
+      answersWithin(() => db.dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS),
+      checkRedis ? answersWithin(() => notifier.ready(), READINESS_TIMEOUT_MS) : Promise.resolve(undefined),
+    ]);
+    const checks = checkRedis ? { database, redis } : { database };
+    const ready = Object.values(checks).every(Boolean);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
   return router;
 }

@@ -2,12 +2,17 @@ import { timingSafeEqual } from 'node:crypto';
 
 import type { RequestHandler } from 'express';
 
+/** Compares in constant time, so the secret cannot be guessed byte by byte from response times. */
+export function matchesRouterSecret(secret: string, given: string | string[] | undefined): boolean {
+  const expected = Buffer.from(secret);
+  const actual = Buffer.from(typeof given === 'string' ? given : '');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
 /** With ROUTER_SECRET set, only a caller that knows it (the router) may send GraphQL requests. */
 export function requireRouterSecret(secret: string): RequestHandler {
-  const expected = Buffer.from(secret);
   return (req, res, next) => {
-    const given = Buffer.from(req.get('router-authorization') ?? '');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
+    if (matchesRouterSecret(secret, req.get('router-authorization'))) return next();
     res.status(401).json({
       errors: [
         { message: 'Only the router may call this subgraph', extensions: { code: 'UNAUTHENTICATED' } },

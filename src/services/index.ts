@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { Database } from '../db/database';
 import { CatalogService } from './catalog.service';
 import { LicenseEventLog } from './license-event.service';
+import { ExpiryService } from './expiry.service';
 import { IdempotencyStore } from './idempotency';
 import { LicenseStore } from './license-store';
 import { LicenseService } from './license.service';
@@ -13,6 +14,7 @@ export interface Services {
   usage: UsageService;
   events: LicenseEventLog;
   idempotency: IdempotencyStore;
+  expiries: ExpiryService;
 }
 
 export function createServices(db: Database, config: Pick<Config, 'defaultTier'>): Services {
@@ -26,5 +28,6 @@ export function createServices(db: Database, config: Pick<Config, 'defaultTier'>
     usage: new UsageService(db, catalog, store, events, idempotency),
     events,
     idempotency,
+    expiries: new ExpiryService(db, store, events, config.defaultTier),
   };
 }

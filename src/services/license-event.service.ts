@@ -1,16 +1,23 @@
 import { MoreThan } from 'typeorm';
 import type { EntityManager, FindOptionsWhere } from 'typeorm';
 
-import { assertCanReadEvents } from '../auth/access';
+import { assertAuthenticated, assertCanReadEvents, canReadEveryone } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
-import { LicenseEventRow } from '../db/entities';
+import { LicenseEventRow, TierRow } from '../db/entities';
 import { toLicenseEvent } from '../db/mappers';
 import { checkCursor, checkPageSize, checkUserId } from '../domain/validation';
+import { accessChange } from '../domain/access-change';
+import type { AccessChange } from '../domain/access-change';
 import type { LicenseEvent } from '../domain/types';
 
 export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
   Partial<Pick<LicenseEvent, 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'>>;
+
+export interface DeliveredEvent {
+  event: LicenseEvent;
+  access: AccessChange | null;
+}
 
 export interface LicenseEventPage {
   events: LicenseEvent[];
@@ -20,11 +27,26 @@ export interface LicenseEventPage {
 
 const DEFAULT_PAGE_SIZE = 100;
 
-/** The audit trail: events are written inside the transaction of the change they describe. */
+/**
+ * The audit trail: events are written inside the transaction of the change they describe, and are the
+ * outbox that live delivery reads from once they commit.
+ */
 export class LicenseEventLog {
+  private readonly committedListeners = new Set<() => void>();
+
   constructor(private readonly db: Database) {}
 
+  /** Called after every commit that wrote events, on this process. */
+  onCommitted(listener: () => void): () => void {
+    this.committedListeners.add(listener);
+    return () => this.committedListeners.delete(listener);
+  }
+
   async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<void> {
+    // Taking this lock until commit makes ids become visible in id order, so that a reader which
+    // follows ids (the event feed) can never pass over an event that commits later.
+    if (this.db.isMysql) await manager.query('SELECT id FROM event_sequence WHERE id = 1 FOR UPDATE');
+    this.db.afterCommit(manager, () => this.committedListeners.forEach((listener) => listener()));
     await manager.insert(LicenseEventRow, {
       featureKey: null,
       grantId: null,
@@ -37,6 +59,49 @@ export class LicenseEventLog {
   }
 
   /** Events oldest first, after the cursor; one extra row tells whether more follow. */
+  /** The id of the newest stored event (0 when there is none). */
+  async latestId(): Promise<number> {
+    const [row] = await this.db.manager.find(LicenseEventRow, {
+      order: { id: 'DESC' },
+      take: 1,
+      select: { id: true },
+    });
+    return row ? Number(row.id) : 0;
+  }
+
+  /** Events after `after`, oldest first, with whether each gave or took access. For delivery. */
+  async readAfter(after: number, limit: number, userId: string | null = null): Promise<DeliveredEvent[]> {
+    const where: FindOptionsWhere<LicenseEventRow> = { id: MoreThan(after) };
+    if (userId !== null) where.userId = userId;
+    const events = (
+      await this.db.manager.find(LicenseEventRow, { where, order: { id: 'ASC' }, take: limit })
+    ).map(toLicenseEvent);
+    const tierChanges = events.some((event) => event.type === 'TIER_CHANGED');
+    const ranks = tierChanges
+      ? new Map(
+          (await this.db.manager.find(TierRow, { select: { key: true, rank: true } })).map((t) => [
+            t.key,
+            t.rank,
+          ]),
+        )
+      : new Map<string, number>();
+    return events.map((event) => ({ event, access: accessChange(event, (key) => ranks.get(key) ?? 0) }));
+  }
+
+  /**
+   * Which user's events a subscription may follow: the one asked for (if the caller may read it), else
+   * everyone's for a token with `entitlements:read`, else the caller's own.
+   */
+  streamFilter(caller: Caller, userId: string | null | undefined): string | null {
+    if (userId !== null && userId !== undefined) {
+      checkUserId(userId);
+      assertCanReadEvents(caller, userId);
+      return userId;
+    }
+    assertAuthenticated(caller);
+    return canReadEveryone(caller) ? null : caller.subject;
+  }
+
   async page(
     caller: Caller,
     query: { userId?: string | null; after?: string | null; first?: number | null },

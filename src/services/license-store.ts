@@ -99,6 +99,7 @@ function defaultLicenseRow(userId: string): Omit<LicenseRow, 'createdAt'> {
     trialTierKey: null,
     trialStartedAt: null,
     trialEndsAt: null,
+    trialEndRecordedAt: null,
     updatedAt: license.updatedAt,
   };
 }

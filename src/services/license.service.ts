@@ -228,6 +228,7 @@ export class LicenseService {
       license.trialTierKey = tierKey;
       license.trialStartedAt = now;
       license.trialEndsAt = endsAt;
+      license.trialEndRecordedAt = null;
       return {
         type: 'TRIAL_STARTED',
         userId,
@@ -248,6 +249,7 @@ export class LicenseService {
       const { trial } = toLicense(license);
       if (!isTrialActive(trial, now)) return null;
       license.trialEndsAt = now;
+      license.trialEndRecordedAt = now;
       const toTierKey = baseTierKey(toLicense(license), this.defaultTier);
       return {
         type: 'TRIAL_ENDED',

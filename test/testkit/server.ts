@@ -11,6 +11,8 @@ import { createAuthenticator } from '../../src/auth/token-verifier';
 import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
 import { Database } from '../../src/db/database';
+import { startLiveDelivery } from '../../src/events';
+import type { LiveDelivery } from '../../src/events';
 import { createServices } from '../../src/services';
 import type { Services } from '../../src/services';
 import { startApp } from '../../src/server/app';
@@ -33,6 +35,9 @@ export interface TestServer {
   dataSource: DataSource;
   db: Database;
   services: Services;
+  live: LiveDelivery;
+  /** ws://... of the same server. */
+  wsUrl: string;
   queries: QueryCounter;
   /** As an administrator (`entitlements:read entitlements:write`). */
   gql<T = Record<string, any>>(
@@ -85,7 +90,11 @@ export async function startTestServer(
   const db = new Database(dataSource);
   const services = createServices(db, config);
   const authenticator = await createAuthenticator(config);
-  const app = await startApp({ config, db, services, authenticator, logger: createLogger(config) });
+  const logger = createLogger(config);
+  const live = await startLiveDelivery(config, services, (error) =>
+    logger.error({ err: error }, 'event delivery'),
+  );
+  const app = await startApp({ config, db, services, live, authenticator, logger });
   const adminToken = await mintToken('admin', ADMIN_SCOPES);
   const gqlAs = (token: string | null, query: string, variables?: Record<string, unknown>) =>
     postGraphQL<any>(app.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
@@ -95,12 +104,15 @@ export async function startTestServer(
     dataSource,
     db,
     services,
+    live,
+    wsUrl: app.url.replace('http://', 'ws://'),
     queries,
     gql: (query, variables) => gqlAs(adminToken, query, variables),
     gqlAs,
     token: mintToken,
     async stop() {
       await app.stop();
+      await live.stop();
       await dataSource.destroy();
     },
   };

@@ -39,4 +39,8 @@ export class GrantRow {
 
   @Column(timestamp({ name: 'created_at' }))
   createdAt!: Date;
+
+  /** Set by the one replica that recorded ENTITLEMENT_EXPIRED for this grant. */
+  @Column(timestamp({ name: 'expiry_recorded_at', nullable: true }))
+  expiryRecordedAt!: Date | null;
 }

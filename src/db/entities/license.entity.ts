@@ -30,6 +30,10 @@ export class LicenseRow {
   @Column(timestamp({ name: 'trial_ends_at', nullable: true }))
   trialEndsAt!: Date | null;
 
+  /** Set when TRIAL_ENDED was recorded for the current trial (by endTrial, or once by a replica's sweeper). */
+  @Column(timestamp({ name: 'trial_end_recorded_at', nullable: true }))
+  trialEndRecordedAt!: Date | null;
+
   @Column(timestamp({ name: 'created_at' }))
   createdAt!: Date;
 

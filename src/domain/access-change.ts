@@ -1,0 +1,25 @@
+import type { LicenseEvent, LicenseEventType } from './types';
+
+/** Whether an event gave access (entitlementGranted) or took it away (entitlementRevoked). */
+export type AccessChange = 'GAINED' | 'LOST';
+
+const GAINED: LicenseEventType[] = ['ENTITLEMENT_GRANTED', 'TRIAL_STARTED', 'LICENSE_RESTORED'];
+const LOST: LicenseEventType[] = [
+  'ENTITLEMENT_REVOKED',
+  'ENTITLEMENT_EXPIRED',
+  'TRIAL_ENDED',
+  'LICENSE_REVOKED',
+];
+
+/** A tier change is an upgrade or a downgrade by rank; between equal ranks it is neither. */
+export function accessChange(event: LicenseEvent, rankOf: (tierKey: string) => number): AccessChange | null {
+  if (GAINED.includes(event.type)) return 'GAINED';
+  if (LOST.includes(event.type)) return 'LOST';
+  if (event.type === 'TIER_CHANGED' && event.fromTierKey !== null && event.toTierKey !== null) {
+    const from = rankOf(event.fromTierKey);
+    const to = rankOf(event.toTierKey);
+    if (to > from) return 'GAINED';
+    if (to < from) return 'LOST';
+  }
+  return null;
+}

@@ -1,0 +1,100 @@
+import { Args, ArgsType, Ctx, Directive, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
+import type { SubscribeResolverData } from 'type-graphql';
+
+import type { AccessChange } from '../../domain/access-change';
+import type { LicenseEvent as LicenseEventValue } from '../../domain/types';
+import { checkCursor } from '../../domain/validation';
+import { eventStream } from '../../events/event-stream';
+import type { DeliveredEvent } from '../../services/license-event.service';
+import type { RequestContext } from '../context';
+import { AUTHENTICATED } from '../directives';
+import { LicenseEvent } from '../types/license-event.type';
+
+@ArgsType()
+class UserStreamArgs {
+  @Field(() => ID, {
+    nullable: true,
+    description: "Omitted: the caller's own events, or everyone's for a token with entitlements:read",
+  })
+  userId?: string | null;
+}
+
+@ArgsType()
+class LicenseEventStreamArgs extends UserStreamArgs {
+  @Field(() => ID, {
+    nullable: true,
+    description: 'Replay the stored events after this id first, then go on live',
+  })
+  after?: string | null;
+}
+
+/** Starts one subscription's stream, after the access check; `access` narrows it to gains or losses. */
+function subscribe(access: AccessChange | null) {
+  return ({
+    args,
+    context,
+  }: SubscribeResolverData<
+    unknown,
+    Record<string, unknown>,
+    RequestContext
+  >): AsyncIterable<DeliveredEvent> => {
+    const userId = context.services.events.streamFilter(
+      context.caller,
+      args.userId as string | null | undefined,
+    );
+    const after = args.after === null || args.after === undefined ? null : checkCursor(args.after as string);
+    return eventStream(context.feed, context.services.events, {
+      userId,
+      after,
+      accepts: (delivered) => access === null || delivered.access === access,
+    });
+  };
+}
+
+/** Each payload is resolved with fresh loaders: a subscription lives longer than one read. */
+function eventOf(delivered: DeliveredEvent, ctx: RequestContext): LicenseEventValue {
+  ctx.loaders.clear();
+  return delivered.event;
+}
+
+@Resolver()
+export class SubscriptionResolver {
+  @Directive(AUTHENTICATED)
+  @Subscription(() => LicenseEvent, {
+    subscribe: subscribe(null),
+    description: 'Every type of license event',
+  })
+  licenseEvents(
+    @Root() delivered: DeliveredEvent,
+    @Args(() => LicenseEventStreamArgs) _args: LicenseEventStreamArgs,
+    @Ctx() ctx: RequestContext,
+  ): LicenseEventValue {
+    return eventOf(delivered, ctx);
+  }
+
+  @Directive(AUTHENTICATED)
+  @Subscription(() => LicenseEvent, {
+    subscribe: subscribe('GAINED'),
+    description: 'Access gained: GRANTED, TRIAL_STARTED, LICENSE_RESTORED, TIER_CHANGED upward',
+  })
+  entitlementGranted(
+    @Root() delivered: DeliveredEvent,
+    @Args(() => UserStreamArgs) _args: UserStreamArgs,
+    @Ctx() ctx: RequestContext,
+  ): LicenseEventValue {
+    return eventOf(delivered, ctx);
+  }
+
+  @Directive(AUTHENTICATED)
+  @Subscription(() => LicenseEvent, {
+    subscribe: subscribe('LOST'),
+    description: 'Access lost: REVOKED, EXPIRED, TRIAL_ENDED, LICENSE_REVOKED, TIER_CHANGED downward',
+  })
+  entitlementRevoked(
+    @Root() delivered: DeliveredEvent,
+    @Args(() => UserStreamArgs) _args: UserStreamArgs,
+    @Ctx() ctx: RequestContext,
+  ): LicenseEventValue {
+    return eventOf(delivered, ctx);
+  }
+}

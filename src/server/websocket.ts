@@ -1,0 +1,138 @@
+import type http from 'node:http';
+
+import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import type { ExecutionArgs, GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+
+import type { Caller } from '../auth/caller';
+import type { Authenticator } from '../auth/token-verifier';
+import type { EventFeed } from '../events';
+import { createRequestContext } from '../graphql/context';
+import { isTokenLimitError, parseOptions, queryLimitRules } from '../graphql/limits';
+import type { Services } from '../services';
+import type { Logger } from './logger';
+import { matchesRouterSecret } from './router-secret';
+
+/** graphql-ws closes with 4403 ("Forbidden") when onConnect refuses; the same code ends an expired token. */
+const FORBIDDEN = 4403;
+const GOING_AWAY = 1001;
+/** setTimeout's ceiling; a token valid longer is checked again when this fires. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+type SocketExtra = {
+  socket: WebSocket;
+  request: http.IncomingMessage;
+  caller?: Caller;
+  expiry?: NodeJS.Timeout;
+};
+
+export interface WebSocketTransport {
+  /** Open sockets. */
+  clientCount(): number;
+  /** Closes every socket with 1001 (going away) and stops accepting. */
+  close(): Promise<void>;
+}
+
+/**
+ * Subscriptions over graphql-ws on the HTTP server's port and path. The token comes from
+ * `connection_init` (`authorization`, `Authorization` or `token`, with or without `Bearer `) or the upgrade
+ * request; the same query limits as HTTP apply to every subscribe message.
+ */
+export function attachWebSocketServer(options: {
+  httpServer: http.Server;
+  schema: GraphQLSchema;
+  services: Services;
+  feed: EventFeed;
+  authenticator: Authenticator;
+  routerSecret: string | undefined;
+  logger: Logger;
+}): WebSocketTransport {
+  const { schema, services, feed, authenticator, routerSecret, logger } = options;
+  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  const rules = [...specifiedRules, ...queryLimitRules()];
+
+  const cleanup = useServer<Record<string, unknown> | undefined, SocketExtra>(
+    {
+      schema,
+      async onConnect(ctx) {
+        if (
+          routerSecret &&
+          !matchesRouterSecret(routerSecret, ctx.extra.request.headers['router-authorization'])
+        ) {
+          return false;
+        }
+        const caller = await authenticator.callerFor(tokenOf(ctx.connectionParams, ctx.extra.request));
+        if (caller.subject === null) return false;
+        ctx.extra.caller = caller;
+        if (caller.expiresAt) closeAtExpiry(ctx.extra, caller.expiresAt);
+        return true;
+      },
+      onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+        let document;
+        try {
+          document = parse(payload.query, parseOptions);
+        } catch (error) {
+          const message = error instanceof Error ? error.message : 'Invalid query';
+          return [
+            coded(message, isTokenLimitError(message) ? 'GRAPHQL_VALIDATION_FAILED' : 'GRAPHQL_PARSE_FAILED'),
+          ];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0)
+          return errors.map((error) => coded(error.message, 'GRAPHQL_VALIDATION_FAILED'));
+        return {
+          schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue: createRequestContext(services, feed, ctx.extra.caller as Caller),
+        };
+      },
+      onClose(ctx) {
+        clearTimeout(ctx.extra.expiry);
+      },
+    },
+    wss,
+  );
+
+  function closeAtExpiry(extra: SocketExtra, expiresAt: Date): void {
+    const remaining = expiresAt.getTime() - Date.now();
+    extra.expiry = setTimeout(
+      () => {
+        if (Date.now() >= expiresAt.getTime()) extra.socket.close(FORBIDDEN, 'Token expired');
+        else closeAtExpiry(extra, expiresAt);
+      },
+      Math.min(Math.max(remaining, 0), MAX_TIMER_MS),
+    );
+  }
+
+  wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
+
+  return {
+    clientCount: () => wss.clients.size,
+    async close() {
+      for (const client of wss.clients) client.close(GOING_AWAY, 'Server shutting down');
+      await cleanup.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/** The codes Apollo Server gives the same failures over HTTP. */
+function coded(message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+/** The token of a socket: from `connection_init`, else from the upgrade request's Authorization header. */
+function tokenOf(
+  params: Record<string, unknown> | undefined,
+  request: http.IncomingMessage,
+): string | undefined {
+  for (const name of ['authorization', 'Authorization', 'token']) {
+    const value = params?.[name];
+    if (typeof value === 'string' && value.trim()) return value;
+  }
+  return request.headers.authorization;
+}
