@@ -1,0 +1,255 @@
+import { createTestCatalog } from '../testkit/catalog';
+import { dataOf, startTestServer } from '../testkit/server';
+import type { TestServer } from '../testkit/server';
+import { openSocket } from '../testkit/subscriptions';
+import type { TestSocket } from '../testkit/subscriptions';
+
+let server: TestServer;
+let reader: string;
+const sockets: TestSocket[] = [];
+
+const EVENT_FIELDS =
+  'id type user { id } feature { key } grant { id } fromTier { key } toTier { key } actor reason';
+const LICENSE_EVENTS = `subscription($userId: ID, $after: ID) { licenseEvents(userId: $userId, after: $after) { ${EVENT_FIELDS} } }`;
+const GRANTED = `subscription($userId: ID) { entitlementGranted(userId: $userId) { id type user { id } } }`;
+const REVOKED = `subscription($userId: ID) { entitlementRevoked(userId: $userId) { id type user { id } } }`;
+
+function socketWith(
+  token: string | null,
+  how: 'authorization' | 'token' | 'header' = 'authorization',
+): TestSocket {
+  const socket =
+    token === null
+      ? openSocket(server.wsUrl)
+      : how === 'header'
+        ? openSocket(server.wsUrl, { headers: { authorization: `Bearer ${token}` } })
+        : openSocket(server.wsUrl, {
+            connectionParams: { [how]: how === 'token' ? token : `Bearer ${token}` },
+          });
+  sockets.push(socket);
+  return socket;
+}
+
+async function mutate(query: string, variables?: Record<string, unknown>) {
+  return dataOf(await server.gql(query, variables));
+}
+
+const revokeLicense = (userId: string) =>
+  mutate('mutation($u: ID!) { revokeLicense(userId: $u, reason: "fraud") { id } }', { u: userId });
+const changeTier = (userId: string, tier: string) =>
+  mutate('mutation($u: ID!, $t: ID!) { changeTier(userId: $u, tier: $t) { id } }', { u: userId, t: tier });
+
+/** Gives the server a moment to register a subscription before the test commits the events it expects. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await createTestCatalog(server);
+  reader = await server.token('audit-service', ['entitlements:read']);
+});
+afterEach(async () => {
+  await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+});
+afterAll(() => server.stop());
+
+describe('licenseEvents subscription', () => {
+  it('pushes each committed event, with the user as an entity reference', async () => {
+    const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { userId: 'sub-1' });
+    await settle();
+    await changeTier('sub-1', 'team');
+    await revokeLicense('sub-1');
+    const [first, second] = await subscription.waitFor(2);
+    expect(first.data.licenseEvents).toMatchObject({
+      type: 'TIER_CHANGED',
+      user: { id: 'sub-1' },
+      toTier: { key: 'team' },
+    });
+    expect(second.data.licenseEvents).toMatchObject({
+      type: 'LICENSE_REVOKED',
+      reason: 'fraud',
+      actor: 'admin',
+    });
+  });
+
+  it("gives a user's own token its own events only, and everyone's to entitlements:read", async () => {
+    const own = socketWith(await server.token('sub-2')).subscribe(LICENSE_EVENTS);
+    const all = socketWith(reader).subscribe(LICENSE_EVENTS);
+    await settle();
+    await changeTier('someone-else', 'team');
+    await changeTier('sub-2', 'corp');
+    const [allFirst, allSecond] = await all.waitFor(2);
+    expect([allFirst.data.licenseEvents.user.id, allSecond.data.licenseEvents.user.id]).toEqual([
+      'someone-else',
+      'sub-2',
+    ]);
+    const [ownFirst] = await own.waitFor(1);
+    expect(ownFirst.data.licenseEvents.user.id).toBe('sub-2');
+    await settle();
+    expect(own.received).toHaveLength(1);
+  });
+
+  it("refuses another user's events with FORBIDDEN", async () => {
+    const subscription = socketWith(await server.token('sub-3')).subscribe(LICENSE_EVENTS, {
+      userId: 'sub-4',
+    });
+    await subscription.ended;
+    expect(subscription.received[0].errors?.[0].extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('replays the stored events after `after`, then goes on live, with no gap and no duplicate', async () => {
+    await changeTier('replayed', 'team');
+    const first = dataOf(await server.gql('{ licenseEvents(userId: "replayed") { events { id } } }'))
+      .licenseEvents.events[0].id;
+    for (let i = 0; i < 5; i += 1) await changeTier('replayed', i % 2 === 0 ? 'corp' : 'team');
+    // More events commit while the subscription replays.
+    const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { userId: 'replayed', after: first });
+    const during = (async () => {
+      for (let i = 0; i < 10; i += 1) await changeTier('replayed', i % 2 === 0 ? 'basic' : 'corp');
+    })();
+    await during;
+    const received = await subscription.waitFor(15);
+    const stored = dataOf(await server.gql('{ licenseEvents(userId: "replayed") { events { id } } }'))
+      .licenseEvents.events;
+    expect(received.map((r) => r.data.licenseEvents.id)).toEqual(stored.slice(1).map((e: any) => e.id));
+    await settle();
+    expect(subscription.received).toHaveLength(15);
+  });
+
+  it('refuses a malformed cursor', async () => {
+    const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { after: 'abc' });
+    await subscription.ended;
+    expect(subscription.received[0].errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'after',
+    });
+  });
+});
+
+describe('entitlementGranted and entitlementRevoked', () => {
+  it('split gains from losses, tier changes by rank', async () => {
+    const granted = socketWith(reader).subscribe(GRANTED, { userId: 'sub-5' });
+    const revoked = socketWith(reader).subscribe(REVOKED, { userId: 'sub-5' });
+    await settle();
+    const grant = (
+      await mutate('mutation { grantEntitlement(input: { userId: "sub-5", feature: "sso" }) { id } }')
+    ).grantEntitlement;
+    await changeTier('sub-5', 'corp');
+    await changeTier('sub-5', 'basic');
+    await mutate('mutation($g: ID!) { revokeEntitlement(grantId: $g) { id } }', { g: grant.id });
+    await revokeLicense('sub-5');
+    await mutate('mutation { restoreLicense(userId: "sub-5") { id } }');
+    const gains = await granted.waitFor(3);
+    const losses = await revoked.waitFor(3);
+    expect(gains.map((r) => r.data.entitlementGranted.type)).toEqual([
+      'ENTITLEMENT_GRANTED',
+      'TIER_CHANGED',
+      'LICENSE_RESTORED',
+    ]);
+    expect(losses.map((r) => r.data.entitlementRevoked.type)).toEqual([
+      'TIER_CHANGED',
+      'ENTITLEMENT_REVOKED',
+      'LICENSE_REVOKED',
+    ]);
+  });
+});
+
+describe('expiry pushes', () => {
+  it('push ENTITLEMENT_EXPIRED and TRIAL_ENDED within 2 seconds, once', async () => {
+    const revoked = socketWith(reader).subscribe(REVOKED, { userId: 'sub-6' });
+    await settle();
+    const expiresAt = new Date(Date.now() + 800);
+    await mutate(
+      'mutation($e: DateTime!) { grantEntitlement(input: { userId: "sub-6", feature: "sso", expiresAt: $e }) { id } }',
+      {
+        e: expiresAt.toISOString(),
+      },
+    );
+    await mutate('mutation($e: DateTime!) { startTrial(userId: "sub-6", tier: "corp", endsAt: $e) { id } }', {
+      e: expiresAt.toISOString(),
+    });
+    const pushed = await revoked.waitFor(2, 4000);
+    expect(Date.now() - expiresAt.getTime()).toBeLessThan(2000);
+    expect(pushed.map((r) => r.data.entitlementRevoked.type).sort()).toEqual([
+      'ENTITLEMENT_EXPIRED',
+      'TRIAL_ENDED',
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(revoked.received).toHaveLength(2);
+    const stored = dataOf(await server.gql('{ licenseEvents(userId: "sub-6") { events { type actor } } }'))
+      .licenseEvents.events;
+    expect(stored.filter((e: any) => e.actor === 'system')).toHaveLength(2);
+  });
+
+  it('record nothing for a trial ended by hand, or a grant revoked before it expires', async () => {
+    const endsAt = new Date(Date.now() + 600).toISOString();
+    await mutate('mutation($e: DateTime!) { startTrial(userId: "sub-7", tier: "corp", endsAt: $e) { id } }', {
+      e: endsAt,
+    });
+    await mutate('mutation { endTrial(userId: "sub-7") { id } }');
+    const grant = (
+      await mutate(
+        'mutation($e: DateTime!) { grantEntitlement(input: { userId: "sub-7", feature: "sso", expiresAt: $e }) { id } }',
+        {
+          e: endsAt,
+        },
+      )
+    ).grantEntitlement;
+    await mutate('mutation($g: ID!) { revokeEntitlement(grantId: $g) { id } }', { g: grant.id });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const stored = dataOf(await server.gql('{ licenseEvents(userId: "sub-7") { events { type } } }'))
+      .licenseEvents.events;
+    expect(stored.map((e: any) => e.type)).toEqual([
+      'TRIAL_STARTED',
+      'TRIAL_ENDED',
+      'ENTITLEMENT_GRANTED',
+      'ENTITLEMENT_REVOKED',
+    ]);
+  });
+});
+
+describe('socket authentication', () => {
+  it('closes a socket without a token, or with a bad one, with 4403', async () => {
+    expect((await socketWith(null).closed).code).toBe(4403);
+    expect((await socketWith('not-a-token').closed).code).toBe(4403);
+  });
+
+  it.each(['token', 'header'] as const)('accepts the token as %s', async (how) => {
+    const subscription = socketWith(reader, how).subscribe(LICENSE_EVENTS, { userId: `via-${how}` });
+    await settle();
+    await changeTier(`via-${how}`, 'team');
+    await subscription.waitFor(1);
+  });
+
+  it('closes the socket with 4403 when the token expires', async () => {
+    const shortLived = await server.token('sub-8', [], 2);
+    const socket = socketWith(shortLived);
+    socket.subscribe(LICENSE_EVENTS);
+    const startedAt = Date.now();
+    expect((await socket.closed).code).toBe(4403);
+    expect(Date.now() - startedAt).toBeLessThan(3500);
+  });
+});
+
+describe('limits over WebSocket', () => {
+  it('refuses a subscription over the depth limit with GRAPHQL_VALIDATION_FAILED', async () => {
+    const deep = `subscription { licenseEvents { grant { user { entitlements { grants { user { entitlements { grants { user { entitlements { grants { user { id } } } } } } } } } } } } }`;
+    const subscription = socketWith(reader).subscribe(deep);
+    await subscription.ended;
+    expect(subscription.received[0].errors?.[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});
+
+describe('resources', () => {
+  it('opening and closing 1,000 subscriptions leaves no listener behind', async () => {
+    const socket = socketWith(reader);
+    const before = server.live.feed.listenerCount;
+    const subscriptions = Array.from({ length: 1000 }, (_, i) =>
+      socket.subscribe(LICENSE_EVENTS, { userId: `many-${i % 10}` }),
+    );
+    for (let i = 0; i < 50 && server.live.feed.listenerCount < before + 1000; i += 1) await settle();
+    expect(server.live.feed.listenerCount).toBe(before + 1000);
+    subscriptions.forEach((subscription) => subscription.unsubscribe());
+    for (let i = 0; i < 50 && server.live.feed.listenerCount > before; i += 1) await settle();
+    expect(server.live.feed.listenerCount).toBe(before);
+  });
+});
