@@ -8,6 +8,8 @@ export interface Config {
   port: number;
   database: DatabaseConfig;
   redisUrl: string | undefined;
+  /** How often each replica reads new events without being notified (a lost notice costs at most this). */
+  eventPollIntervalMs: number;
   auth: {
     jwksUrl: string | undefined;
     issuer: string | undefined;
@@ -76,6 +78,10 @@ const environment = z.object({
       .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
       .optional(),
   ),
+  EVENT_POLL_INTERVAL_MS: z.preprocess(
+    unsetIfEmpty,
+    integer('must be a positive integer', 50, 3_600_000).default(1000),
+  ),
   AUTH_JWKS_URL: z.preprocess(
     unsetIfEmpty,
     z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
@@ -143,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: vars.PORT,
     database: parseDatabaseUrl(vars.DATABASE_URL),
     redisUrl: vars.REDIS_URL,
+    eventPollIntervalMs: vars.EVENT_POLL_INTERVAL_MS,
     auth: {
       jwksUrl: vars.AUTH_JWKS_URL,
       issuer: vars.AUTH_ISSUER,

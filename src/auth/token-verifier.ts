@@ -20,6 +20,7 @@ export const ALLOWED_ALGORITHMS = [
   'EdDSA',
 ];
 const CLOCK_TOLERANCE_SECONDS = 5;
+const MAX_SUBJECT_LENGTH = 255;
 
 export interface Authenticator {
   /** Turns an `Authorization` value (`Bearer x`, or a bare token from a socket) into the caller. */
@@ -51,11 +52,8 @@ export async function createAuthenticator(config: Pick<Config, 'auth'>): Promise
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           requiredClaims: ['sub', 'exp'],
         });
-        return authenticated(
-          payload.sub as string,
-          scopesOf(payload),
-          new Date((payload.exp as number) * 1000),
-        );
+        if (!isSubject(payload.sub)) return unauthenticated('The token\'s "sub" claim is not accepted');
+        return authenticated(payload.sub, scopesOf(payload), new Date((payload.exp as number) * 1000));
       } catch (error) {
         return unauthenticated(rejectionReason(error));
       }
@@ -69,6 +67,11 @@ function bearerToken(authorization: string | undefined | null): string | null {
   if (!value) return null;
   const match = /^bearer\s+(.+)$/i.exec(value);
   return match ? match[1].trim() : value;
+}
+
+/** The identity behind a token: a non-blank string that fits where actors are stored. */
+function isSubject(sub: unknown): sub is string {
+  return typeof sub === 'string' && sub.trim().length > 0 && sub.length <= MAX_SUBJECT_LENGTH;
 }
 
 /** `scope` (space-separated) or `scp` (an array, or a string). */

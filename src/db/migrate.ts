@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 
 import { seedDemoCatalog } from './seed';
 
-const LOCK_NAME = 'entitlements_subgraph_migrations';
+const LOCK_NAME = 'entitlements_subgraph_migrations:';
 const LOCK_TIMEOUT_SECONDS = 120;
 
 /**
@@ -24,15 +24,17 @@ async function withStartupLock(dataSource: DataSource, work: () => Promise<void>
   // GET_LOCK belongs to a session, so it is taken and released on one dedicated connection.
   const lockConnection = dataSource.createQueryRunner();
   try {
-    const [{ acquired }] = await lockConnection.query('SELECT GET_LOCK(?, ?) AS acquired', [
-      LOCK_NAME,
-      LOCK_TIMEOUT_SECONDS,
-    ]);
-    if (Number(acquired) !== 1) throw new Error(`Timed out waiting for the migration lock ${LOCK_NAME}`);
+    // Named locks are server-wide: the database's name keeps two databases on one server apart.
+    const [{ acquired }] = await lockConnection.query(
+      'SELECT GET_LOCK(CONCAT(?, DATABASE()), ?) AS acquired',
+      [LOCK_NAME, LOCK_TIMEOUT_SECONDS],
+    );
+    if (Number(acquired) !== 1)
+      throw new Error(`Timed out waiting for the migration lock ${LOCK_NAME}<database>`);
     try {
       await work();
     } finally {
-      await lockConnection.query('SELECT RELEASE_LOCK(?)', [LOCK_NAME]);
+      await lockConnection.query('SELECT RELEASE_LOCK(CONCAT(?, DATABASE()))', [LOCK_NAME]);
     }
   } finally {
     await lockConnection.release();

@@ -84,14 +84,16 @@ export function effectiveEntitlements(state: LicenseState, now: Date): Entitleme
       feature.kind === 'METERED'
         ? mergeLimits([...(tierEntry ? [tierEntry.limit] : []), ...contributing.map((g) => g.limit)])
         : null;
-    const used = feature.kind === 'METERED' ? (state.usedByFeature?.get(key) ?? 0) : null;
+    const counted = feature.kind === 'METERED' ? (state.usedByFeature?.get(key) ?? 0) : null;
+    // An unlimited meter may count past GraphQL's 32-bit Int; it shows the Int maximum from there on.
+    const used = counted === null ? null : Math.min(counted, MAX_LIMIT);
     return {
       feature,
       source: contributing.length > 0 ? 'GRANT' : trialRunning ? 'TRIAL' : 'TIER',
       grants: contributing,
       limit,
       used,
-      remaining: used === null || limit === null ? null : Math.max(0, limit - used),
+      remaining: counted === null || limit === null ? null : Math.max(0, limit - counted),
       value: feature.kind === 'CONFIG' ? configValue(contributing, tierEntry?.value) : null,
       expiresAt: accessEnd(state, key, now),
     };

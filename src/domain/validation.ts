@@ -39,17 +39,20 @@ export function checkLimit(limit: number | null | undefined, field = 'limit'): n
 }
 
 /** Reasons and descriptions: optional free text of at most 1,000 characters. */
-export function checkText(text: string | null | undefined, field: string): string | null {
+export function checkText(
+  text: string | null | undefined,
+  field: string,
+  max = MAX_TEXT_LENGTH,
+): string | null {
   if (text === null || text === undefined) return null;
-  if (characters(text) > MAX_TEXT_LENGTH) {
-    throw new BadUserInputError(field, `${field} must be at most ${MAX_TEXT_LENGTH} characters`);
-  }
+  if (characters(text) > max)
+    throw new BadUserInputError(field, `${field} must be at most ${max} characters`);
   return text;
 }
 
-export function checkRequiredText(text: string, field: string): string {
+export function checkRequiredText(text: string, field: string, max = MAX_TEXT_LENGTH): string {
   if (text.trim().length === 0) throw new BadUserInputError(field, `${field} must not be empty`);
-  return checkText(text, field) as string;
+  return checkText(text, field, max) as string;
 }
 
 export function checkJsonValue(value: JsonValue | undefined, field = 'value'): JsonValue {

@@ -8,7 +8,6 @@ import type { EventNotifier } from './notifier';
 export type { EventFeed } from './event-feed';
 export type { EventNotifier } from './notifier';
 
-const FEED_POLL_INTERVAL_MS = 1000;
 const EXPIRY_SWEEP_INTERVAL_MS = 500;
 
 export interface LiveDelivery {
@@ -22,14 +21,14 @@ export interface LiveDelivery {
  * feed, and the expiry sweeper records what comes due.
  */
 export async function startLiveDelivery(
-  config: Pick<Config, 'redisUrl'>,
+  config: Pick<Config, 'redisUrl' | 'eventPollIntervalMs'>,
   services: Services,
   onError: (error: unknown) => void,
 ): Promise<LiveDelivery> {
   const notifier: EventNotifier = config.redisUrl
     ? new RedisNotifier(config.redisUrl, onError)
     : new LocalNotifier();
-  const feed = new EventFeed(services.events, { pollIntervalMs: FEED_POLL_INTERVAL_MS, onError });
+  const feed = new EventFeed(services.events, { pollIntervalMs: config.eventPollIntervalMs, onError });
   await feed.start();
   notifier.onNotice(() => feed.wake());
   const stopNotifying = services.events.onCommitted(() => notifier.notify());

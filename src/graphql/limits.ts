@@ -10,12 +10,14 @@ import type { GraphQLError, ParseOptions, ValidationContext, ValidationRule } fr
  * -> feature) is 8 levels, and the router sends one `_entities` operation whatever the number of
  * representations, which travel as variables and cost nothing here.
  */
+// The cost estimate multiplies by a literal `first` only (a variable counts as 1), so the bound is sized
+// for a literal full page of the audit trail; `first` itself is capped at 1,000 either way.
 export const QUERY_LIMITS = {
   maxDepth: 12,
   maxAliases: 30,
   maxDirectives: 50,
   maxTokens: 5000,
-  maxCost: 20_000,
+  maxCost: 100_000,
 } as const;
 
 export const parseOptions: ParseOptions = { maxTokens: QUERY_LIMITS.maxTokens };

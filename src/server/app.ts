@@ -20,6 +20,7 @@ import { bodyErrors } from './body-errors';
 import { errorFormatter } from './errors';
 import { healthRoutes } from './health';
 import type { Logger } from './logger';
+import { introspectionNeedsToken } from './introspection';
 import { requireRouterSecret } from './router-secret';
 import { attachWebSocketServer } from './websocket';
 import type { WebSocketTransport } from './websocket';
@@ -83,6 +84,7 @@ export async function startApp({
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginSubscriptionCallback({ logger }),
       { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
+      introspectionNeedsToken,
     ],
     logger,
   });

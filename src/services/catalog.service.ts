@@ -83,10 +83,7 @@ export class CatalogService {
   /** Creates or replaces a tier with exactly the given entitlements. */
   async upsertTier(caller: Caller, input: TierInput): Promise<Tier> {
     assertScope(caller, Scope.write);
-    const name = checkRequiredText(input.name, 'name');
-    if (name.length > MAX_TIER_NAME_LENGTH) {
-      throw new BadUserInputError('name', `name must be at most ${MAX_TIER_NAME_LENGTH} characters`);
-    }
+    const name = checkRequiredText(input.name, 'name', MAX_TIER_NAME_LENGTH);
     const key = checkKey(input.key, 'key');
     const seen = new Set<string>();
     const entries = input.entitlements.map((entry, index) => {

@@ -50,6 +50,16 @@ describe('token verification against a JWKS over HTTP', () => {
     expect((await fetch(new URL('/.well-known/jwks.json', server.url))).status).toBe(404);
   });
 
+  it('answers introspection only with a token, however the query is spelled', async () => {
+    for (const query of [
+      '{ __schema { queryType { name } } }',
+      '{ ...F } fragment F on Query { __type(name: "User") { name } }',
+    ]) {
+      expect(codeOf(await server.gqlAs(null, query))).toBe('UNAUTHENTICATED');
+      expect((await server.gqlAs(admin, query)).errors).toBeUndefined();
+    }
+  });
+
   it('answers _service without a token, for composition', async () => {
     const response = await server.gqlAs(null, '{ _service { sdl } }');
     expect(dataOf(response)._service.sdl).toContain('type User');
@@ -81,6 +91,11 @@ describe('token verification against a JWKS over HTTP', () => {
     ['an expired token', () => idp.sign({ sub: 'alice' }, { expiresIn: nowSeconds() - 60 })],
     ['a token not valid before a minute from now', () => idp.sign({ sub: 'alice', nbf: nowSeconds() + 60 })],
     ['a token without sub', () => idp.sign({ scope: 'entitlements:read' })],
+    ['a token with a blank sub', () => idp.sign({ sub: '  ', scope: 'entitlements:write' })],
+    [
+      'a token with a numeric sub',
+      () => idp.sign({ sub: 42 as unknown as string, scope: 'entitlements:write' }),
+    ],
     ['a development token, once an identity provider is configured', () => server.token('alice')],
   ];
 

@@ -75,6 +75,7 @@ const BAD_INPUT: [string, { query: string; variables: Record<string, unknown> },
   ['a value on a METERED feature', grant({ value: 'x' }), 'value'],
   ['a tier key with a space', tier({ key: 'new tier' }), 'key'],
   ['an empty tier name', tier({ name: '' }), 'name'],
+  ['a tier name of 201 characters', tier({ name: 'n'.repeat(201) }), 'name'],
   ['a negative tier limit', tier({ entitlements: [{ feature: 'api', limit: -5 }] }), 'entitlements[0].limit'],
   [
     'a feature listed twice in a tier',

@@ -200,13 +200,20 @@ const tokensQuery = (tokens: number) => {
 
 /**
  * Each `licenseEvents(first: F) { events { id type actor reason } }` costs 14 × F (the rule multiplies by a
- * literal `first`); each top-level `__typename` costs 1. 14 × 1000 + 14 × 428 + 8 = 20,000.
+ * literal `first`); each top-level `__typename` costs 1. Pages of 1,000, one shorter page and single
+ * `__typename`s add up to exactly the limit plus `over`.
  */
-const costQuery = (typenames: number) => `{
-  a: licenseEvents(first: 1000) { events { id type actor reason } }
-  b: licenseEvents(first: 428) { events { id type actor reason } }
-  ${Array.from({ length: typenames }, (_, i) => `t${i}: __typename`).join(' ')}
-}`;
+const costQuery = (over: number) => {
+  const fullPages = Math.floor(QUERY_LIMITS.maxCost / 14_000);
+  const rest = QUERY_LIMITS.maxCost - fullPages * 14_000;
+  const lastPage = Math.floor(rest / 14);
+  const typenames = rest - lastPage * 14 + over;
+  return `{
+    ${Array.from({ length: fullPages }, (_, i) => `p${i}: licenseEvents(first: 1000) { events { id type actor reason } }`).join('\n')}
+    last: licenseEvents(first: ${lastPage}) { events { id type actor reason } }
+    ${Array.from({ length: typenames }, (_, i) => `t${i}: __typename`).join(' ')}
+  }`;
+};
 
 /** A JSON request body of exactly `bytes` bytes, padded with a variable the operation does not declare. */
 function paddedBody(bytes: number): string {
@@ -289,15 +296,21 @@ describe('query limits (HTTP)', () => {
   });
 
   describe('cost', () => {
-    it('accepts a query costing exactly 20,000', async () => {
-      expectMeasure(costQuery(8), 'cost', 20_000);
-      const data = expectAnswered(await gql(costQuery(8)));
-      expect(data.a.events.length).toBeGreaterThan(0);
+    it('accepts a query costing exactly the limit', async () => {
+      expectMeasure(costQuery(0), 'cost', QUERY_LIMITS.maxCost);
+      const data = expectAnswered(await gql(costQuery(0)));
+      expect(data.p0.events.length).toBeGreaterThan(0);
     });
 
-    it('refuses a query costing 20,001 with GRAPHQL_VALIDATION_FAILED', async () => {
-      expectMeasure(costQuery(9), 'cost', 20_001);
-      expectRefused(await gql(costQuery(9)), 400, 'GRAPHQL_VALIDATION_FAILED');
+    it('refuses a query costing one more with GRAPHQL_VALIDATION_FAILED', async () => {
+      expectMeasure(costQuery(1), 'cost', QUERY_LIMITS.maxCost + 1);
+      expectRefused(await gql(costQuery(1)), 400, 'GRAPHQL_VALIDATION_FAILED');
+    });
+
+    it('accepts a full page of the audit trail with nested fields', async () => {
+      const page =
+        '{ licenseEvents(first: 1000) { events { id type actor reason occurredAt feature { key } grant { id } fromTier { key } toTier { key } } endCursor hasMore } }';
+      expectAnswered(await gql(page));
     });
   });
 

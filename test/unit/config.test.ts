@@ -12,6 +12,7 @@ const DEFAULTS: Config = {
   port: 4001,
   database: { type: 'better-sqlite3', path: './data/entitlements.sqlite' },
   redisUrl: undefined,
+  eventPollIntervalMs: 1000,
   auth: {
     jwksUrl: undefined,
     issuer: undefined,
@@ -94,6 +95,7 @@ describe('loadConfig values', () => {
       port: 8080,
       database: { type: 'mysql', url: 'mysql://app:secret@db:3306/entitlements' },
       redisUrl: 'redis://cache:6379',
+      eventPollIntervalMs: 1000,
       auth: {
         jwksUrl: 'https://idp.example.com/jwks',
         issuer: 'https://idp.example.com/',

@@ -19,8 +19,8 @@ export class FeatureInput {
   @Field(() => String, { nullable: true })
   description?: string | null;
 
-  @Field(() => UsagePeriod, { defaultValue: 'MONTH' })
-  usagePeriod!: UsagePeriodValue;
+  @Field(() => UsagePeriod, { nullable: true, defaultValue: 'MONTH' })
+  usagePeriod?: UsagePeriodValue | null;
 }
 
 @InputType()

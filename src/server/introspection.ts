@@ -1,0 +1,45 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { Kind } from 'graphql';
+import type { DocumentNode, SelectionSetNode } from 'graphql';
+
+import { assertAuthenticated } from '../auth/access';
+import type { RequestContext } from '../graphql/context';
+
+/**
+ * Introspection (where it is on at all, outside production) needs a valid token like everything else;
+ * only `_service`, which composition reads, answers without one.
+ */
+export const introspectionNeedsToken: ApolloServerPlugin<RequestContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation, document, contextValue }) {
+        if (operation && rootFields(operation.selectionSet, document).some(isIntrospection)) {
+          assertAuthenticated(contextValue.caller);
+        }
+      },
+    };
+  },
+};
+
+const isIntrospection = (name: string) => name === '__schema' || name === '__type';
+
+/** The operation's top-level field names, looking through inline fragments and fragment spreads. */
+function rootFields(
+  selectionSet: SelectionSetNode,
+  document: DocumentNode,
+  seen = new Set<string>(),
+): string[] {
+  return selectionSet.selections.flatMap((selection) => {
+    if (selection.kind === Kind.FIELD) return [selection.name.value];
+    if (selection.kind === Kind.INLINE_FRAGMENT) return rootFields(selection.selectionSet, document, seen);
+    if (seen.has(selection.name.value)) return [];
+    seen.add(selection.name.value);
+    const fragment = document.definitions.find(
+      (definition) =>
+        definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === selection.name.value,
+    );
+    return fragment?.kind === Kind.FRAGMENT_DEFINITION
+      ? rootFields(fragment.selectionSet, document, seen)
+      : [];
+  });
+}
