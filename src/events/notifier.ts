@@ -47,7 +47,18 @@ export class RedisNotifier implements EventNotifier {
     const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 500 };
     this.publisher = new Redis(url, options);
     this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
-    for (const connection of [this.publisher, this.subscriber]) connection.on('error', onError);
+    // ioredis reports every failed reconnect; one report per outage is enough.
+    let reported = false;
+    const reportOnce = (error: unknown) => {
+      if (!reported) onError(error);
+      reported = true;
+    };
+    for (const connection of [this.publisher, this.subscriber]) {
+      connection.on('error', reportOnce);
+      connection.on('ready', () => {
+        reported = false;
+      });
+    }
     this.subscriber.on('message', () => this.local.notify());
     // After an outage, read at once whatever the lost notices were about.
     this.subscriber.on('ready', () => this.local.notify());

@@ -33,8 +33,9 @@ async function answersWithin(probe: () => Promise<unknown>, timeoutMs: number): 
   });
   try {
     return await Promise.race([
+      // A probe that answers `false` (Redis reconnecting) is down as well.
       probe().then(
-        () => true,
+        (answer) => answer !== false,
         () => false,
       ),
       timeout,

@@ -253,3 +253,14 @@ describe('resources', () => {
     expect(server.live.feed.listenerCount).toBe(before);
   });
 });
+
+describe('shutdown', () => {
+  it('closes open sockets with 1001', async () => {
+    const own = await startTestServer();
+    const socket = openSocket(own.wsUrl, { connectionParams: { token: reader } });
+    socket.subscribe(LICENSE_EVENTS);
+    await settle();
+    await own.stop();
+    expect((await socket.closed).code).toBe(1001);
+  });
+});

@@ -1,0 +1,82 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { createTestCatalog } from '../testkit/catalog';
+import { dataOf, startTestServer } from '../testkit/server';
+import type { TestServer } from '../testkit/server';
+
+/** A router's callback endpoint: it answers checks and heartbeats as the protocol asks and keeps what arrives. */
+async function startCallbackReceiver() {
+  const messages: any[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const message = JSON.parse(body);
+      messages.push(message);
+      res.setHeader('subscription-protocol', 'callback/1.0');
+      res.statusCode = message.action === 'check' || message.action === 'heartbeat' ? 204 : 200;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/callback`,
+    messages,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("the router's HTTP callback mode", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+    await createTestCatalog(server);
+  });
+  afterAll(() => server.stop());
+
+  it('delivers subscription events to the callback URL', async () => {
+    const receiver = await startCallbackReceiver();
+    try {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await server.token('router-user', ['entitlements:read'])}`,
+        },
+        body: JSON.stringify({
+          query: 'subscription { entitlementRevoked(userId: "cb-1") { type user { id } } }',
+          extensions: {
+            subscription: {
+              callbackUrl: receiver.url,
+              subscriptionId: 'sub-1',
+              verifier: 'secret-verifier',
+              heartbeatIntervalMs: 0,
+            },
+          },
+        }),
+      });
+      expect(response.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      dataOf(await server.gql('mutation { revokeLicense(userId: "cb-1", reason: "fraud") { id } }'));
+      for (let i = 0; i < 40 && !receiver.messages.some((m) => m.action === 'next'); i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(receiver.messages[0]).toMatchObject({
+        kind: 'subscription',
+        action: 'check',
+        id: 'sub-1',
+        verifier: 'secret-verifier',
+      });
+      const next = receiver.messages.find((m) => m.action === 'next');
+      expect(next).toMatchObject({
+        id: 'sub-1',
+        verifier: 'secret-verifier',
+        payload: { data: { entitlementRevoked: { type: 'LICENSE_REVOKED', user: { id: 'cb-1' } } } },
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
