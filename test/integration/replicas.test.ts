@@ -1,3 +1,5 @@
+import { Redis } from 'ioredis';
+
 import { openTestDatabase, onMysql, testDatabaseConfig } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
@@ -121,4 +123,26 @@ describeOnMysql('two replicas sharing the database and Redis', () => {
     await settle(500);
     expect(watcher.received).toHaveLength(2);
   }, 30_000);
+
+  it('keeps one Redis channel per replica however many subscriptions come and go', async () => {
+    const channels = async () => {
+      const client = new Redis(redis.url);
+      try {
+        const [, count] = (await client.pubsub('NUMSUB', 'entitlements:events')) as [string, number];
+        return Number(count);
+      } finally {
+        client.disconnect();
+      }
+    };
+    expect(await channels()).toBe(2);
+    const socket = openSocket(urls[0].replace('http://', 'ws://'), { connectionParams: { token: reader } });
+    sockets.push(socket);
+    const many = Array.from({ length: 300 }, (_, i) => socket.subscribe(EVENTS, { u: `many-${i}` }));
+    await settle(500);
+    expect(await channels()).toBe(2);
+    many.forEach((subscription) => subscription.unsubscribe());
+    await socket.close();
+    await settle(300);
+    expect(await channels()).toBe(2);
+  });
 });
