@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/scripts/**', 'test/**'],
+    files: ['src/scripts/**', 'scripts/**', 'test/**', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
   {
@@ -25,7 +25,15 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.cjs'],
-    languageOptions: { globals: { module: 'writable', require: 'readonly', process: 'readonly' } },
+    languageOptions: {
+      globals: {
+        module: 'writable',
+        require: 'readonly',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   prettier,

@@ -118,6 +118,9 @@ const environment = z.object({
   ),
 });
 
+/** Every environment variable the subgraph reads. */
+export const CONFIG_VARIABLES = Object.keys(environment.shape);
+
 function parseDatabaseUrl(url: string): DatabaseConfig {
   return url.startsWith('mysql://')
     ? { type: 'mysql', url }

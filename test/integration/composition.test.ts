@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 
+import { composeLocalSupergraph, SUPERGRAPH_FILE } from '../../scripts/supergraph';
+
 const read = (...path: string[]) => readFileSync(join(__dirname, '..', '..', ...path), 'utf8');
 
 describe('composition', () => {
   const result = composeServices([
     {
       name: 'users',
-      typeDefs: parse(read('test', 'fixtures', 'users.graphql')),
+      typeDefs: parse(read('examples', 'users-subgraph', 'users.graphql')),
       url: 'http://users/graphql',
     },
     { name: 'entitlements', typeDefs: parse(read('schema.graphql')), url: 'http://entitlements/graphql' },
@@ -32,5 +34,11 @@ describe('composition', () => {
     );
     // The users subgraph's own fields stay open to the router's other rules.
     expect(supergraph).toMatch(/email: String! @join__field\(graph: USERS\)\n/);
+  });
+});
+
+describe('supergraph.graphql of the local stack', () => {
+  it('is what `npm run supergraph` composes from the committed schemas', () => {
+    expect(readFileSync(SUPERGRAPH_FILE, 'utf8')).toBe(composeLocalSupergraph());
   });
 });
