@@ -1,3 +1,4 @@
+import { LicenseEventRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
@@ -113,6 +114,25 @@ describe('licenseEvents subscription', () => {
     expect(received.map((r) => r.data.licenseEvents.id)).toEqual(stored.slice(1).map((e: any) => e.id));
     await settle();
     expect(subscription.received).toHaveLength(15);
+  });
+
+  it('delivers an event whose commit notice was lost, on the next look at the store', async () => {
+    const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { userId: 'unnoticed' });
+    await settle();
+    // As if the process that committed it died before telling anyone: the row alone, no notice.
+    await server.dataSource.manager.insert(LicenseEventRow, {
+      type: 'LICENSE_REVOKED',
+      userId: 'unnoticed',
+      featureKey: null,
+      grantId: null,
+      fromTierKey: null,
+      toTierKey: null,
+      actor: 'elsewhere',
+      reason: 'crash after commit',
+      occurredAt: new Date(),
+    });
+    const [event] = await subscription.waitFor(1, 3000);
+    expect(event.data.licenseEvents).toMatchObject({ type: 'LICENSE_REVOKED', actor: 'elsewhere' });
   });
 
   it('refuses a malformed cursor', async () => {
