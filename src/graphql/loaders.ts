@@ -35,6 +35,13 @@ export class Loaders {
     this.grant.clearAll();
   }
 
+  /** Starts over from what delivery read for an event, so a subscription resolves it without a query. */
+  useDelivered(catalog: Catalog, grant: Grant | null): void {
+    this.clear();
+    this.catalogPromise = Promise.resolve(catalog);
+    if (grant) this.grant.prime(grant.id, grant);
+  }
+
   /** The catalog, read once per request. */
   catalog(): Promise<Catalog> {
     this.catalogPromise ??= this.services.catalog.load(this.caller);

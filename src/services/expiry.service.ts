@@ -1,102 +1,109 @@
+import type { EntityManager, SelectQueryBuilder } from 'typeorm';
+
 import type { Database } from '../db/database';
 import { GrantRow, LicenseRow } from '../db/entities';
-import { baseTierKey } from '../domain/effective';
 import { toLicense } from '../db/mappers';
+import { baseTierKey } from '../domain/effective';
 import type { LicenseEventLog } from './license-event.service';
-import type { LicenseStore } from './license-store';
 
 const SYSTEM_ACTOR = 'system';
-const BATCH_SIZE = 100;
+const BATCH_SIZE = 200;
 
 /**
  * Rule 5: when a grant expires or a trial ends, ENTITLEMENT_EXPIRED / TRIAL_ENDED is stored, exactly once
- * however many replicas look. Each one is claimed by a conditional UPDATE in the transaction that records
- * the event: of two replicas racing, only one UPDATE matches. (Access itself ends at read time.)
+ * however many replicas look. A batch of due rows is claimed with FOR UPDATE SKIP LOCKED and marked in the
+ * transaction that records the events, so replicas share the work instead of racing for the same rows, and
+ * one commit records a whole batch. (Access itself ends at read time; this is the notice.)
  */
 export class ExpiryService {
   constructor(
     private readonly db: Database,
-    private readonly store: LicenseStore,
     private readonly events: LicenseEventLog,
     private readonly defaultTier: string,
   ) {}
 
-  /** Records what came due by `now`; returns how many events it stored. */
+  /** Records everything that came due by `now`; returns how many events it stored. */
   async recordDue(now = new Date()): Promise<number> {
-    return (await this.expireGrants(now)) + (await this.endTrials(now));
-  }
-
-  private async expireGrants(now: Date): Promise<number> {
-    const due = await this.db.manager
-      .createQueryBuilder(GrantRow, 'grant')
-      .where('grant.expiry_recorded_at IS NULL AND grant.revoked_at IS NULL AND grant.expires_at <= :now', {
-        now,
-      })
-      .orderBy('grant.expires_at')
-      .take(BATCH_SIZE)
-      .getMany();
     let recorded = 0;
-    for (const grant of due) {
-      await this.db.transaction(async (manager) => {
-        await this.store.lock(manager, grant.userId, now);
-        const claimed = await manager
-          .createQueryBuilder()
-          .update(GrantRow)
-          .set({ expiryRecordedAt: now })
-          .where('id = :id AND expiry_recorded_at IS NULL AND revoked_at IS NULL', { id: grant.id })
-          .execute();
-        if (claimed.affected !== 1) return;
-        recorded += 1;
-        await this.events.record(
-          manager,
-          {
-            type: 'ENTITLEMENT_EXPIRED',
-            userId: grant.userId,
-            featureKey: grant.featureKey,
-            grantId: grant.id,
-            actor: SYSTEM_ACTOR,
-          },
-          grant.expiresAt as Date,
-        );
-      });
+    for (;;) {
+      const batch = (await this.expireGrants(now)) + (await this.endTrials(now));
+      recorded += batch;
+      if (batch === 0) return recorded;
     }
-    return recorded;
   }
 
-  private async endTrials(now: Date): Promise<number> {
-    const due = await this.db.manager
-      .createQueryBuilder(LicenseRow, 'license')
-      .where('license.trial_end_recorded_at IS NULL AND license.trial_ends_at <= :now', { now })
-      .orderBy('license.trial_ends_at')
-      .take(BATCH_SIZE)
-      .getMany();
-    let recorded = 0;
-    for (const { userId } of due) {
-      await this.db.transaction(async (manager) => {
-        const license = await this.store.lock(manager, userId, now);
-        const endsAt = license.trialEndsAt;
-        if (!license.trialTierKey || !endsAt || endsAt > now || license.trialEndRecordedAt !== null) return;
-        const claimed = await manager
-          .createQueryBuilder()
-          .update(LicenseRow)
-          .set({ trialEndRecordedAt: now })
-          .where('user_id = :userId AND trial_end_recorded_at IS NULL', { userId })
-          .execute();
-        if (claimed.affected !== 1) return;
-        recorded += 1;
+  /** The expiry of one grant, if it is due and not on record yet; also used when revoking an expired grant. */
+  async recordGrantExpiry(manager: EntityManager, grant: GrantRow, now: Date): Promise<boolean> {
+    if (
+      grant.revokedAt !== null ||
+      grant.expiryRecordedAt !== null ||
+      !grant.expiresAt ||
+      grant.expiresAt > now
+    ) {
+      return false;
+    }
+    await manager.update(GrantRow, { id: grant.id }, { expiryRecordedAt: now });
+    await this.events.record(
+      manager,
+      {
+        type: 'ENTITLEMENT_EXPIRED',
+        userId: grant.userId,
+        featureKey: grant.featureKey,
+        grantId: grant.id,
+        actor: SYSTEM_ACTOR,
+      },
+      grant.expiresAt,
+    );
+    return true;
+  }
+
+  private expireGrants(now: Date): Promise<number> {
+    return this.db.transaction(async (manager) => {
+      const due = await this.claim(
+        manager
+          .createQueryBuilder(GrantRow, 'grant')
+          .where(
+            'grant.expiry_recorded_at IS NULL AND grant.revoked_at IS NULL AND grant.expires_at <= :now',
+            { now },
+          )
+          .orderBy('grant.expires_at'),
+      );
+      let recorded = 0;
+      for (const grant of due) if (await this.recordGrantExpiry(manager, grant, now)) recorded += 1;
+      return recorded;
+    });
+  }
+
+  private endTrials(now: Date): Promise<number> {
+    return this.db.transaction(async (manager) => {
+      const due = await this.claim(
+        manager
+          .createQueryBuilder(LicenseRow, 'license')
+          .where('license.trial_end_recorded_at IS NULL AND license.trial_ends_at <= :now', { now })
+          .orderBy('license.trial_ends_at'),
+      );
+      for (const license of due) {
+        await manager.update(LicenseRow, { userId: license.userId }, { trialEndRecordedAt: now });
         await this.events.record(
           manager,
           {
             type: 'TRIAL_ENDED',
-            userId,
+            userId: license.userId,
             fromTierKey: license.trialTierKey,
             toTierKey: baseTierKey(toLicense(license), this.defaultTier),
             actor: SYSTEM_ACTOR,
           },
-          endsAt,
+          license.trialEndsAt as Date,
         );
-      });
-    }
-    return recorded;
+      }
+      return due.length;
+    });
+  }
+
+  /** Up to a batch of due rows, locked; rows another replica is working on are skipped, not waited for. */
+  private claim<T extends object>(query: SelectQueryBuilder<T>): Promise<T[]> {
+    query.take(BATCH_SIZE);
+    if (this.db.isMysql) query.setLock('pessimistic_write').setOnLocked('skip_locked');
+    return query.getMany();
   }
 }

@@ -18,16 +18,17 @@ export interface Services {
 }
 
 export function createServices(db: Database, config: Pick<Config, 'defaultTier'>): Services {
-  const events = new LicenseEventLog(db);
   const catalog = new CatalogService(db);
+  const events = new LicenseEventLog(db, catalog);
   const store = new LicenseStore(db, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
+  const expiries = new ExpiryService(db, events, config.defaultTier);
   return {
     catalog,
-    licenses: new LicenseService(db, store, events, idempotency, config.defaultTier),
+    licenses: new LicenseService(db, store, events, idempotency, expiries, config.defaultTier),
     usage: new UsageService(db, catalog, store, events, idempotency),
     events,
     idempotency,
-    expiries: new ExpiryService(db, store, events, config.defaultTier),
+    expiries,
   };
 }

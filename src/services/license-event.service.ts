@@ -1,15 +1,16 @@
-import { MoreThan } from 'typeorm';
+import { In, MoreThan } from 'typeorm';
 import type { EntityManager, FindOptionsWhere } from 'typeorm';
 
 import { assertAuthenticated, assertCanReadEvents, canReadEveryone } from '../auth/access';
 import type { Caller } from '../auth/caller';
+import type { CatalogService } from './catalog.service';
 import type { Database } from '../db/database';
-import { LicenseEventRow, TierRow } from '../db/entities';
-import { toLicenseEvent } from '../db/mappers';
+import { GrantRow, LicenseEventRow } from '../db/entities';
+import { toGrant, toLicenseEvent } from '../db/mappers';
 import { checkCursor, checkPageSize, checkUserId } from '../domain/validation';
 import { accessChange } from '../domain/access-change';
 import type { AccessChange } from '../domain/access-change';
-import type { LicenseEvent } from '../domain/types';
+import type { Catalog, Grant, LicenseEvent } from '../domain/types';
 
 export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
   Partial<Pick<LicenseEvent, 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'>>;
@@ -17,6 +18,9 @@ export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
 export interface DeliveredEvent {
   event: LicenseEvent;
   access: AccessChange | null;
+  /** The catalog and the event's grant as they were read for delivery. */
+  catalog: Catalog;
+  grant: Grant | null;
 }
 
 export interface LicenseEventPage {
@@ -34,7 +38,10 @@ const DEFAULT_PAGE_SIZE = 100;
 export class LicenseEventLog {
   private readonly committedListeners = new Set<() => void>();
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly catalog: CatalogService,
+  ) {}
 
   /** Called after every commit that wrote events, on this process. */
   onCommitted(listener: () => void): () => void {
@@ -69,23 +76,32 @@ export class LicenseEventLog {
     return row ? Number(row.id) : 0;
   }
 
-  /** Events after `after`, oldest first, with whether each gave or took access. For delivery. */
+  /**
+   * Events after `after`, oldest first, ready for delivery: whether each gave or took access, and what
+   * their fields point to (catalog, grant) read once for the whole batch, so that any number of
+   * subscriptions resolve them without another query.
+   */
   async readAfter(after: number, limit: number, userId: string | null = null): Promise<DeliveredEvent[]> {
     const where: FindOptionsWhere<LicenseEventRow> = { id: MoreThan(after) };
     if (userId !== null) where.userId = userId;
-    const events = (
-      await this.db.manager.find(LicenseEventRow, { where, order: { id: 'ASC' }, take: limit })
-    ).map(toLicenseEvent);
-    const tierChanges = events.some((event) => event.type === 'TIER_CHANGED');
-    const ranks = tierChanges
-      ? new Map(
-          (await this.db.manager.find(TierRow, { select: { key: true, rank: true } })).map((t) => [
-            t.key,
-            t.rank,
-          ]),
-        )
-      : new Map<string, number>();
-    return events.map((event) => ({ event, access: accessChange(event, (key) => ranks.get(key) ?? 0) }));
+    const rows = await this.db.manager.find(LicenseEventRow, { where, order: { id: 'ASC' }, take: limit });
+    if (rows.length === 0) return [];
+    const events = rows.map(toLicenseEvent);
+    const grantIds = [
+      ...new Set(events.map((event) => event.grantId).filter((id): id is string => id !== null)),
+    ];
+    const [catalog, grants] = await Promise.all([
+      this.catalog.snapshot(),
+      grantIds.length === 0 ? [] : this.db.manager.findBy(GrantRow, { id: In(grantIds) }),
+    ]);
+    const grantById = new Map(grants.map((row) => [row.id, toGrant(row)]));
+    const rankOf = (key: string) => catalog.tiers.get(key)?.rank ?? 0;
+    return events.map((event) => ({
+      event,
+      access: accessChange(event, rankOf),
+      catalog,
+      grant: event.grantId === null ? null : (grantById.get(event.grantId) ?? null),
+    }));
   }
 
   /**

@@ -27,6 +27,7 @@ import {
   userIdProblem,
 } from '../domain/validation';
 import { BadUserInputError, NotFoundError } from '../errors';
+import type { ExpiryService } from './expiry.service';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
 import type { LicenseStore } from './license-store';
@@ -55,6 +56,7 @@ export class LicenseService {
     private readonly store: LicenseStore,
     private readonly events: LicenseEventLog,
     private readonly idempotency: IdempotencyStore,
+    private readonly expiries: ExpiryService,
     private readonly defaultTier: string,
   ) {}
 
@@ -162,6 +164,11 @@ export class LicenseService {
         lock: this.db.writeLock,
       });
       if (grant.revokedAt !== null) return toGrant(grant);
+      if (grant.expiresAt !== null && grant.expiresAt <= now) {
+        // It ended by itself: nothing is left to revoke, but its expiry must be on record (rule 5).
+        await this.expiries.recordGrantExpiry(manager, grant, now);
+        return toGrant(grant);
+      }
 
       grant.revokedAt = now;
       grant.revokeReason = reason;

@@ -144,8 +144,9 @@ describe('a mutation that fails midway', () => {
     const licenses = new LicenseService(
       server.db,
       new LicenseStore(server.db, 'basic'),
-      new FailingEventLog(server.db),
+      new FailingEventLog(server.db, server.services.catalog),
       new IdempotencyStore(server.db),
+      server.services.expiries,
       'basic',
     );
     await expect(licenses.changeTier(admin, 'rolled-back', 'team')).rejects.toThrow('the audit write failed');

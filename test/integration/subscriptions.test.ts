@@ -284,3 +284,41 @@ describe('shutdown', () => {
     expect((await socket.closed).code).toBe(1001);
   });
 });
+
+describe('revoking a grant that has just expired', () => {
+  it('records its expiry, once, and no revocation of access it no longer gave', async () => {
+    const own = await startTestServer();
+    try {
+      await createTestCatalog(own);
+      // The sweeper must not get there first: this test is about revoking before it looks.
+      await own.live.stop();
+      const expiresAt = new Date(Date.now() + 300).toISOString();
+      const { grantEntitlement } = dataOf(
+        await own.gql(
+          'mutation($e: DateTime!) { grantEntitlement(input: { userId: "late", feature: "sso", expiresAt: $e }) { id } }',
+          {
+            e: expiresAt,
+          },
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const revoked = dataOf(
+        await own.gql('mutation($g: ID!) { revokeEntitlement(grantId: $g) { id revokedAt } }', {
+          g: grantEntitlement.id,
+        }),
+      ).revokeEntitlement;
+      expect(revoked.revokedAt).toBeNull();
+      expect(await own.services.expiries.recordDue()).toBe(0);
+      const events = dataOf(
+        await own.gql('{ licenseEvents(userId: "late") { events { type actor occurredAt } } }'),
+      ).licenseEvents.events;
+      expect(events.map((e: any) => [e.type, e.actor])).toEqual([
+        ['ENTITLEMENT_GRANTED', 'admin'],
+        ['ENTITLEMENT_EXPIRED', 'system'],
+      ]);
+      expect(events[1].occurredAt).toBe(new Date(expiresAt).toISOString());
+    } finally {
+      await own.stop();
+    }
+  });
+});

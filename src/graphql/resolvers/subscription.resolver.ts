@@ -51,9 +51,12 @@ function subscribe(access: AccessChange | null) {
   };
 }
 
-/** Each payload is resolved with fresh loaders: a subscription lives longer than one read. */
+/**
+ * Each payload is resolved with fresh loaders (a subscription lives longer than one read), primed with
+ * what delivery read once for every subscriber.
+ */
 function eventOf(delivered: DeliveredEvent, ctx: RequestContext): LicenseEventValue {
-  ctx.loaders.clear();
+  ctx.loaders.useDelivered(delivered.catalog, delivered.grant);
   return delivered.event;
 }
 
