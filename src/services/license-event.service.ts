@@ -3,14 +3,14 @@ import type { EntityManager, FindOptionsWhere } from 'typeorm';
 
 import { assertAuthenticated, assertCanReadEvents, canReadEveryone } from '../auth/access';
 import type { Caller } from '../auth/caller';
-import type { CatalogService } from './catalog.service';
 import type { Database } from '../db/database';
 import { GrantRow, LicenseEventRow } from '../db/entities';
 import { toGrant, toLicenseEvent } from '../db/mappers';
-import { checkCursor, checkPageSize, checkUserId } from '../domain/validation';
 import { accessChange } from '../domain/access-change';
 import type { AccessChange } from '../domain/access-change';
+import { checkCursor, checkPageSize, checkUserId } from '../domain/validation';
 import type { Catalog, Grant, LicenseEvent } from '../domain/types';
+import type { CatalogService } from './catalog.service';
 
 export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
   Partial<Pick<LicenseEvent, 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'>>;
