@@ -1,6 +1,6 @@
 import { LicenseEventRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
+import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
 import type { TestSocket } from '../testkit/subscriptions';
@@ -319,6 +319,38 @@ describe('revoking a grant that has just expired', () => {
       expect(events[1].occurredAt).toBe(new Date(expiresAt).toISOString());
     } finally {
       await own.stop();
+    }
+  });
+});
+
+describe('ROUTER_SECRET on sockets', () => {
+  it('closes a socket without the router secret with 4403, and accepts one with it', async () => {
+    const guarded = await startTestServer({ env: { ROUTER_SECRET: 's3cret' } });
+    try {
+      const token = await guarded.token('svc', ['entitlements:read']);
+      const without = openSocket(guarded.wsUrl, { connectionParams: { token } });
+      expect((await without.closed).code).toBe(4403);
+      const withSecret = openSocket(guarded.wsUrl, {
+        connectionParams: { token },
+        headers: { 'router-authorization': 's3cret' },
+      });
+      const subscription = withSecret.subscribe(LICENSE_EVENTS, { userId: 'guarded' });
+      await settle();
+      dataOf(
+        await postGraphQL(
+          guarded.url,
+          'mutation { revokeLicense(userId: "guarded", reason: "r") { id } }',
+          {},
+          {
+            authorization: `Bearer ${await guarded.token('admin', ['entitlements:write'])}`,
+            'router-authorization': 's3cret',
+          },
+        ),
+      );
+      await subscription.waitFor(1);
+      await withSecret.close();
+    } finally {
+      await guarded.stop();
     }
   });
 });
