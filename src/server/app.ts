@@ -79,6 +79,8 @@ export async function startApp({
     validationRules: queryLimitRules(),
     parseOptions,
     allowBatchedHttpRequests: false,
+    // main.ts owns shutdown (sockets, feed, pool, exit code); Apollo's own handler would re-raise the signal.
+    stopOnTerminationSignals: false,
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -49,3 +49,27 @@ describeOnMysql('two replicas starting at once on an empty MySQL database', () =
     }
   });
 });
+
+describe('graceful shutdown', () => {
+  it('finishes a request in flight on SIGTERM, then exits 0', async () => {
+    const server = spawnServer({ DATABASE_URL: 'sqlite::memory:' });
+    const url = await waitUntilReady(server);
+    const token = await mintToken('reader', ['entitlements:read']);
+    // A router-sized read that takes a moment to answer.
+    const reps = Array.from({ length: 10_000 }, (_, i) => ({ __typename: 'User', id: `u${i}` }));
+    const inFlight = postGraphQL<any>(
+      url,
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { tier { key } entitlements { feature { key } limit } } } }',
+      { r: reps },
+      { authorization: `Bearer ${token}` },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    server.child.kill('SIGTERM');
+    const response = await inFlight;
+    expect(response.errors).toBeUndefined();
+    expect(response.data._entities).toHaveLength(10_000);
+    const code = await server.exited;
+    expect(server.output()).toContain('"msg":"shutting down"');
+    expect(code).toBe(0);
+  });
+});
