@@ -1,14 +1,12 @@
 import { Redis } from 'ioredis';
 
-import { openTestDatabase, onMysql, testDatabaseConfig } from '../testkit/database';
+import { openTestDatabase, describeOnMysql, testDatabaseConfig } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
 import { TestRedis } from '../testkit/redis-server';
 import { dataOf, mintToken, postGraphQL } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
 import type { TestSocket } from '../testkit/subscriptions';
-
-const describeOnMysql = onMysql ? describe : describe.skip;
 
 const REVOKED = 'subscription($u: ID) { entitlementRevoked(userId: $u) { id type user { id } } }';
 const EVENTS = 'subscription($u: ID) { licenseEvents(userId: $u) { id type } }';

@@ -1,9 +1,7 @@
-import { openTestDatabase, onMysql, testDatabaseConfig } from '../testkit/database';
+import { openTestDatabase, describeOnMysql, testDatabaseConfig } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import { mintToken, postGraphQL } from '../testkit/server';
 import { migrations } from '../../src/db/migrations';
-
-const describeOnMysql = onMysql ? describe : describe.skip;
 
 describe('start-up', () => {
   it('refuses bad configuration with one message naming every bad variable', async () => {

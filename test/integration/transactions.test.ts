@@ -1,11 +1,9 @@
 import type { EntityManager } from 'typeorm';
 
 import { LicenseRow } from '../../src/db/entities';
-import { onMysql } from '../testkit/database';
+import { describeOnMysql } from '../testkit/database';
 import { startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
-
-const describeOnMysql = onMysql ? describe : describe.skip;
 
 describeOnMysql('transactions on MySQL', () => {
   let server: TestServer;

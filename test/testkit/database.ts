@@ -18,6 +18,9 @@ export function testDatabaseConfig(): DatabaseConfig {
 
 export const onMysql = testDatabaseConfig().type === 'mysql';
 
+/** Suites that need a MySQL server (two processes on one database, row locks); CI runs them on MariaDB. */
+export const describeOnMysql = onMysql ? describe : describe.skip;
+
 /** A freshly migrated, empty database (every table dropped first), optionally with the demo catalog. */
 export async function openTestDatabase(
   options: { logger?: Logger; seedCatalog?: boolean } = {},
