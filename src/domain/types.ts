@@ -107,3 +107,25 @@ export interface LicenseEvent {
   reason: string | null;
   occurredAt: Date;
 }
+
+export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  /** Empty: every type. */
+  eventTypes: LicenseEventType[];
+  enabled: boolean;
+  createdAt: Date;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  endpointId: string;
+  event: LicenseEvent;
+  status: DeliveryStatus;
+  attempts: number;
+  lastStatusCode: number | null;
+  nextAttemptAt: Date | null;
+  deliveredAt: Date | null;
+}

@@ -1,4 +1,5 @@
 import type { DeliveredEvent, LicenseEventLog } from '../services/license-event.service';
+import { CoalescedRun } from './coalesced-run';
 
 export type FeedListener = (delivered: DeliveredEvent) => void;
 
@@ -14,14 +15,15 @@ export class EventFeed {
   private cursor = 0;
   private readonly everyone = new Set<FeedListener>();
   private readonly byUser = new Map<string, Set<FeedListener>>();
-  private reading: Promise<void> | null = null;
-  private readAgain = false;
+  private readonly reads: CoalescedRun;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: LicenseEventLog,
     private readonly options: { pollIntervalMs: number; onError: (error: unknown) => void },
-  ) {}
+  ) {
+    this.reads = new CoalescedRun(() => this.drain(), options.onError);
+  }
 
   /** Starts after the newest stored event: what came before is for `after` replays. */
   async start(): Promise<void> {
@@ -32,7 +34,7 @@ export class EventFeed {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.reading;
+    await this.reads.settled();
   }
 
   /** The id of the last event handed out; later ones will reach a listener added now. */
@@ -62,19 +64,7 @@ export class EventFeed {
 
   /** Reads what committed since the last read; wakes during a read are folded into one more read. */
   wake(): void {
-    if (this.reading) {
-      this.readAgain = true;
-      return;
-    }
-    this.reading = this.drain()
-      .catch(this.options.onError)
-      .finally(() => {
-        this.reading = null;
-        if (this.readAgain) {
-          this.readAgain = false;
-          this.wake();
-        }
-      });
+    this.reads.request();
   }
 
   private async drain(): Promise<void> {

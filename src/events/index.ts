@@ -1,14 +1,18 @@
 import type { Config } from '../config';
+import type { LicenseEventType } from '../domain/types';
 import type { Services } from '../services';
 import { EventFeed } from './event-feed';
 import { startExpirySweeper } from './expiry-sweeper';
 import { LocalNotifier, RedisNotifier } from './notifier';
 import type { EventNotifier } from './notifier';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import type { WebhookAttemptOutcome } from './webhook-dispatcher';
 
 export type { EventFeed } from './event-feed';
 export type { EventNotifier } from './notifier';
 
 const EXPIRY_SWEEP_INTERVAL_MS = 500;
+const WEBHOOK_POLL_INTERVAL_MS = 1000;
 
 export interface LiveDelivery {
   feed: EventFeed;
@@ -16,22 +20,43 @@ export interface LiveDelivery {
   stop(): Promise<void>;
 }
 
+export interface LiveDeliveryObservers {
+  onEventCommitted?: (type: LicenseEventType) => void;
+  onWebhookAttempt?: (outcome: WebhookAttemptOutcome) => void;
+}
+
 /**
  * Wires live delivery on one replica: commits notify (through Redis when configured), notices wake the
- * feed, and the expiry sweeper records what comes due.
+ * feed and the webhook dispatcher, and the expiry sweeper records what comes due.
  */
 export async function startLiveDelivery(
-  config: Pick<Config, 'redisUrl' | 'eventPollIntervalMs'>,
+  config: Pick<Config, 'redisUrl' | 'eventPollIntervalMs' | 'webhooks'>,
   services: Services,
   onError: (error: unknown) => void,
+  observers: LiveDeliveryObservers = {},
 ): Promise<LiveDelivery> {
   const notifier: EventNotifier = config.redisUrl
     ? new RedisNotifier(config.redisUrl, onError)
     : new LocalNotifier();
   const feed = new EventFeed(services.events, { pollIntervalMs: config.eventPollIntervalMs, onError });
   await feed.start();
-  notifier.onNotice(() => feed.wake());
-  const stopNotifying = services.events.onCommitted(() => notifier.notify());
+  const webhooks = new WebhookDispatcher(services.webhookQueue, {
+    ...config.webhooks,
+    // Short retry delays (tests, impatient receivers) are honoured without waiting for the next look.
+    pollIntervalMs: Math.max(50, Math.min(WEBHOOK_POLL_INTERVAL_MS, config.webhooks.retryBaseMs)),
+    onError,
+    onAttempt: observers.onWebhookAttempt,
+  });
+  webhooks.start();
+  notifier.onNotice(() => {
+    feed.wake();
+    webhooks.wake();
+  });
+  const stopNotifying = services.events.onCommitted((type) => {
+    notifier.notify();
+    webhooks.wake();
+    observers.onEventCommitted?.(type);
+  });
   const sweeper = startExpirySweeper(services.expiries, { intervalMs: EXPIRY_SWEEP_INTERVAL_MS, onError });
   return {
     feed,
@@ -39,6 +64,7 @@ export async function startLiveDelivery(
     async stop() {
       stopNotifying();
       await sweeper.stop();
+      await webhooks.stop();
       await feed.stop();
       await notifier.close();
     },

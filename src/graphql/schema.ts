@@ -13,6 +13,7 @@ import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
 import { userReferenceResolvers } from './resolvers/user.reference';
 import { UserResolver } from './resolvers/user.resolver';
+import { WebhookResolver } from './resolvers/webhook.resolver';
 import { DateTimeScalar } from './scalars';
 
 const FEDERATION_LINK = `extend schema @link(
@@ -31,6 +32,7 @@ export async function buildSubgraph(): Promise<GraphQLSchema> {
       GrantResolver,
       LicenseEventResolver,
       SubscriptionResolver,
+      WebhookResolver,
     ],
     // type-graphql insists on a PubSub; every subscription here brings its own stream (events/event-stream.ts).
     pubSub: createPubSub(),

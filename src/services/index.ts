@@ -7,6 +7,8 @@ import { IdempotencyStore } from './idempotency';
 import { LicenseStore } from './license-store';
 import { LicenseService } from './license.service';
 import { UsageService } from './usage.service';
+import { WebhookQueue } from './webhook-queue';
+import { WebhookService } from './webhook.service';
 
 export interface Services {
   catalog: CatalogService;
@@ -15,11 +17,14 @@ export interface Services {
   events: LicenseEventLog;
   idempotency: IdempotencyStore;
   expiries: ExpiryService;
+  webhooks: WebhookService;
+  webhookQueue: WebhookQueue;
 }
 
-export function createServices(db: Database, config: Pick<Config, 'defaultTier'>): Services {
+export function createServices(db: Database, config: Pick<Config, 'defaultTier' | 'webhooks'>): Services {
   const catalog = new CatalogService(db);
-  const events = new LicenseEventLog(db, catalog);
+  const webhookQueue = new WebhookQueue(db);
+  const events = new LicenseEventLog(db, catalog, webhookQueue);
   const store = new LicenseStore(db, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
   const expiries = new ExpiryService(db, events, config.defaultTier);
@@ -30,5 +35,7 @@ export function createServices(db: Database, config: Pick<Config, 'defaultTier'>
     events,
     idempotency,
     expiries,
+    webhooks: new WebhookService(db, { allowPrivate: config.webhooks.allowPrivate }),
+    webhookQueue,
   };
 }

@@ -9,8 +9,9 @@ import { toGrant, toLicenseEvent } from '../db/mappers';
 import { accessChange } from '../domain/access-change';
 import type { AccessChange } from '../domain/access-change';
 import { checkCursor, checkPageSize, checkUserId } from '../domain/validation';
-import type { Catalog, Grant, LicenseEvent } from '../domain/types';
+import type { Catalog, Grant, LicenseEvent, LicenseEventType } from '../domain/types';
 import type { CatalogService } from './catalog.service';
+import type { WebhookQueue } from './webhook-queue';
 
 export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
   Partial<Pick<LicenseEvent, 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'>>;
@@ -33,18 +34,19 @@ const DEFAULT_PAGE_SIZE = 100;
 
 /**
  * The audit trail: events are written inside the transaction of the change they describe, and are the
- * outbox that live delivery reads from once they commit.
+ * outbox that live delivery reads from once they commit; their webhook deliveries are queued with them.
  */
 export class LicenseEventLog {
-  private readonly committedListeners = new Set<() => void>();
+  private readonly committedListeners = new Set<(type: LicenseEventType) => void>();
 
   constructor(
     private readonly db: Database,
     private readonly catalog: CatalogService,
+    private readonly webhooks: WebhookQueue,
   ) {}
 
-  /** Called after every commit that wrote events, on this process. */
-  onCommitted(listener: () => void): () => void {
+  /** Called once per event after the commit that wrote it, on this process. */
+  onCommitted(listener: (type: LicenseEventType) => void): () => void {
     this.committedListeners.add(listener);
     return () => this.committedListeners.delete(listener);
   }
@@ -53,8 +55,8 @@ export class LicenseEventLog {
     // Taking this lock until commit makes ids become visible in id order, so that a reader which
     // follows ids (the event feed) can never pass over an event that commits later.
     if (this.db.isMysql) await manager.query('SELECT id FROM event_sequence WHERE id = 1 FOR UPDATE');
-    this.db.afterCommit(manager, () => this.committedListeners.forEach((listener) => listener()));
-    await manager.insert(LicenseEventRow, {
+    this.db.afterCommit(manager, () => this.committedListeners.forEach((listener) => listener(event.type)));
+    const { identifiers } = await manager.insert(LicenseEventRow, {
       featureKey: null,
       grantId: null,
       fromTierKey: null,
@@ -63,9 +65,9 @@ export class LicenseEventLog {
       ...event,
       occurredAt,
     });
+    await this.webhooks.enqueue(manager, String(identifiers[0].id), event.type, new Date());
   }
 
-  /** Events oldest first, after the cursor; one extra row tells whether more follow. */
   /** The id of the newest stored event (0 when there is none). */
   async latestId(): Promise<number> {
     const [row] = await this.db.manager.find(LicenseEventRow, {

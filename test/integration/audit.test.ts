@@ -144,7 +144,7 @@ describe('a mutation that fails midway', () => {
     const licenses = new LicenseService(
       server.db,
       new LicenseStore(server.db, 'basic'),
-      new FailingEventLog(server.db, server.services.catalog),
+      new FailingEventLog(server.db, server.services.catalog, server.services.webhookQueue),
       new IdempotencyStore(server.db),
       server.services.expiries,
       'basic',

@@ -6,3 +6,5 @@ export { LicenseRow } from './license.entity';
 export { TierEntitlementRow } from './tier-entitlement.entity';
 export { TierRow } from './tier.entity';
 export { UsageCounterRow } from './usage-counter.entity';
+export { WebhookDeliveryRow } from './webhook-delivery.entity';
+export { WebhookEndpointRow } from './webhook-endpoint.entity';

@@ -1,10 +1,12 @@
 import { InitialSchema1764378000000 } from './1764378000000-initial-schema';
 import { UsageAndIdempotency1764460000000 } from './1764460000000-usage-and-idempotency';
 import { EventDelivery1764540000000 } from './1764540000000-event-delivery';
+import { Webhooks1764620000000 } from './1764620000000-webhooks';
 
 /** Every migration, oldest first. */
 export const migrations = [
   InitialSchema1764378000000,
   UsageAndIdempotency1764460000000,
   EventDelivery1764540000000,
+  Webhooks1764620000000,
 ];

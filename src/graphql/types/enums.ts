@@ -1,6 +1,7 @@
 import { registerEnumType } from 'type-graphql';
 
 import type {
+  DeliveryStatus as DeliveryStatusValue,
   EntitlementSource as EntitlementSourceValue,
   FeatureKind as FeatureKindValue,
   LicenseEventType as LicenseEventTypeValue,
@@ -28,6 +29,8 @@ export const LicenseEventType = enumOf<LicenseEventTypeValue>([
   'USAGE_LIMIT_REACHED',
 ]);
 
+export const DeliveryStatus = enumOf<DeliveryStatusValue>(['PENDING', 'DELIVERED', 'FAILED']);
+
 registerEnumType(FeatureKind, { name: 'FeatureKind' });
 registerEnumType(UsagePeriod, {
   name: 'UsagePeriod',
@@ -36,3 +39,4 @@ registerEnumType(UsagePeriod, {
 registerEnumType(LicenseStatus, { name: 'LicenseStatus' });
 registerEnumType(EntitlementSource, { name: 'EntitlementSource' });
 registerEnumType(LicenseEventType, { name: 'LicenseEventType' });
+registerEnumType(DeliveryStatus, { name: 'DeliveryStatus' });

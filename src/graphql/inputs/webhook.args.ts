@@ -1,0 +1,22 @@
+import { ArgsType, Field, ID, Int } from 'type-graphql';
+
+import type { LicenseEventType as LicenseEventTypeValue } from '../../domain/types';
+import { LicenseEventType } from '../types/enums';
+
+@ArgsType()
+export class CreateWebhookEndpointArgs {
+  @Field(() => String)
+  url!: string;
+
+  @Field(() => [LicenseEventType], { nullable: true, description: 'Empty or omitted: every type' })
+  eventTypes?: LicenseEventTypeValue[] | null;
+}
+
+@ArgsType()
+export class WebhookDeliveriesArgs {
+  @Field(() => ID)
+  endpointId!: string;
+
+  @Field(() => Int, { nullable: true, defaultValue: 100 })
+  first?: number | null;
+}

@@ -1,0 +1,59 @@
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** The status this receiver answered with. */
+  status: number;
+}
+
+/** A real HTTP receiver on loopback; `answer` decides each response's status (200 unless set). */
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  answer: (request: { headers: IncomingHttpHeaders; body: string }) => number = () => 200;
+  private server: Server | null = null;
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((request, response) => {
+      let body = '';
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => (body += chunk));
+      request.on('end', () => {
+        const status = this.answer({ headers: request.headers, body });
+        this.received.push({ headers: request.headers, body, status });
+        response.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
+  }
+
+  get port(): number {
+    return (this.server!.address() as AddressInfo).port;
+  }
+
+  /** The requests answered with a 2xx. */
+  get accepted(): ReceivedWebhook[] {
+    return this.received.filter((request) => request.status >= 200 && request.status < 300);
+  }
+
+  async waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) {
+        throw new Error(`webhook receiver: condition not met; received ${JSON.stringify(this.received)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
