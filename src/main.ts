@@ -10,8 +10,10 @@ import { startLiveDelivery } from './events';
 import { createServices } from './services';
 import { startApp } from './server/app';
 import { createLogger } from './server/logger';
+import { Metrics } from './server/metrics';
 
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
@@ -20,10 +22,14 @@ async function main(config: Config): Promise<void> {
   const db = new Database(dataSource);
   const authenticator = await createAuthenticator(config);
   const services = createServices(db, config);
-  const live = await startLiveDelivery(config, services, (error) =>
-    logger.error({ err: error }, 'event delivery'),
+  const metrics = new Metrics(db);
+  const live = await startLiveDelivery(
+    config,
+    services,
+    (error) => logger.error({ err: error }, 'event delivery'),
+    metrics.liveObservers,
   );
-  const app = await startApp({ config, db, services, live, authenticator, logger });
+  const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
 
   // Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age).
@@ -36,6 +42,12 @@ async function main(config: Config): Promise<void> {
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
+    // In-flight requests get Apollo's 10 s drain; whatever still hangs after this (a database that
+    // stopped answering) must not keep the process from exiting.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     clearInterval(pruning);
     await app.stop();
     await live.stop();

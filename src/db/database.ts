@@ -1,5 +1,10 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
+interface MysqlPoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+}
+
 /** MySQL's own advice for these is "try restarting transaction". */
 const RETRYABLE_MYSQL_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 const MAX_ATTEMPTS = 3;
@@ -58,6 +63,16 @@ export class Database {
     });
     for (const hook of hooks) hook();
     return result;
+  }
+
+  /** The MySQL pool's connections (null on SQLite, whose driver shares one connection). */
+  poolConnections(): { open: number; inUse: number } | null {
+    if (!this.isMysql) return null;
+    // mysql2 has no public counters; these two queues are what its own pool logic reads.
+    const pool = (this.dataSource.driver as unknown as { pool?: MysqlPoolInternals }).pool;
+    if (!pool?._allConnections || !pool._freeConnections) return null;
+    const open = pool._allConnections.length;
+    return { open, inUse: open - pool._freeConnections.length };
   }
 
   /**

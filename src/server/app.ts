@@ -19,8 +19,11 @@ import type { Services } from '../services';
 import { bodyErrors } from './body-errors';
 import { errorFormatter } from './errors';
 import { healthRoutes } from './health';
+import { accessLog } from './logger';
 import type { Logger } from './logger';
+import type { Metrics } from './metrics';
 import { introspectionNeedsToken } from './introspection';
+import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
 import { attachWebSocketServer } from './websocket';
 import type { WebSocketTransport } from './websocket';
@@ -32,6 +35,7 @@ export interface AppDependencies {
   live: LiveDelivery;
   authenticator: Authenticator;
   logger: Logger;
+  metrics: Metrics;
 }
 
 export interface RunningApp {
@@ -46,7 +50,8 @@ const MAX_BODY = '1mb';
 
 /**
  * The transport: GraphQL over HTTP at /graphql (with the router's subscription callback protocol),
- * subscriptions over graphql-ws on the same port and path, health endpoints and the development JWKS.
+ * subscriptions over graphql-ws on the same port and path, health and metrics endpoints, the development
+ * JWKS; every request gets an id and one access-log line.
  */
 export async function startApp({
   config,
@@ -55,6 +60,7 @@ export async function startApp({
   live,
   authenticator,
   logger,
+  metrics,
 }: AppDependencies): Promise<RunningApp> {
   const production = config.nodeEnv === 'production';
   const app = express();
@@ -87,13 +93,17 @@ export async function startApp({
       ApolloServerPluginSubscriptionCallback({ logger }),
       { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
       introspectionNeedsToken,
+      metrics.apolloPlugin(),
     ],
     logger,
   });
   await apollo.start();
 
   app.disable('x-powered-by');
+  app.use(requestId, accessLog(logger));
   app.use(healthRoutes(db, live.notifier, config.redisUrl !== undefined));
+  metrics.watchSubscriptions(live.feed);
+  app.use(metrics.routes());
   if (authenticator.devJwks) {
     const jwks = authenticator.devJwks;
     app.get('/.well-known/jwks.json', (_req, res) => {

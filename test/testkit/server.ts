@@ -17,6 +17,7 @@ import { createServices } from '../../src/services';
 import type { Services } from '../../src/services';
 import { startApp } from '../../src/server/app';
 import { createLogger } from '../../src/server/logger';
+import { Metrics } from '../../src/server/metrics';
 import { openTestDatabase } from './database';
 import { QueryCounter } from './query-counter';
 
@@ -91,10 +92,14 @@ export async function startTestServer(
   const services = createServices(db, config);
   const authenticator = await createAuthenticator(config);
   const logger = createLogger(config);
-  const live = await startLiveDelivery(config, services, (error) =>
-    logger.error({ err: error }, 'event delivery'),
+  const metrics = new Metrics(db);
+  const live = await startLiveDelivery(
+    config,
+    services,
+    (error) => logger.error({ err: error }, 'event delivery'),
+    metrics.liveObservers,
   );
-  const app = await startApp({ config, db, services, live, authenticator, logger });
+  const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
   const adminToken = await mintToken('admin', ADMIN_SCOPES);
   const gqlAs = (token: string | null, query: string, variables?: Record<string, unknown>) =>
     postGraphQL<any>(app.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
