@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * Runs `work` on demand, never twice at once: a request made while it runs is folded into one more run
  * after it, so bursts of wake-ups cost one run each, and no wake-up is lost.
@@ -6,10 +8,16 @@ export class CoalescedRun {
   private running: Promise<void> | null = null;
   private requestedAgain = false;
 
+  private readonly work: () => Promise<void>;
+
   constructor(
-    private readonly work: () => Promise<void>,
+    work: () => Promise<void>,
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    // Runs in the context it was created in (start-up), not in that of the request whose commit woke it,
+    // so its log lines do not carry that request's id.
+    this.work = AsyncResource.bind(work);
+  }
 
   request(): void {
     if (this.running) {

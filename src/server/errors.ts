@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 
+import { isDatabaseUnavailable } from '../db/connection-errors';
 import { ContractError } from '../errors';
 import { isTokenLimitError } from '../graphql/limits';
 import type { Logger } from './logger';
@@ -22,6 +23,16 @@ export function errorFormatter(options: { exposeInternals: boolean; logger: Logg
     }
     if (original instanceof ContractError || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) {
       return formatted;
+    }
+    if (isDatabaseUnavailable(original)) {
+      // An outage, not a bug: the caller may retry; readiness reports it, so one line without stack will do.
+      options.logger.warn({ err: { code: (original as { code?: string }).code } }, 'database unavailable');
+      return {
+        message: 'The database is unavailable; try again shortly',
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'DATABASE_UNAVAILABLE' },
+      };
     }
     options.logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving');
     if (options.exposeInternals) return formatted;

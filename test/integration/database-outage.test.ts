@@ -1,0 +1,127 @@
+import { createConnection } from 'mysql2/promise';
+
+import { onMysql } from '../testkit/database';
+import { canRunOwnMariaDb, TestMariaDb } from '../testkit/mariadb-server';
+import { spawnServer, waitUntilReady } from '../testkit/process';
+import type { ServerProcess } from '../testkit/process';
+import { mintToken, postGraphQL } from '../testkit/server';
+
+jest.setTimeout(180_000);
+
+const GRANT = `mutation($input: GrantEntitlementInput!) { grantEntitlement(input: $input) { id } }`;
+const READ = `query($r: [_Any!]!) { _entities(representations: $r) { ... on User { tier { key } entitlements { feature { key } } } } }`;
+
+interface Outcome {
+  phase: 'up' | 'down' | 'back';
+  grantId?: string;
+  error?: { message: string; code: unknown };
+}
+
+/**
+ * The database is killed (SIGKILL) under steady load and started again: the subgraph stays up, says the
+ * database is unavailable, reports not ready, recovers without a restart, and loses no reported success.
+ * Runs with the MySQL suite (it starts a MariaDB of its own, so it does not touch TEST_DATABASE_URL).
+ */
+(onMysql && canRunOwnMariaDb ? describe : describe.skip)('a database outage under load', () => {
+  let mariadb: TestMariaDb;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    mariadb = await TestMariaDb.start('outage');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await mariadb?.destroy();
+  });
+
+  it('is survived, reported and recovered from, with every reported change kept', async () => {
+    server = spawnServer({ DATABASE_URL: mariadb.url('outage'), LOG_LEVEL: 'info' });
+    const url = await waitUntilReady(server);
+    const base = url.replace(/\/graphql$/, '');
+    const headers = { authorization: `Bearer ${await mintToken('admin', ['entitlements:write'])}` };
+    const readiness = async () => {
+      const response = await fetch(`${base}/readyz`);
+      return { status: response.status, body: (await response.json()) as any };
+    };
+
+    let phase: Outcome['phase'] = 'up';
+    let running = true;
+    const outcomes: Outcome[] = [];
+    const worker = async (id: number) => {
+      for (let i = 0; running; i += 1) {
+        const response = await postGraphQL<any>(
+          url,
+          GRANT,
+          { input: { userId: `outage-${id}`, feature: 'sso', reason: `call ${i}` } },
+          headers,
+        );
+        const error = response.errors?.[0];
+        outcomes.push(
+          error
+            ? { phase, error: { message: error.message, code: error.extensions?.code } }
+            : { phase, grantId: response.data.grantEntitlement.id },
+        );
+        await postGraphQL<any>(url, READ, { r: [{ __typename: 'User', id: `outage-${id}` }] }, headers);
+        if (error) await sleep(50);
+      }
+    };
+    const load = Promise.all([0, 1, 2, 3].map(worker));
+
+    await sleep(1500);
+    await mariadb.kill();
+    phase = 'down';
+    await waitFor(async () => (await readiness()).status === 503);
+    expect((await readiness()).body).toEqual({ status: 'not ready', checks: { database: false } });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await sleep(1500);
+
+    await mariadb.start();
+    await waitFor(async () => (await readiness()).status === 200, 30_000);
+    phase = 'back';
+    await waitFor(async () => outcomes.filter((o) => o.phase === 'back' && o.grantId).length >= 20, 30_000);
+    running = false;
+    await load;
+
+    const during = outcomes.filter((outcome) => outcome.phase === 'down');
+    expect(outcomes.filter((o) => o.phase === 'up' && o.grantId).length).toBeGreaterThan(10);
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.filter((outcome) => outcome.error)).not.toHaveLength(0);
+    for (const { error } of during.filter((outcome) => outcome.error)) {
+      expect(error).toEqual({
+        message: 'The database is unavailable; try again shortly',
+        code: 'INTERNAL_SERVER_ERROR',
+      });
+    }
+    // Once ready again, requests succeed without a restart.
+    const afterRecovery = outcomes.filter((outcome) => outcome.phase === 'back').slice(-10);
+    expect(afterRecovery.every((outcome) => outcome.grantId)).toBe(true);
+
+    // Every change that was reported as done is in the database.
+    const reported = outcomes.flatMap((outcome) => (outcome.grantId ? [outcome.grantId] : []));
+    const connection = await createConnection(mariadb.url('outage'));
+    const [rows] = await connection.query('SELECT id FROM grants');
+    await connection.end();
+    const stored = new Set((rows as { id: string }[]).map((row) => row.id));
+    expect(reported.filter((id) => !stored.has(id))).toEqual([]);
+
+    // No connection is left lent out once the load stops.
+    await waitFor(async () => {
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      return /^db_pool_connections_in_use 0$/m.test(metrics);
+    });
+    expect(server.child.exitCode).toBeNull();
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
