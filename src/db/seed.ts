@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 import type { FeatureKind, UsagePeriod } from '../domain/types';
+import { bumpCatalogVersion } from './catalog-version';
 import { FeatureRow, TierEntitlementRow, TierRow } from './entities';
 import { toTierEntitlementRow } from './mappers';
 
@@ -71,6 +72,7 @@ export async function seedDemoCatalog(dataSource: DataSource): Promise<void> {
     const existing = (await manager.count(FeatureRow)) + (await manager.count(TierRow));
     if (existing > 0) return;
     const now = new Date();
+    await bumpCatalogVersion(manager);
     await manager.insert(
       FeatureRow,
       FEATURES.map((feature) => ({ ...feature, createdAt: now, updatedAt: now })),

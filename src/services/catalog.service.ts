@@ -1,6 +1,7 @@
 import { assertAuthenticated, assertScope } from '../auth/access';
 import { Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
+import { bumpCatalogVersion, readCatalogVersion } from '../db/catalog-version';
 import type { Database } from '../db/database';
 import { FeatureRow, TierEntitlementRow, TierRow } from '../db/entities';
 import { toFeature, toTier, toTierEntitlementRow } from '../db/mappers';
@@ -31,18 +32,36 @@ export interface TierInput {
 
 const MAX_TIER_NAME_LENGTH = 200;
 
-/** Features and tiers: what can be entitled, and what each tier includes. */
+/**
+ * Features and tiers: what can be entitled, and what each tier includes. The catalog is small and every
+ * license read needs it, so each replica keeps the last one it read, with the version it was read at; a
+ * read checks the version row (one primary-key lookup) and reads the three tables only after a change.
+ */
 export class CatalogService {
+  private cached: { version: string; catalog: Promise<Catalog> } | null = null;
+
   constructor(private readonly db: Database) {}
 
-  /** The whole catalog in three statements; it is small, and every license read needs it. */
   async load(caller: Caller): Promise<Catalog> {
     assertAuthenticated(caller);
     return this.snapshot();
   }
 
-  /** The catalog without an access check, for delivery, which has checked each subscriber already. */
+  /** The current catalog without an access check, for delivery, which has checked each subscriber already. */
   async snapshot(): Promise<Catalog> {
+    const current = await readCatalogVersion(this.db.manager);
+    if (this.cached?.version !== current) {
+      // A change committed after the version was read is caught by the next read's check.
+      const catalog = this.read();
+      this.cached = { version: current, catalog };
+      catalog.catch(() => {
+        if (this.cached?.catalog === catalog) this.cached = null;
+      });
+    }
+    return this.cached.catalog;
+  }
+
+  private async read(): Promise<Catalog> {
     const { manager } = this.db;
     const [featureRows, tierRows, entryRows] = await Promise.all([
       manager.find(FeatureRow, { order: { key: 'ASC' } }),
@@ -73,6 +92,7 @@ export class CatalogService {
     };
     await this.db.transaction(async (manager) => {
       const now = new Date();
+      await bumpCatalogVersion(manager);
       await manager
         .createQueryBuilder()
         .insert()
@@ -106,6 +126,7 @@ export class CatalogService {
     });
 
     return this.db.transaction(async (manager) => {
+      await bumpCatalogVersion(manager);
       const features = new Map(
         (await manager.findBy(FeatureRow, {})).map((row) => [row.key, toFeature(row)] as const),
       );

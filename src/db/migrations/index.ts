@@ -2,6 +2,7 @@ import { InitialSchema1764378000000 } from './1764378000000-initial-schema';
 import { UsageAndIdempotency1764460000000 } from './1764460000000-usage-and-idempotency';
 import { EventDelivery1764540000000 } from './1764540000000-event-delivery';
 import { Webhooks1764620000000 } from './1764620000000-webhooks';
+import { CatalogVersion1764700000000 } from './1764700000000-catalog-version';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   UsageAndIdempotency1764460000000,
   EventDelivery1764540000000,
   Webhooks1764620000000,
+  CatalogVersion1764700000000,
 ];

@@ -1,0 +1,256 @@
+import { Session } from 'node:inspector/promises';
+
+import type { Logger } from 'typeorm';
+
+import { createAuthenticator } from '../src/auth/token-verifier';
+import { loadConfig } from '../src/config';
+import { createDataSource } from '../src/db/data-source';
+import { Database } from '../src/db/database';
+import { earliestCurrentPeriodStart } from '../src/domain/usage';
+import type { LiveDelivery } from '../src/events';
+import { EventFeed } from '../src/events/event-feed';
+import { LocalNotifier } from '../src/events/notifier';
+import { createServices } from '../src/services';
+import { startApp } from '../src/server/app';
+import { createLogger } from '../src/server/logger';
+import { Metrics } from '../src/server/metrics';
+import type { BenchContext } from './context';
+import type { Check, ScenarioResult } from './report';
+import { fmt } from './report';
+import { openPool } from './setup';
+import { now, round, summarize } from './stats';
+
+const WARMUP = 5;
+const ITERATIONS = 30;
+const SIZES = [1000, 10];
+const FEATURE = 'export.pdf';
+
+export const ENTITIES_QUERY = `query Batch($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    ... on User {
+      tier { key }
+      entitlements { feature { key } limit used remaining }
+      hasEntitlement(feature: "${FEATURE}")
+    }
+  }
+}`;
+
+/** Counts the SQL statements TypeORM sends (the same idea as test/testkit/query-counter.ts). */
+class StatementCounter implements Logger {
+  count = 0;
+  logQuery(): void {
+    this.count += 1;
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+/**
+ * Scenario 1: one `_entities` request for N users, served by the app assembled in this process (so that a
+ * TypeORM logger counts its statements), against the floor: the same rows read by six hand-written batched
+ * mysql2 queries in this process, serialized to JSON. Requests and floor runs alternate, so that noise on the
+ * machine hits both alike. No background worker runs (no event feed timer, no expiry sweeper), so every
+ * statement counted during a request is the request's. The app is assembled as src/main.ts does it.
+ */
+export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const counter = new StatementCounter();
+  const config = loadConfig({
+    DATABASE_URL: options.databaseUrl,
+    NODE_ENV: options.nodeEnv,
+    AUTH_JWKS_URL: options.jwksUrl,
+    PORT: '0',
+    // In process the server logs to the bench's own output; warnings only.
+    LOG_LEVEL: 'warn',
+    AUTH_DEV_KEY_FILE: options.devKeyFile,
+    SEED_CATALOG: 'false',
+  });
+  const dataSource = await createDataSource(config.database, { logger: counter }).initialize();
+  const db = new Database(dataSource);
+  const services = createServices(db, config);
+  const authenticator = await createAuthenticator(config);
+  const logger = createLogger(config);
+  // Live delivery that never reads on its own: the feed is not started, nothing sweeps.
+  const live: LiveDelivery = {
+    feed: new EventFeed(services.events, { pollIntervalMs: 3_600_000, onError: () => undefined }),
+    notifier: new LocalNotifier(),
+    stop: async () => undefined,
+  };
+  const metrics = new Metrics(db);
+  const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
+  const pool = openPool(options.databaseUrl, 10);
+  const token = await ctx.token('bench-reader', ['entitlements:read']);
+
+  const request = async (users: string[]) => {
+    const body = JSON.stringify({
+      query: ENTITIES_QUERY,
+      variables: { representations: users.map((id) => ({ __typename: 'User', id })) },
+    });
+    counter.count = 0;
+    const start = now();
+    const response = await fetch(app.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body,
+    });
+    const text = await response.text();
+    const ms = now() - start;
+    const statements = counter.count;
+    const parsed = JSON.parse(text) as {
+      data?: { _entities: { entitlements: unknown[] }[] };
+      errors?: unknown;
+    };
+    if (response.status !== 200 || parsed.errors || parsed.data?._entities.length !== users.length) {
+      throw new Error(`_entities failed (${response.status}): ${text.slice(0, 500)}`);
+    }
+    return { ms, statements, bytes: text.length };
+  };
+
+  const floor = async (users: string[]) => {
+    const start = now();
+    const at = new Date();
+    const [[licenses], [grants], [counters], [features], [tiers], [entries]] = await Promise.all([
+      pool.query('SELECT * FROM licenses WHERE user_id IN (?)', [users]),
+      pool.query(
+        'SELECT * FROM grants WHERE user_id IN (?) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
+        [users, at],
+      ),
+      pool.query(
+        'SELECT * FROM usage_counters WHERE user_id IN (?) AND (period_start >= ? OR period_start = ?)',
+        [users, earliestCurrentPeriodStart(at), new Date(0)],
+      ),
+      pool.query('SELECT * FROM features ORDER BY `key`'),
+      pool.query('SELECT * FROM tiers ORDER BY `rank`, `key`'),
+      pool.query('SELECT * FROM tier_entitlements ORDER BY feature_key'),
+    ]);
+    const text = JSON.stringify({ licenses, grants, counters, features, tiers, entries });
+    return { ms: now() - start, bytes: text.length, grants: (grants as unknown[]).length };
+  };
+
+  try {
+    const measured: Record<
+      number,
+      { server: number[]; floor: number[]; statements: number[]; bytes: number }
+    > = {};
+    for (const size of SIZES) {
+      const users = ctx.seeded.users.slice(0, size);
+      for (let i = 0; i < WARMUP; i += 1) {
+        await request(users);
+        await floor(users);
+      }
+      const server: number[] = [];
+      const floorMs: number[] = [];
+      const statements: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < ITERATIONS; i += 1) {
+        const r = await request(users);
+        server.push(r.ms);
+        statements.push(r.statements);
+        bytes = r.bytes;
+        floorMs.push((await floor(users)).ms);
+      }
+      measured[size] = { server, floor: floorMs, statements, bytes };
+      ctx.log(
+        `  entities N=${size}: server p50 ${fmt.ms(summarize(server).p50)}, floor p50 ${fmt.ms(
+          summarize(floorMs).p50,
+        )}, statements ${[...new Set(statements)].join('/')}`,
+      );
+    }
+
+    if (options.profile) {
+      const users = ctx.seeded.users.slice(0, SIZES[0]);
+      const session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+      for (let i = 0; i < ITERATIONS; i += 1) await request(users);
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      ctx.saveProfile('entities-server', profile);
+    }
+
+    const big = measured[SIZES[0]];
+    const small = measured[SIZES[1]];
+    const bigServer = summarize(big.server);
+    const bigFloor = summarize(big.floor);
+    const smallServer = summarize(small.server);
+    const smallFloor = summarize(small.floor);
+    const distinct = (values: number[]) => [...new Set(values)];
+    const statementsBig = distinct(big.statements);
+    const statementsSmall = distinct(small.statements);
+    const constant =
+      statementsBig.length === 1 && statementsSmall.length === 1 && statementsBig[0] === statementsSmall[0];
+    const maxStatements = Math.max(...statementsBig, ...statementsSmall);
+    const p50Ratio = bigServer.p50 / bigFloor.p50;
+
+    const checks: Check[] = [
+      {
+        measure: `p50 latency, N=${SIZES[0]}`,
+        value: fmt.ms(bigServer.p50),
+        reference: fmt.ms(bigFloor.p50),
+        ratio: fmt.ratio(p50Ratio),
+        target: '≤ 3× floor',
+        met: p50Ratio <= 3,
+      },
+      {
+        measure: `p99 latency, N=${SIZES[0]}`,
+        value: fmt.ms(bigServer.p99),
+        reference: fmt.ms(bigFloor.p99),
+        ratio: fmt.ratio(bigServer.p99 / bigFloor.p99),
+        target: '',
+        met: null,
+      },
+      {
+        measure: `SQL statements per request, N=${SIZES[0]} / N=${SIZES[1]}`,
+        value: `${statementsBig.join('/')} / ${statementsSmall.join('/')}`,
+        reference: '6 (the floor)',
+        ratio: '',
+        target: '≤ 6, constant in N',
+        met: constant && maxStatements <= 6,
+      },
+      {
+        measure: `p50 latency, N=${SIZES[1]}`,
+        value: fmt.ms(smallServer.p50),
+        reference: fmt.ms(smallFloor.p50),
+        ratio: fmt.ratio(smallServer.p50 / smallFloor.p50),
+        target: '',
+        met: null,
+      },
+    ];
+    const stats = (values: number[]) =>
+      Object.fromEntries(Object.entries(summarize(values)).map(([key, value]) => [key, round(value, 3)]));
+    return {
+      name: 'entities',
+      title: '1. Entity batch',
+      checks,
+      data: Object.fromEntries(
+        SIZES.map((size) => [
+          `n${size}`,
+          {
+            serverMs: stats(measured[size].server),
+            floorMs: stats(measured[size].floor),
+            statements: distinct(measured[size].statements),
+            responseBytes: measured[size].bytes,
+          },
+        ]),
+      ),
+      notes: [
+        `one POST of \`_entities\` for ${SIZES[0]} (and ${SIZES[1]}) users (tier, a trial for every other user, ` +
+          `3 grants, usage counters), selecting tier, entitlements { feature limit used remaining } and ` +
+          `hasEntitlement; ${ITERATIONS} requests after ${WARMUP} warm-up ones, one after another, ` +
+          `each followed by one floor run. Server in the bench process (statements counted by a TypeORM logger, ` +
+          `no background reads); latency as the client sees it (HTTP on loopback included). Floor: six batched ` +
+          `mysql2 queries (licenses, grants, usage counters, features, tiers, tier entitlements) in parallel on a ` +
+          `pool of 10, rows JSON-serialized (no HTTP, no GraphQL, no rules).`,
+      ],
+    };
+  } finally {
+    await app.stop();
+    await pool.end();
+    await dataSource.destroy();
+  }
+}

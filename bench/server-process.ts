@@ -1,0 +1,203 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import WebSocket from 'ws';
+
+import type { BenchOptions } from './options';
+import { sleep } from './stats';
+
+const ROOT = join(__dirname, '..');
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ServerProcess {
+  name: string;
+  pid: number;
+  /** http://127.0.0.1:PORT/graphql */
+  url: string;
+  wsUrl: string;
+  logFile: string;
+  /** Resident memory (VmRSS) and its peak (VmHWM), in MiB. */
+  memory(): { rssMiB: number; hwmMiB: number };
+  /** The server's own gauge `graphql_active_subscriptions` from GET /metrics (null when it has none). */
+  activeSubscriptions(): Promise<number | null>;
+  /** Forces a full garbage collection over the inspector (only when started with `inspect`). */
+  collectGarbage(): Promise<void>;
+  /** SQL statements this process has sent so far (counted by bench/count-statements.cjs). */
+  statements(): Promise<number>;
+  /** A CPU profiler attached over the inspector (only when started with `inspect`). */
+  profiler: InspectorProfiler | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the built server (`node dist/main.js`) as its own process, with its output in a log file, and
+ * waits until /readyz answers 200.
+ */
+export async function startServerProcess(
+  name: string,
+  options: Pick<BenchOptions, 'databaseUrl' | 'redisUrl' | 'logLevel' | 'devKeyFile' | 'nodeEnv' | 'jwksUrl'>,
+  extra: { env?: NodeJS.ProcessEnv; inspect?: boolean; redis?: boolean } = {},
+): Promise<ServerProcess> {
+  const port = await freePort();
+  const inspectPort = extra.inspect ? await freePort() : null;
+  const logFile = join(tmpdir(), `entitlements-bench-${name}-${process.pid}.log`);
+  const out = openSync(logFile, 'w');
+  const args = [
+    ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
+    '--require',
+    join(__dirname, 'count-statements.cjs'),
+    join(ROOT, 'dist', 'main.js'),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: options.nodeEnv,
+      ...(options.jwksUrl ? { AUTH_JWKS_URL: options.jwksUrl } : {}),
+      PORT: String(port),
+      DATABASE_URL: options.databaseUrl,
+      ...(extra.redis === false ? {} : { REDIS_URL: options.redisUrl }),
+      LOG_LEVEL: options.logLevel,
+      AUTH_DEV_KEY_FILE: options.devKeyFile,
+      SEED_CATALOG: 'false',
+      ...extra.env,
+    },
+    stdio: ['ignore', out, out, 'ipc'],
+  });
+  closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const output = () => readFileSync(logFile, 'utf8');
+
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server ${name} exited early:\n${output()}`);
+    if (Date.now() > deadline) throw new Error(`server ${name} not ready after 60 s:\n${output()}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+      .then((response) => response.status === 200)
+      .catch(() => false);
+    if (ready) break;
+    await sleep(100);
+  }
+
+  const profiler = inspectPort ? await InspectorProfiler.connect(inspectPort) : null;
+  return {
+    name,
+    pid: child.pid as number,
+    url,
+    wsUrl: url.replace('http://', 'ws://'),
+    logFile,
+    profiler,
+    async activeSubscriptions() {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const match = /^graphql_active_subscriptions (\d+)/m.exec(text);
+      return match ? Number(match[1]) : null;
+    },
+    async collectGarbage() {
+      if (!profiler) throw new Error(`server ${name} was not started with the inspector`);
+      await profiler.call('HeapProfiler.collectGarbage');
+    },
+    statements() {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`server ${name} did not report its statements`)),
+          5000,
+        );
+        child.once('message', (message: { statements: number }) => {
+          clearTimeout(timer);
+          resolve(message.statements);
+        });
+        child.send('statements');
+      });
+    },
+    memory() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+      return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
+    },
+    async stop() {
+      profiler?.close();
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Starts and stops V8's sampling profiler in another Node process, over the inspector protocol. */
+export class InspectorProfiler {
+  private nextId = 1;
+  private readonly pending = new Map<number, (message: { result?: unknown; error?: unknown }) => void>();
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: unknown };
+      if (message.id !== undefined) this.pending.get(message.id)?.(message);
+    });
+  }
+
+  static async connect(port: number): Promise<InspectorProfiler> {
+    const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+      webSocketDebuggerUrl: string;
+    }[];
+    const socket = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    const profiler = new InspectorProfiler(socket);
+    await profiler.call('Profiler.enable');
+    await profiler.call('Profiler.setSamplingInterval', { interval: 100 });
+    return profiler;
+  }
+
+  call(method: string, params: object = {}): Promise<unknown> {
+    const id = this.nextId++;
+    this.socket.send(JSON.stringify({ id, method, params }));
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (message) => {
+        this.pending.delete(id);
+        if (message.error) reject(new Error(`${method}: ${JSON.stringify(message.error)}`));
+        else resolve(message.result);
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.call('Profiler.start');
+  }
+
+  /** The profile recorded since start(), in the .cpuprofile format. */
+  async stop(): Promise<object> {
+    const { profile } = (await this.call('Profiler.stop')) as { profile: object };
+    return profile;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** Statements per second a server sends while idle (event feed, expiry sweeper, webhook queue). */
+export async function idleStatementRate(server: ServerProcess, ms = 2000): Promise<number> {
+  const before = await server.statements();
+  const start = Date.now();
+  await sleep(ms);
+  return ((await server.statements()) - before) / ((Date.now() - start) / 1000);
+}
