@@ -31,6 +31,8 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
       charset: 'utf8mb4',
       poolSize: 10,
       connectTimeout: 5000,
+      // mysql2 captures a stack trace per query for its error messages; on the hot path that costs ~6% CPU.
+      extra: { trace: false },
     });
   }
   if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginSubscriptionCallback } from '@apollo/server/plugin/subscriptionCallback';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -94,6 +95,8 @@ export async function startApp({
       { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
       introspectionNeedsToken,
       metrics.apolloPlugin(),
+      // The schema declares no cache hints; Apollo's default plugin would still wrap every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
     ],
     logger,
   });
