@@ -23,12 +23,7 @@ async function main(config: Config): Promise<void> {
   const authenticator = await createAuthenticator(config);
   const services = createServices(db, config);
   const metrics = new Metrics(db);
-  const live = await startLiveDelivery(
-    config,
-    services,
-    (error) => logger.error({ err: error }, 'event delivery'),
-    metrics.liveObservers,
-  );
+  const live = await startLiveDelivery(config, services, logger, metrics.liveObservers);
   const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
 

@@ -1,5 +1,7 @@
 import type { Config } from '../config';
+import { isDatabaseUnavailable } from '../db/connection-errors';
 import type { LicenseEventType } from '../domain/types';
+import type { Logger } from '../server/logger';
 import type { Services } from '../services';
 import { EventFeed } from './event-feed';
 import { startExpirySweeper } from './expiry-sweeper';
@@ -32,9 +34,10 @@ export interface LiveDeliveryObservers {
 export async function startLiveDelivery(
   config: Pick<Config, 'redisUrl' | 'eventPollIntervalMs' | 'webhooks'>,
   services: Services,
-  onError: (error: unknown) => void,
+  logger: Logger,
   observers: LiveDeliveryObservers = {},
 ): Promise<LiveDelivery> {
+  const onError = logBackgroundError(logger);
   const notifier: EventNotifier = config.redisUrl
     ? new RedisNotifier(config.redisUrl, onError)
     : new LocalNotifier();
@@ -45,7 +48,13 @@ export async function startLiveDelivery(
     // Short retry delays (tests, impatient receivers) are honoured without waiting for the next look.
     pollIntervalMs: Math.max(50, Math.min(WEBHOOK_POLL_INTERVAL_MS, config.webhooks.retryBaseMs)),
     onError,
-    onAttempt: observers.onWebhookAttempt,
+    onAttempt: (result, delivery) => {
+      observers.onWebhookAttempt?.(result.outcome);
+      if (result.outcome !== 'delivered') {
+        const { id, endpointId, attempts } = delivery;
+        logger.warn({ deliveryId: id, endpointId, attempts, ...result }, 'webhook attempt failed');
+      }
+    },
   });
   webhooks.start();
   notifier.onNotice(() => {
@@ -68,5 +77,17 @@ export async function startLiveDelivery(
       await feed.stop();
       await notifier.close();
     },
+  };
+}
+
+/** Background work retries by itself; an outage is one short warning per failure, anything else a full error. */
+function logBackgroundError(logger: Logger): (error: unknown) => void {
+  return (error) => {
+    if (isDatabaseUnavailable(error)) {
+      const { code, message } = error as { code?: string; message?: string };
+      logger.warn({ err: { code, message } }, 'background work: database unavailable');
+    } else {
+      logger.error({ err: error }, 'background work failed');
+    }
   };
 }

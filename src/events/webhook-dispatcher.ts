@@ -4,7 +4,9 @@ import { CoalescedRun } from './coalesced-run';
 import { sendWebhook } from './webhook-sender';
 import type { SendResult } from './webhook-sender';
 
-const BATCH_SIZE = 20;
+/** Attempts in flight on one replica, and to any one endpoint: a slow receiver cannot hold up the others. */
+const MAX_IN_FLIGHT = 32;
+const MAX_IN_FLIGHT_PER_ENDPOINT = 4;
 
 export type WebhookAttemptOutcome = AttemptResult['outcome'];
 
@@ -14,7 +16,7 @@ export interface WebhookDispatcherOptions {
   /** How often to look for due deliveries without being woken (retries come due this way). */
   pollIntervalMs: number;
   onError: (error: unknown) => void;
-  onAttempt?: (outcome: WebhookAttemptOutcome) => void;
+  onAttempt?: (result: AttemptResult, delivery: DueDelivery) => void;
 }
 
 /** What an attempt's answer means for the delivery: only a 2xx counts, 410 gives the endpoint up. */
@@ -40,6 +42,8 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private readonly drains: CoalescedRun;
   private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlightByEndpoint = new Map<string, number>();
 
   constructor(
     private readonly queue: WebhookQueue,
@@ -58,19 +62,43 @@ export class WebhookDispatcher {
     if (!this.stopped) this.drains.request();
   }
 
-  /** Stops claiming; attempts in flight finish (each is bounded by the send timeout). */
+  /** Stops claiming; attempts in flight finish (each is bounded by the send deadline). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.drains.settled();
+    await Promise.all(this.inFlight);
   }
 
+  /**
+   * Claims while there is room, a few at a time (no more than one endpoint may have in flight), skipping
+   * endpoints already at their limit. Each attempt runs on its own and wakes the dispatcher when done.
+   */
   private async drain(): Promise<void> {
-    while (!this.stopped) {
-      const due = await this.queue.claimDue(BATCH_SIZE);
+    while (!this.stopped && this.inFlight.size < MAX_IN_FLIGHT) {
+      const saturated = [...this.inFlightByEndpoint]
+        .filter(([, count]) => count >= MAX_IN_FLIGHT_PER_ENDPOINT)
+        .map(([endpointId]) => endpointId);
+      const room = Math.min(MAX_IN_FLIGHT - this.inFlight.size, MAX_IN_FLIGHT_PER_ENDPOINT);
+      const due = await this.queue.claimDue(room, saturated);
       if (due.length === 0) return;
-      await Promise.all(due.map((delivery) => this.attempt(delivery)));
+      due.forEach((delivery) => this.launch(delivery));
     }
+  }
+
+  private launch(delivery: DueDelivery): void {
+    const { endpointId } = delivery;
+    this.inFlightByEndpoint.set(endpointId, (this.inFlightByEndpoint.get(endpointId) ?? 0) + 1);
+    const attempt: Promise<void> = this.attempt(delivery)
+      .catch(this.options.onError)
+      .finally(() => {
+        this.inFlight.delete(attempt);
+        const left = (this.inFlightByEndpoint.get(endpointId) ?? 1) - 1;
+        if (left === 0) this.inFlightByEndpoint.delete(endpointId);
+        else this.inFlightByEndpoint.set(endpointId, left);
+        this.wake();
+      });
+    this.inFlight.add(attempt);
   }
 
   private async attempt(delivery: DueDelivery): Promise<void> {
@@ -90,6 +118,6 @@ export class WebhookDispatcher {
     );
     const result = attemptResult(sent, delivery, this.options.retryBaseMs);
     await this.queue.recordAttempt(delivery.id, result);
-    this.options.onAttempt?.(result.outcome);
+    this.options.onAttempt?.(result, delivery);
   }
 }

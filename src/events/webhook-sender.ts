@@ -36,7 +36,11 @@ function publicOnlyLookup(hostname: string, options: LookupOptions, callback: Lo
   });
 }
 
-/** POSTs one delivery. Redirects are not followed: only a 2xx from the URL itself counts. */
+/**
+ * POSTs one delivery and resolves with the status line: the body is not read (a receiver that trickles it
+ * cannot hold the attempt), and the whole attempt, connecting included, has one deadline. Redirects are not
+ * followed: only a 2xx from the URL itself counts.
+ */
 export function sendWebhook(
   url: string,
   headers: Record<string, string>,
@@ -49,21 +53,25 @@ export function sendWebhook(
   if (!options.allowPrivate && isIP(host) && isNonPublicAddress(host)) {
     return Promise.resolve({ error: `refused: ${host} is a non-public address` });
   }
+  const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   const requestOptions: RequestOptions = {
     method: 'POST',
     headers: { ...headers, 'content-length': Buffer.byteLength(body) },
-    timeout: options.timeoutMs ?? WEBHOOK_TIMEOUT_MS,
+    // Each attempt on a connection of its own: nothing is left open for a slow receiver to hold.
+    agent: false,
     lookup: options.allowPrivate ? undefined : (publicOnlyLookup as RequestOptions['lookup']),
   };
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
     const request = send(target, requestOptions, (response) => {
-      // The body is not used, but must be read for the socket to be freed.
-      response.resume();
-      response.on('end', () => resolve({ statusCode: response.statusCode ?? 0 }));
-      response.on('error', (error) => resolve({ error: error.message }));
+      resolve({ statusCode: response.statusCode ?? 0 });
+      response.destroy();
     });
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${requestOptions.timeout} ms`)));
+    const deadline = setTimeout(
+      () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    request.on('close', () => clearTimeout(deadline));
     request.on('error', (error) => resolve({ error: error.message }));
     request.end(body);
   });

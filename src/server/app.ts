@@ -23,6 +23,7 @@ import { healthRoutes } from './health';
 import { accessLog } from './logger';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import { InFlightOperations } from './in-flight';
 import { introspectionNeedsToken } from './introspection';
 import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
@@ -48,6 +49,8 @@ export interface RunningApp {
 }
 
 const MAX_BODY = '1mb';
+/** How long shutdown waits for operations whose callers already hung up (Apollo's drain is 10 s too). */
+const OPERATIONS_GRACE_MS = 10_000;
 
 /**
  * The transport: GraphQL over HTTP at /graphql (with the router's subscription callback protocol),
@@ -76,6 +79,7 @@ export async function startApp({
     routerSecret: config.routerSecret,
     logger,
   });
+  const operations = new InFlightOperations();
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: !production,
@@ -95,6 +99,7 @@ export async function startApp({
       { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
       introspectionNeedsToken,
       metrics.apolloPlugin(),
+      operations.plugin(),
       // The schema declares no cache hints; Apollo's default plugin would still wrap every field resolver.
       ApolloServerPluginCacheControlDisabled(),
     ],
@@ -103,8 +108,8 @@ export async function startApp({
   await apollo.start();
 
   app.disable('x-powered-by');
-  app.use(requestId, accessLog(logger));
-  app.use(healthRoutes(db, live.notifier, config.redisUrl !== undefined));
+  app.use(requestId, accessLog(logger), operations.closeConnectionsWhileStopping());
+  app.use(healthRoutes(db, live.notifier, config.redisUrl !== undefined, () => operations.isStopping));
   metrics.watchSubscriptions(live.feed);
   app.use(metrics.routes());
   if (authenticator.devJwks) {
@@ -130,6 +135,10 @@ export async function startApp({
     url: `http://localhost:${port}/graphql`,
     httpServer,
     webSockets,
-    stop: () => apollo.stop(),
+    async stop() {
+      operations.beginStopping();
+      await apollo.stop();
+      await operations.settled(OPERATIONS_GRACE_MS);
+    },
   };
 }

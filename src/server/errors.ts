@@ -26,7 +26,8 @@ export function errorFormatter(options: { exposeInternals: boolean; logger: Logg
     }
     if (isDatabaseUnavailable(original)) {
       // An outage, not a bug: the caller may retry; readiness reports it, so one line without stack will do.
-      options.logger.warn({ err: { code: (original as { code?: string }).code } }, 'database unavailable');
+      const { code, message } = original as { code?: string; message?: string };
+      options.logger.warn({ err: { code, message } }, 'database unavailable');
       return {
         message: 'The database is unavailable; try again shortly',
         locations: formatted.locations,

@@ -7,14 +7,23 @@ const READINESS_TIMEOUT_MS = 2000;
 
 /**
  * /healthz: the process runs. /readyz: the database, and Redis when configured, answer within a short
- * timeout; a 503 names what is down.
+ * timeout; a 503 names what is down. A replica that is shutting down is not ready either.
  */
-export function healthRoutes(db: Database, notifier: EventNotifier, checkRedis: boolean): Router {
+export function healthRoutes(
+  db: Database,
+  notifier: EventNotifier,
+  checkRedis: boolean,
+  isStopping: () => boolean,
+): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
+    if (isStopping()) {
+      res.status(503).json({ status: 'shutting down' });
+      return;
+    }
     const [database, redis] = await Promise.all([
       answersWithin(() => db.dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS),
       checkRedis ? answersWithin(() => notifier.ready(), READINESS_TIMEOUT_MS) : Promise.resolve(undefined),

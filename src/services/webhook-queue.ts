@@ -12,6 +12,7 @@ export const DELIVERY_LEASE_MS = 60_000;
 /** A claimed delivery with what its attempt needs. */
 export interface DueDelivery {
   id: string;
+  endpointId: string;
   attempts: number;
   createdAt: Date;
   url: string;
@@ -46,8 +47,11 @@ export class WebhookQueue {
     await manager.query(sql, parameters);
   }
 
-  /** Claims up to `limit` due deliveries: their attempt is counted and they are leased to this replica. */
-  async claimDue(limit: number, now = new Date()): Promise<DueDelivery[]> {
+  /**
+   * Claims up to `limit` due deliveries, except to `skipEndpoints`: their attempt is counted and they are
+   * leased to this replica.
+   */
+  async claimDue(limit: number, skipEndpoints: string[] = [], now = new Date()): Promise<DueDelivery[]> {
     const claimed = await this.db.transaction(async (manager) => {
       const query = manager
         .createQueryBuilder(WebhookDeliveryRow, 'delivery')
@@ -55,6 +59,8 @@ export class WebhookQueue {
         .where("delivery.status = 'PENDING' AND delivery.next_attempt_at <= :now", { now })
         .orderBy('delivery.next_attempt_at')
         .take(limit);
+      if (skipEndpoints.length > 0)
+        query.andWhere('delivery.endpoint_id NOT IN (:...skipEndpoints)', { skipEndpoints });
       if (this.db.isMysql) query.setLock('pessimistic_write').setOnLocked('skip_locked');
       const ids = (await query.getMany()).map((row) => row.id);
       if (ids.length === 0) return [];
@@ -77,7 +83,13 @@ export class WebhookQueue {
     }
     const changes: Partial<WebhookDeliveryRow> =
       result.outcome === 'delivered'
-        ? { status: 'DELIVERED', deliveredAt: now, nextAttemptAt: null, lastStatusCode: result.statusCode }
+        ? {
+            status: 'DELIVERED',
+            deliveredAt: now,
+            nextAttemptAt: null,
+            lastStatusCode: result.statusCode,
+            lastError: null,
+          }
         : {
             status: result.outcome === 'retry' ? 'PENDING' : 'FAILED',
             nextAttemptAt: result.outcome === 'retry' ? result.nextAttemptAt : null,
@@ -119,6 +131,7 @@ export class WebhookQueue {
       return [
         {
           id: String(delivery.id),
+          endpointId: delivery.endpointId,
           attempts: delivery.attempts,
           createdAt: delivery.createdAt,
           url: endpoint.url,

@@ -1,4 +1,7 @@
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -287,6 +290,37 @@ describe('webhook deliveries', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(receiver.received).toHaveLength(1);
     expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
+  });
+
+  it('keeps delivering to others while one receiver hangs and another trickles its answer', async () => {
+    const stuck = new Set<ServerResponse>();
+    const slow = createServer((request, response) => {
+      request.resume();
+      stuck.add(response);
+      // /drip answers 200 at once, then sends its body a byte at a time, forever; /hang never answers.
+      if (request.url === '/drip') {
+        response.writeHead(200);
+        setInterval(() => response.write('.'), 200).unref();
+      }
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const slowBase = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    try {
+      await createEndpoint(undefined, `${slowBase}/hang`);
+      const drip = await createEndpoint(undefined, `${slowBase}/drip`);
+      await createEndpoint();
+      for (let i = 0; i < 12; i += 1) await grant(`busy-${i}`);
+
+      await receiver.waitFor(() => receiver.accepted.length === 12);
+      // Everything reached the healthy receiver while the hanging one still holds its requests unanswered.
+      expect([...stuck].filter((response) => !response.headersSent).length).toBeGreaterThan(0);
+      await waitUntil(async () =>
+        (await deliveriesOf(drip.endpoint.id)).every((delivery) => delivery.status === 'DELIVERED'),
+      );
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
   });
 
   it('stores no delivery for a mutation that was refused', async () => {

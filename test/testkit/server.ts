@@ -93,12 +93,7 @@ export async function startTestServer(
   const authenticator = await createAuthenticator(config);
   const logger = createLogger(config);
   const metrics = new Metrics(db);
-  const live = await startLiveDelivery(
-    config,
-    services,
-    (error) => logger.error({ err: error }, 'event delivery'),
-    metrics.liveObservers,
-  );
+  const live = await startLiveDelivery(config, services, logger, metrics.liveObservers);
   const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
   const adminToken = await mintToken('admin', ADMIN_SCOPES);
   const gqlAs = (token: string | null, query: string, variables?: Record<string, unknown>) =>

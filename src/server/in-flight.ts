@@ -1,0 +1,55 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { RequestHandler } from 'express';
+
+/**
+ * Operations still executing. A caller that hung up leaves its operation running; shutdown waits for it,
+ * so nothing executes against a closed pool. While stopping, every response asks the client to close its
+ * connection, so keep-alive clients move to another replica instead of reusing a socket about to close.
+ */
+export class InFlightOperations {
+  private count = 0;
+  private idle: (() => void)[] = [];
+  private stopping = false;
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  plugin(): ApolloServerPlugin {
+    return {
+      requestDidStart: async () => {
+        this.count += 1;
+        return {
+          willSendResponse: async () => {
+            this.count -= 1;
+            if (this.count === 0) this.idle.splice(0).forEach((resolve) => resolve());
+          },
+        };
+      },
+    };
+  }
+
+  closeConnectionsWhileStopping(): RequestHandler {
+    return (_req, res, next) => {
+      if (this.stopping) res.setHeader('connection', 'close');
+      next();
+    };
+  }
+
+  beginStopping(): void {
+    this.stopping = true;
+  }
+
+  /** Resolves when no operation runs, or after `timeoutMs`. */
+  async settled(timeoutMs: number): Promise<void> {
+    if (this.count === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.idle.push(resolve)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+}
