@@ -29,7 +29,9 @@ export interface Config {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-export type DatabaseConfig = { type: 'mysql'; url: string } | { type: 'better-sqlite3'; path: string };
+export type DatabaseConfig =
+  /** `queryTimeoutMs`: a statement without an answer by then fails (and its connection is dropped). */
+  { type: 'mysql'; url: string; queryTimeoutMs?: number } | { type: 'better-sqlite3'; path: string };
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -70,6 +72,10 @@ const environment = z.object({
       .string()
       .regex(/^(mysql:\/\/.+|sqlite:.+)$/, 'must be mysql://user:pass@host:3306/db or sqlite:PATH')
       .default('sqlite:./data/entitlements.sqlite'),
+  ),
+  DATABASE_QUERY_TIMEOUT_MS: z.preprocess(
+    unsetIfEmpty,
+    integer('must be 100 to 600000', 100, 600_000).default(10_000),
   ),
   REDIS_URL: z.preprocess(
     unsetIfEmpty,
@@ -121,9 +127,9 @@ const environment = z.object({
 /** Every environment variable the subgraph reads. */
 export const CONFIG_VARIABLES = Object.keys(environment.shape);
 
-function parseDatabaseUrl(url: string): DatabaseConfig {
+function parseDatabaseUrl(url: string, queryTimeoutMs: number): DatabaseConfig {
   return url.startsWith('mysql://')
-    ? { type: 'mysql', url }
+    ? { type: 'mysql', url, queryTimeoutMs }
     : { type: 'better-sqlite3', path: url.slice('sqlite:'.length) };
 }
 
@@ -150,7 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     nodeEnv: vars.NODE_ENV,
     port: vars.PORT,
-    database: parseDatabaseUrl(vars.DATABASE_URL),
+    database: parseDatabaseUrl(vars.DATABASE_URL, vars.DATABASE_QUERY_TIMEOUT_MS),
     redisUrl: vars.REDIS_URL,
     eventPollIntervalMs: vars.EVENT_POLL_INTERVAL_MS,
     auth: {

@@ -3,9 +3,8 @@ import 'reflect-metadata';
 import { createAuthenticator } from './auth/token-verifier';
 import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
-import { createDataSource } from './db/data-source';
 import { Database } from './db/database';
-import { prepareDatabase } from './db/migrate';
+import { openDatabase } from './db/migrate';
 import { startLiveDelivery } from './events';
 import { createServices } from './services';
 import { startApp } from './server/app';
@@ -17,8 +16,7 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
-  const dataSource = await createDataSource(config.database).initialize();
-  await prepareDatabase(dataSource, { seedCatalog: config.seedCatalog });
+  const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog });
   const db = new Database(dataSource);
   const authenticator = await createAuthenticator(config);
   const services = createServices(db, config);

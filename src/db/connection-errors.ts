@@ -26,7 +26,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // mysql2 reports a connection that died under a query without a code.
     if (
       typeof message === 'string' &&
-      /^(Connection lost|Can't add new command when connection is in closed state|Pool is closed)/.test(message)
+      /^(Connection lost|Can't add new command when connection is in closed state|Pool is closed)/.test(
+        message,
+      )
     ) {
       return true;
     }

@@ -33,6 +33,10 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
       connectTimeout: 5000,
       // mysql2 captures a stack trace per query for its error messages; on the hot path that costs ~6% CPU.
       extra: { trace: false },
+      // A server that stops answering (not one that is down: that fails at once) must not hang requests.
+      ...(database.queryTimeoutMs
+        ? { enableQueryTimeout: true, maxQueryExecutionTime: database.queryTimeoutMs }
+        : {}),
     });
   }
   if (database.path !== ':memory:') mkdirSync(dirname(database.path), { recursive: true });

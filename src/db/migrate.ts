@@ -1,9 +1,33 @@
 import type { DataSource } from 'typeorm';
 
+import type { DatabaseConfig } from '../config';
+import { createDataSource } from './data-source';
 import { seedDemoCatalog } from './seed';
 
 const LOCK_NAME = 'entitlements_subgraph_migrations:';
 const LOCK_TIMEOUT_SECONDS = 120;
+
+/**
+ * Migrates and returns the data source to serve with. On MySQL the migrations run on a data source of their
+ * own, without the query timeout (a migration may rightly take long); SQLite keeps one (`:memory:` must).
+ */
+export async function openDatabase(
+  database: DatabaseConfig,
+  options: { seedCatalog: boolean },
+): Promise<DataSource> {
+  if (database.type === 'mysql') {
+    const migrating = await createDataSource({ ...database, queryTimeoutMs: undefined }).initialize();
+    try {
+      await prepareDatabase(migrating, options);
+    } finally {
+      await migrating.destroy();
+    }
+    return createDataSource(database).initialize();
+  }
+  const dataSource = await createDataSource(database).initialize();
+  await prepareDatabase(dataSource, options);
+  return dataSource;
+}
 
 /**
  * Brings the schema up to date and, when asked, seeds the demo catalog into an empty database.

@@ -112,6 +112,34 @@ interface Outcome {
     expect(server.child.exitCode).toBeNull();
     expect(await server.stop()).toBe(0);
   });
+
+  it('fails requests instead of hanging them while the database does not answer', async () => {
+    server = spawnServer({
+      DATABASE_URL: mariadb.url('outage'),
+      LOG_LEVEL: 'info',
+      DATABASE_QUERY_TIMEOUT_MS: '1000',
+    });
+    const url = await waitUntilReady(server);
+    const headers = { authorization: `Bearer ${await mintToken('admin', ['entitlements:write'])}` };
+    const grant = () =>
+      postGraphQL<any>(url, GRANT, { input: { userId: 'frozen', feature: 'sso' } }, headers);
+    expect((await grant()).errors).toBeUndefined();
+
+    mariadb.pause();
+    let answered: any;
+    try {
+      answered = await grant();
+    } finally {
+      mariadb.resume();
+    }
+    // The answer came while the server was frozen: it was not held until the database woke up.
+    expect(answered.errors?.[0]).toMatchObject({
+      message: 'The database is unavailable; try again shortly',
+      extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'DATABASE_UNAVAILABLE' },
+    });
+    await waitFor(async () => (await grant()).errors === undefined, 30_000);
+    expect(await server.stop()).toBe(0);
+  });
 });
 
 function sleep(ms: number): Promise<void> {

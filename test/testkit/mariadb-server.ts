@@ -84,6 +84,15 @@ export class TestMariaDb {
     });
   }
 
+  /** Freezes the server (SIGSTOP): connections stay open but nothing answers, as with a hung host. */
+  pause(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
   /** Kills the server the way a crash would (no shutdown, no flush beyond what InnoDB already made durable). */
   async kill(): Promise<void> {
     const child = this.process;

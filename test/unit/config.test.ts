@@ -77,6 +77,7 @@ describe('loadConfig values', () => {
       NODE_ENV: 'test',
       PORT: '8080',
       DATABASE_URL: 'mysql://app:secret@db:3306/entitlements',
+      DATABASE_QUERY_TIMEOUT_MS: '2500',
       REDIS_URL: 'redis://cache:6379',
       AUTH_JWKS_URL: 'https://idp.example.com/jwks',
       AUTH_ISSUER: 'https://idp.example.com/',
@@ -93,7 +94,7 @@ describe('loadConfig values', () => {
     expect(config).toEqual({
       nodeEnv: 'test',
       port: 8080,
-      database: { type: 'mysql', url: 'mysql://app:secret@db:3306/entitlements' },
+      database: { type: 'mysql', url: 'mysql://app:secret@db:3306/entitlements', queryTimeoutMs: 2500 },
       redisUrl: 'redis://cache:6379',
       eventPollIntervalMs: 1000,
       auth: {
