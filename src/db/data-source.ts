@@ -32,7 +32,8 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
       poolSize: 10,
       connectTimeout: 5000,
       // mysql2 captures a stack trace per query for its error messages; on the hot path that costs ~6% CPU.
-      extra: { trace: false },
+      // Several statements per round trip: Database.readBatch (values are always bound parameters).
+      extra: { trace: false, multipleStatements: true },
       // A server that stops answering (not one that is down: that fails at once) must not hang requests.
       ...(database.queryTimeoutMs
         ? { enableQueryTimeout: true, maxQueryExecutionTime: database.queryTimeoutMs }

@@ -1,5 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
+import type { Statement } from './raw-sql';
+
 interface MysqlPoolInternals {
   _allConnections?: { length: number };
   _freeConnections?: { length: number };
@@ -63,6 +65,22 @@ export class Database {
     });
     for (const hook of hooks) hook();
     return result;
+  }
+
+  /**
+   * Read statements in one round trip on MySQL (the pool allows multiple statements; every value is still
+   * a bound parameter), one after another on SQLite, which is in-process anyway. Results in order.
+   */
+  async readBatch(manager: EntityManager, statements: Statement[]): Promise<Record<string, unknown>[][]> {
+    if (!this.isMysql || statements.length === 1) {
+      const results: Record<string, unknown>[][] = [];
+      for (const { sql, parameters } of statements) results.push(await manager.query(sql, parameters));
+      return results;
+    }
+    return manager.query(
+      statements.map(({ sql }) => sql).join(';\n'),
+      statements.flatMap(({ parameters }) => parameters),
+    );
   }
 
   /** The MySQL pool's connections (null on SQLite, whose driver shares one connection). */

@@ -36,6 +36,11 @@ export function earliestCurrentPeriodStart(now: Date): Date {
   return new Date(Math.min(...starts));
 }
 
+/** Whether `amount` more stays within `limit` (null: unlimited). */
+export function fitsLimit(used: number, amount: number, limit: number | null): boolean {
+  return limit === null || used + amount <= limit;
+}
+
 /** The meter `recordUsage` answers with; not entitled reads as a limit of 0. */
 export function meterAfterUse(
   feature: Feature,

@@ -19,12 +19,9 @@ export class Loaders {
     private readonly services: Services,
     private readonly caller: Caller,
   ) {
-    this.license = new DataLoader(
-      async (userIds) => services.licenses.view(caller, userIds, await this.catalog()),
-      {
-        maxBatchSize: 10_000,
-      },
-    );
+    this.license = new DataLoader((userIds) => services.licenses.view(caller, userIds), {
+      maxBatchSize: 10_000,
+    });
     this.grant = new DataLoader((ids) => services.licenses.grantsByIds(caller, ids));
   }
 

@@ -49,11 +49,15 @@ export class CatalogService {
 
   /** The current catalog without an access check, for delivery, which has checked each subscriber already. */
   async snapshot(): Promise<Catalog> {
-    const current = await readCatalogVersion(this.db.manager);
-    if (this.cached?.version !== current) {
+    return this.atVersion(await readCatalogVersion(this.db.manager));
+  }
+
+  /** The catalog as of `version` (read with the caller's own statements): the cached one unless it changed. */
+  atVersion(version: string): Promise<Catalog> {
+    if (this.cached?.version !== version) {
       // A change committed after the version was read is caught by the next read's check.
       const catalog = this.read();
-      this.cached = { version: current, catalog };
+      this.cached = { version, catalog };
       catalog.catch(() => {
         if (this.cached?.catalog === catalog) this.cached = null;
       });

@@ -25,13 +25,13 @@ export function createServices(db: Database, config: Pick<Config, 'defaultTier' 
   const catalog = new CatalogService(db);
   const webhookQueue = new WebhookQueue(db);
   const events = new LicenseEventLog(db, catalog, webhookQueue);
-  const store = new LicenseStore(db, config.defaultTier);
+  const store = new LicenseStore(db, catalog, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
   const expiries = new ExpiryService(db, events, config.defaultTier);
   return {
     catalog,
     licenses: new LicenseService(db, store, events, idempotency, expiries, config.defaultTier),
-    usage: new UsageService(db, catalog, store, events, idempotency),
+    usage: new UsageService(db, store, events, idempotency),
     events,
     idempotency,
     expiries,

@@ -1,56 +1,65 @@
-import { In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
 import type { Database } from '../db/database';
 import { GrantRow, LicenseRow, UsageCounterRow } from '../db/entities';
 import { toGrant, toLicense } from '../db/mappers';
+import { hydrate, statement } from '../db/raw-sql';
 import { defaultLicense } from '../domain/effective';
 import type { LicenseState } from '../domain/effective';
 import { groupBy } from '../domain/group-by';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
-import type { Catalog } from '../domain/types';
+import type { CatalogService } from './catalog.service';
 
 /**
- * Reading and locking license state, shared by the license and usage services. Reads are batched:
- * three statements for any number of users.
+ * Reading and locking license state, shared by the license and usage services. Reads are batched: one round
+ * trip on MySQL (four statements) for any number of users, the catalog version included.
  */
 export class LicenseStore {
   constructor(
     private readonly db: Database,
+    private readonly catalog: CatalogService,
     private readonly defaultTier: string,
   ) {}
 
-  /** Licenses, live grants and current usage of `userIds` (distinct, valid ids). */
+  /**
+   * Licenses, live grants and current usage of `userIds` (distinct, valid ids), with the catalog they are
+   * read against. `locked`: the one user's license row the caller already read with its lock.
+   */
   async states(
     manager: EntityManager,
     userIds: readonly string[],
-    catalog: Catalog,
     now: Date,
+    locked?: LicenseRow,
   ): Promise<Map<string, LicenseState>> {
     const ids = [...userIds];
-    const [licenseRows, grantRows, counterRows] =
-      ids.length === 0
-        ? [[], [], []]
-        : await Promise.all([
-            manager.findBy(LicenseRow, { userId: In(ids) }),
-            manager
-              .createQueryBuilder(GrantRow, 'grant')
-              .where('grant.user_id IN (:...ids)', { ids })
-              .andWhere('grant.revoked_at IS NULL')
-              .andWhere('(grant.expires_at IS NULL OR grant.expires_at > :now)', { now })
-              .getMany(),
-            manager
-              .createQueryBuilder(UsageCounterRow, 'counter')
-              .where('counter.user_id IN (:...ids)', { ids })
-              .andWhere('(counter.period_start >= :earliest OR counter.period_start = :lifetime)', {
-                earliest: earliestCurrentPeriodStart(now),
-                lifetime: new Date(0),
-              })
-              .getMany(),
-          ]);
-    const licenses = new Map(licenseRows.map((row) => [row.userId, toLicense(row)]));
-    const grants = groupBy(grantRows.map(toGrant), (grant) => grant.userId);
-    const counters = groupBy(counterRows, (row) => row.userId);
+    if (ids.length === 0) return new Map();
+    const reads = [
+      statement(manager, 'SELECT version FROM catalog_version WHERE id = 1'),
+      statement(
+        manager,
+        `SELECT * FROM grants WHERE user_id IN (:...ids)
+         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
+        { ids, now },
+      ),
+      statement(
+        manager,
+        `SELECT * FROM usage_counters WHERE user_id IN (:...ids)
+         AND (period_start >= :earliest OR period_start = :lifetime)`,
+        { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+      ),
+    ];
+    if (!locked) reads.push(statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }));
+    const [[version], grantRows, counterRows, licenseRows] = await this.db.readBatch(manager, reads);
+    const catalog = await this.catalog.atVersion(String(version.version));
+
+    const licenses = new Map(
+      (locked ? [locked] : hydrate(manager, LicenseRow, licenseRows)).map((row) => [
+        row.userId,
+        toLicense(row),
+      ]),
+    );
+    const grants = groupBy(hydrate(manager, GrantRow, grantRows).map(toGrant), (grant) => grant.userId);
+    const counters = groupBy(hydrate(manager, UsageCounterRow, counterRows), (row) => row.userId);
     return new Map(
       ids.map((userId) => [
         userId,

@@ -11,7 +11,7 @@ import { FeatureRow, GrantRow, LicenseRow, TierRow } from '../db/entities';
 import { toFeature, toGrant, toGrantRow, toLicense } from '../db/mappers';
 import { baseTierKey, effectiveTierKey, isTrialActive, viewLicense } from '../domain/effective';
 import type { LicenseView } from '../domain/effective';
-import type { Catalog, Grant, JsonValue } from '../domain/types';
+import type { Grant, JsonValue } from '../domain/types';
 import {
   checkDate,
   checkFitsKind,
@@ -61,13 +61,13 @@ export class LicenseService {
   ) {}
 
   /**
-   * The license views of many users in three statements, in the order asked. An invalid id, or one the
+   * The license views of many users in one batch of reads, in the order asked. An invalid id, or one the
    * caller may not read, gets its own error so that it does not fail the whole batch.
    */
-  async view(caller: Caller, userIds: readonly string[], catalog: Catalog): Promise<(LicenseView | Error)[]> {
+  async view(caller: Caller, userIds: readonly string[]): Promise<(LicenseView | Error)[]> {
     const now = new Date();
     const readable = new Set(userIds.filter((id) => userIdProblem(id) === null && canReadUser(caller, id)));
-    const states = await this.store.states(this.db.manager, [...readable], catalog, now);
+    const states = await this.store.states(this.db.manager, [...readable], now);
     return userIds.map((userId) => {
       const problem = userIdProblem(userId);
       if (problem !== null) return new BadUserInputError('id', problem);

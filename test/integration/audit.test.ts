@@ -143,7 +143,7 @@ describe('a mutation that fails midway', () => {
   it('stores neither the change nor its event', async () => {
     const licenses = new LicenseService(
       server.db,
-      new LicenseStore(server.db, 'basic'),
+      new LicenseStore(server.db, server.services.catalog, 'basic'),
       new FailingEventLog(server.db, server.services.catalog, server.services.webhookQueue),
       new IdempotencyStore(server.db),
       server.services.expiries,
