@@ -1,5 +1,5 @@
 /**
- * Imported first by run.ts: graphql-js (and Express) read NODE_ENV once, when they are loaded, so with
- * --production it must be set before anything imports them (scenario 1 runs the app in this process).
+ * Imported first by run.ts: graphql-js (and Express) read NODE_ENV once, when they are loaded, so it must be
+ * set before anything imports them (scenario 1 runs the app in this process). Production unless --development.
  */
-if (process.argv.includes('--production')) process.env.NODE_ENV = 'production';
+process.env.NODE_ENV = process.argv.includes('--development') ? 'development' : 'production';

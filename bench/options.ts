@@ -41,8 +41,9 @@ const HELP = `npm run bench -- [options]
                     results are not written
   --profile-dir D   where profiles go (default: $TMPDIR/entitlements-bench-profiles)
   --no-write        print only; do not write bench/results.json and bench/RESULTS.md
-  --production      run the servers with NODE_ENV=production (tokens then verified through a JWKS the
-                    bench serves on loopback); default NODE_ENV=development
+  --development     run the servers with NODE_ENV=development (development signing key, slower
+                    graphql-js checks); default NODE_ENV=production, as deployed, with tokens verified
+                    through a JWKS the bench serves on loopback
 
 Environment: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/bench; the database is dropped and
 recreated), REDIS_URL (default redis://127.0.0.1:6379), BENCH_LOG_LEVEL (server LOG_LEVEL, default info).`;
@@ -60,7 +61,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     logLevel: env.BENCH_LOG_LEVEL || 'info',
     devKeyFile: join(tmpdir(), 'entitlements-bench-dev-key.json'),
     write: true,
-    nodeEnv: 'development',
+    nodeEnv: 'production',
     jwksUrl: undefined,
   };
   for (let i = 0; i < argv.length; i += 1) {
@@ -95,8 +96,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       case '--profile-dir':
         options.profileDir = value();
         break;
-      case '--production':
-        options.nodeEnv = 'production';
+      case '--development':
+        options.nodeEnv = 'development';
         break;
       case '--no-write':
         options.write = false;

@@ -122,7 +122,7 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
         `\`_entities(representations: [{__typename: "User", id: "${user}"}]) { ... on User { hasEntitlement(feature: "${FEATURE}") } }\` ` +
           `with the user's own token, autocannon in the bench process, 64 connections, pipelining 1, ` +
           `${options.duration} s after ${WARMUP_SECONDS} s of warm-up; the server is \`node dist/main.js\` ` +
-          `(NODE_ENV=development, LOG_LEVEL=${options.logLevel}, REDIS_URL set). Ceiling: \`{ __typename }\` with ` +
+          `(NODE_ENV=${options.nodeEnv}, LOG_LEVEL=${options.logLevel}, REDIS_URL set). Ceiling: \`{ __typename }\` with ` +
           `the same token (JWT verified per request), same server process, same load, measured just before. SQL statements per request: counted in the server process (bench/count-statements.cjs wraps mysql2's query), less the idle rate of its background reads, over the requests completed.`,
       ],
     };

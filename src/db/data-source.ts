@@ -29,7 +29,7 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
       // DATETIME columns hold UTC; without this mysql2 would convert through the process's time zone.
       timezone: 'Z',
       charset: 'utf8mb4',
-      poolSize: 10,
+      poolSize: 32,
       connectTimeout: 5000,
       // mysql2 captures a stack trace per query for its error messages; on the hot path that costs ~6% CPU.
       // Several statements per round trip: Database.readBatch (values are always bound parameters).

@@ -19,9 +19,15 @@ export class Loaders {
     private readonly services: Services,
     private readonly caller: Caller,
   ) {
-    this.license = new DataLoader((userIds) => services.licenses.view(caller, userIds), {
-      maxBatchSize: 10_000,
-    });
+    this.license = new DataLoader(
+      async (userIds) => {
+        const { views, catalog } = await services.licenses.view(caller, userIds);
+        // The rest of the request resolves features and tiers against the catalog the views were read with.
+        if (catalog) this.catalogPromise ??= Promise.resolve(catalog);
+        return views;
+      },
+      { maxBatchSize: 10_000 },
+    );
     this.grant = new DataLoader((ids) => services.licenses.grantsByIds(caller, ids));
   }
 

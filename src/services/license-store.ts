@@ -21,15 +21,11 @@ export class LicenseStore {
     private readonly defaultTier: string,
   ) {}
 
-  /**
-   * Licenses, live grants and current usage of `userIds` (distinct, valid ids), with the catalog they are
-   * read against. `locked`: the one user's license row the caller already read with its lock.
-   */
+  /** Licenses, live grants and current usage of `userIds` (distinct, valid ids), with the catalog they are read against. */
   async states(
     manager: EntityManager,
     userIds: readonly string[],
     now: Date,
-    locked?: LicenseRow,
   ): Promise<Map<string, LicenseState>> {
     const ids = [...userIds];
     if (ids.length === 0) return new Map();
@@ -47,16 +43,13 @@ export class LicenseStore {
          AND (period_start >= :earliest OR period_start = :lifetime)`,
         { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
       ),
+      statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
     ];
-    if (!locked) reads.push(statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }));
     const [[version], grantRows, counterRows, licenseRows] = await this.db.readBatch(manager, reads);
     const catalog = await this.catalog.atVersion(String(version.version));
 
     const licenses = new Map(
-      (locked ? [locked] : hydrate(manager, LicenseRow, licenseRows)).map((row) => [
-        row.userId,
-        toLicense(row),
-      ]),
+      hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),
     );
     const grants = groupBy(hydrate(manager, GrantRow, grantRows).map(toGrant), (grant) => grant.userId);
     const counters = groupBy(hydrate(manager, UsageCounterRow, counterRows), (row) => row.userId);
@@ -79,13 +72,28 @@ export class LicenseStore {
   }
 
   /**
-   * Creates the default license row if needed and locks it for the rest of the transaction, which
-   * serializes every change to one identity and every usage decision against those changes. The new
-   * row's `updatedAt` is the epoch, like the license of an identity without a row: nothing changed yet.
-   * An upsert rather than INSERT IGNORE: on a duplicate MySQL then takes an exclusive lock at once, where
-   * IGNORE's shared lock lets two racing transactions deadlock on the FOR UPDATE that follows.
+   * Locks the user's license row for the rest of the transaction, creating the default one if needed, and
+   * returns it. This serializes every change to one identity and every usage decision against those changes.
    */
   async lock(manager: EntityManager, userId: string, now: Date): Promise<LicenseRow> {
+    await this.hold(manager, userId, now);
+    const { sql, parameters } = statement(
+      manager,
+      `SELECT * FROM licenses WHERE user_id = :userId${this.db.isMysql ? ' FOR UPDATE' : ''}`,
+      { userId },
+    );
+    const [row] = hydrate(manager, LicenseRow, await manager.query(sql, parameters));
+    return row;
+  }
+
+  /**
+   * Takes the lock of `lock` without reading the row, for a caller that reads it with its next batch (a
+   * read after the lock sees every commit before it). An upsert, not a locking read first: on a missing
+   * row that would take a gap lock, and racing first calls for a new user would deadlock on their inserts;
+   * not INSERT IGNORE either, whose shared lock on a duplicate deadlocks the same way. The new row's
+   * `updatedAt` is the epoch, like the license of an identity without a row: nothing changed yet.
+   */
+  async hold(manager: EntityManager, userId: string, now: Date): Promise<void> {
     await manager
       .createQueryBuilder()
       .insert()
@@ -93,7 +101,6 @@ export class LicenseStore {
       .values({ ...defaultLicenseRow(userId), createdAt: now })
       .orUpdate(['user_id'], ['user_id'])
       .execute();
-    return manager.findOneOrFail(LicenseRow, { where: { userId }, lock: this.db.writeLock });
   }
 }
 

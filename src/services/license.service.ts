@@ -11,7 +11,7 @@ import { FeatureRow, GrantRow, LicenseRow, TierRow } from '../db/entities';
 import { toFeature, toGrant, toGrantRow, toLicense } from '../db/mappers';
 import { baseTierKey, effectiveTierKey, isTrialActive, viewLicense } from '../domain/effective';
 import type { LicenseView } from '../domain/effective';
-import type { Grant, JsonValue } from '../domain/types';
+import type { Catalog, Grant, JsonValue } from '../domain/types';
 import {
   checkDate,
   checkFitsKind,
@@ -61,14 +61,19 @@ export class LicenseService {
   ) {}
 
   /**
-   * The license views of many users in one batch of reads, in the order asked. An invalid id, or one the
-   * caller may not read, gets its own error so that it does not fail the whole batch.
+   * The license views of many users in one batch of reads, in the order asked, with the catalog they were
+   * read against (null when none could be read). An invalid id, or one the caller may not read, gets its
+   * own error so that it does not fail the whole batch.
    */
-  async view(caller: Caller, userIds: readonly string[]): Promise<(LicenseView | Error)[]> {
+  async view(
+    caller: Caller,
+    userIds: readonly string[],
+  ): Promise<{ views: (LicenseView | Error)[]; catalog: Catalog | null }> {
     const now = new Date();
     const readable = new Set(userIds.filter((id) => userIdProblem(id) === null && canReadUser(caller, id)));
     const states = await this.store.states(this.db.manager, [...readable], now);
-    return userIds.map((userId) => {
+    const catalog = states.values().next().value?.catalog ?? null;
+    const views = userIds.map((userId) => {
       const problem = userIdProblem(userId);
       if (problem !== null) return new BadUserInputError('id', problem);
       const state = states.get(userId);
@@ -76,6 +81,7 @@ export class LicenseService {
         ? viewLicense(state, now)
         : (accessProblem(() => assertCanReadUser(caller, userId)) as Error);
     });
+    return { views, catalog };
   }
 
   async grantsByIds(caller: Caller, ids: readonly string[]): Promise<(Grant | Error | null)[]> {

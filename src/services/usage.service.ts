@@ -49,7 +49,7 @@ export class UsageService {
     const amount = checkAmount(input.amount ?? 1);
     const key = checkIdempotencyKey(input.idempotencyKey);
 
-    // Five round trips for a known user on MySQL: BEGIN, the locking read, one batch of reads, the add, COMMIT.
+    // Five round trips on MySQL: BEGIN, the lock, one batch of reads, the add, COMMIT.
     return this.db.transaction(async (manager) => {
       const idempotent = key
         ? await this.idempotency.start(manager, 'recordUsage', key, { userId, feature: featureKey, amount })
@@ -57,8 +57,8 @@ export class UsageService {
       if (idempotent?.replayed) return reviveUsageResult(idempotent.response);
 
       const now = new Date();
-      const license = await this.store.lock(manager, userId, now);
-      const state = (await this.store.states(manager, [userId], now, license)).get(userId)!;
+      await this.store.hold(manager, userId, now);
+      const state = (await this.store.states(manager, [userId], now)).get(userId)!;
       const feature = meteredFeature(state.catalog, featureKey);
       const entitlement = effectiveEntitlements(state, now).find((e) => e.feature.key === featureKey);
       const counter = { userId, featureKey, periodStart: periodWindow(feature.usagePeriod, now).start };

@@ -316,6 +316,14 @@ describe('under concurrency', () => {
     expect(await events(userId, 'USAGE_LIMIT_REACHED')).toHaveLength(1);
   });
 
+  it('a burst of first calls for an identity never seen before counts each once, without failures', async () => {
+    // No license row yet: the calls race to create it (default tier, whose api limit is 100).
+    const userId = newUser();
+    const results = await concurrentCalls(userId, Array(150).fill(1));
+    expect(results.filter((r) => r.allowed)).toHaveLength(100);
+    expect(await storedUsed(userId, 'api')).toBe(100);
+  });
+
   it('mixed amounts never exceed the limit and lose no count', async () => {
     const userId = newUser();
     await setTier(userId, 'tiny');
