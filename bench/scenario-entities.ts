@@ -1,7 +1,5 @@
 import { Session } from 'node:inspector/promises';
 
-import type { Logger } from 'typeorm';
-
 import { createAuthenticator } from '../src/auth/token-verifier';
 import { loadConfig } from '../src/config';
 import { createDataSource } from '../src/db/data-source';
@@ -14,6 +12,7 @@ import { createServices } from '../src/services';
 import { startApp } from '../src/server/app';
 import { createLogger } from '../src/server/logger';
 import { Metrics } from '../src/server/metrics';
+import { QueryCounter } from '../test/testkit/query-counter';
 import type { BenchContext } from './context';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
@@ -35,19 +34,6 @@ export const ENTITIES_QUERY = `query Batch($representations: [_Any!]!) {
   }
 }`;
 
-/** Counts the SQL statements TypeORM sends (the same idea as test/testkit/query-counter.ts). */
-class StatementCounter implements Logger {
-  count = 0;
-  logQuery(): void {
-    this.count += 1;
-  }
-  logQueryError(): void {}
-  logQuerySlow(): void {}
-  logSchemaBuild(): void {}
-  logMigration(): void {}
-  log(): void {}
-}
-
 /**
  * Scenario 1: one `_entities` request for N users, served by the app assembled in this process (so that a
  * TypeORM logger counts its statements), against the floor: the same rows read by six hand-written batched
@@ -57,7 +43,7 @@ class StatementCounter implements Logger {
  */
 export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
   const { options } = ctx;
-  const counter = new StatementCounter();
+  const counter = new QueryCounter();
   const config = loadConfig({
     DATABASE_URL: options.databaseUrl,
     NODE_ENV: options.nodeEnv,
