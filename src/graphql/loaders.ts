@@ -11,31 +11,39 @@ import type { Services } from '../services';
  * becomes one call to its service. Nothing here outlives the request, so no cache can hide a revocation.
  */
 export class Loaders {
-  readonly license: DataLoader<string, LicenseView>;
-  readonly grant: DataLoader<string, Grant | null>;
+  // Made on first use: a subscription's context lives as long as its socket, mostly without reading.
+  private licenseLoader: DataLoader<string, LicenseView> | undefined;
+  private grantLoader: DataLoader<string, Grant | null> | undefined;
   private catalogPromise: Promise<Catalog> | undefined;
 
   constructor(
     private readonly services: Services,
     private readonly caller: Caller,
-  ) {
-    this.license = new DataLoader(
+  ) {}
+
+  get license(): DataLoader<string, LicenseView> {
+    this.licenseLoader ??= new DataLoader(
       async (userIds) => {
-        const { views, catalog } = await services.licenses.view(caller, userIds);
+        const { views, catalog } = await this.services.licenses.view(this.caller, userIds);
         // The rest of the request resolves features and tiers against the catalog the views were read with.
         if (catalog) this.catalogPromise ??= Promise.resolve(catalog);
         return views;
       },
       { maxBatchSize: 10_000 },
     );
-    this.grant = new DataLoader((ids) => services.licenses.grantsByIds(caller, ids));
+    return this.licenseLoader;
+  }
+
+  get grant(): DataLoader<string, Grant | null> {
+    this.grantLoader ??= new DataLoader((ids) => this.services.licenses.grantsByIds(this.caller, ids));
+    return this.grantLoader;
   }
 
   /** Forgets everything read so far, so that reads after a change see it. */
   clear(): void {
     this.catalogPromise = undefined;
-    this.license.clearAll();
-    this.grant.clearAll();
+    this.licenseLoader?.clearAll();
+    this.grantLoader?.clearAll();
   }
 
   /** Starts over from what delivery read for an event, so a subscription resolves it without a query. */

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 
 import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
-import type { ExecutionArgs, GraphQLSchema } from 'graphql';
+import type { DocumentNode, ExecutionArgs, GraphQLSchema, ValidationRule } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
@@ -14,6 +14,7 @@ import { isTokenLimitError, parseOptions, queryLimitRules } from '../graphql/lim
 import type { Services } from '../services';
 import type { Logger } from './logger';
 import { matchesRouterSecret } from './router-secret';
+import { subscribeShared } from './shared-execution';
 
 /** graphql-ws closes with 4403 ("Forbidden") when onConnect refuses; the same code ends an expired token. */
 const FORBIDDEN = 4403;
@@ -52,6 +53,7 @@ export function attachWebSocketServer(options: {
   const { schema, services, feed, authenticator, routerSecret, logger } = options;
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
   const rules = [...specifiedRules, ...queryLimitRules()];
+  const documents = new DocumentCache(schema, rules);
 
   const cleanup = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
@@ -69,19 +71,11 @@ export function attachWebSocketServer(options: {
         if (caller.expiresAt) closeAtExpiry(ctx.extra, caller.expiresAt);
         return true;
       },
+      subscribe: subscribeShared,
       onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
-        let document;
-        try {
-          document = parse(payload.query, parseOptions);
-        } catch (error) {
-          const message = error instanceof Error ? error.message : 'Invalid query';
-          return [
-            coded(message, isTokenLimitError(message) ? 'GRAPHQL_VALIDATION_FAILED' : 'GRAPHQL_PARSE_FAILED'),
-          ];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0)
-          return errors.map((error) => coded(error.message, 'GRAPHQL_VALIDATION_FAILED'));
+        const checked = documents.get(payload.query);
+        if ('errors' in checked) return checked.errors;
+        const { document } = checked;
         return {
           schema,
           document,
@@ -118,6 +112,50 @@ export function attachWebSocketServer(options: {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Parsed and validated subscription documents by query text. Services open many subscriptions with the same
+ * text; sharing one document keeps memory per subscription small and lets their executions be shared.
+ */
+class DocumentCache {
+  private static readonly MAX_ENTRIES = 1000;
+  private readonly checked = new Map<string, { document: DocumentNode } | { errors: GraphQLError[] }>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly rules: ValidationRule[],
+  ) {}
+
+  get(query: string): { document: DocumentNode } | { errors: GraphQLError[] } {
+    let entry = this.checked.get(query);
+    if (!entry) {
+      entry = this.check(query);
+      // Oldest first out: a Map iterates in insertion order.
+      if (this.checked.size >= DocumentCache.MAX_ENTRIES)
+        this.checked.delete(this.checked.keys().next().value!);
+      this.checked.set(query, entry);
+    }
+    return entry;
+  }
+
+  private check(query: string): { document: DocumentNode } | { errors: GraphQLError[] } {
+    let document: DocumentNode;
+    try {
+      document = parse(query, { ...parseOptions, noLocation: true });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : 'Invalid query';
+      return {
+        errors: [
+          coded(message, isTokenLimitError(message) ? 'GRAPHQL_VALIDATION_FAILED' : 'GRAPHQL_PARSE_FAILED'),
+        ],
+      };
+    }
+    const errors = validate(this.schema, document, this.rules);
+    return errors.length > 0
+      ? { errors: errors.map((error) => coded(error.message, 'GRAPHQL_VALIDATION_FAILED')) }
+      : { document };
+  }
 }
 
 /** The codes Apollo Server gives the same failures over HTTP. */

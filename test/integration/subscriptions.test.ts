@@ -274,6 +274,27 @@ describe('resources', () => {
   });
 });
 
+describe('shared execution', () => {
+  it('resolves an event once for every subscription of one caller asking the same, each caller its own', async () => {
+    const query = `subscription($userId: ID) { licenseEvents(userId: $userId) { type user { id tier { key } entitlements { feature { key } } } } }`;
+    const service = Array.from({ length: 10 }, () => socketWith(reader));
+    const watchers = service.flatMap((socket) =>
+      [1, 2, 3].map(() => socket.subscribe(query, { userId: 'shared-1' })),
+    );
+    const own = socketWith(await server.token('shared-1')).subscribe(query, {});
+    await settle();
+
+    const before = server.queries.count;
+    await changeTier('shared-1', 'team');
+    const [expected] = await own.waitFor(1);
+    for (const watcher of watchers) expect((await watcher.waitFor(1))[0]).toEqual(expected);
+    expect(expected.data.licenseEvents.user).toMatchObject({ id: 'shared-1', tier: { key: 'team' } });
+    // Two executions (the service's 30 subscriptions share one): each reads the user's license batch once
+    // (4 statements); the rest is the change itself and the feed. Thirty-one executions would need 124.
+    expect(server.queries.count - before).toBeLessThan(40);
+  });
+});
+
 describe('shutdown', () => {
   it('closes open sockets with 1001', async () => {
     const own = await startTestServer();
