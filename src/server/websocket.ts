@@ -24,6 +24,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 type SocketExtra = {
   socket: WebSocket;
+  /** Dropped (set to undefined) once the socket is authenticated. */
   request: http.IncomingMessage;
   caller?: Caller;
   expiry?: NodeJS.Timeout;
@@ -69,6 +70,9 @@ export function attachWebSocketServer(options: {
         if (caller.subject === null) return false;
         ctx.extra.caller = caller;
         if (caller.expiresAt) closeAtExpiry(ctx.extra, caller.expiresAt);
+        // Nothing needs the upgrade request or the token again; a socket may live for hours.
+        (ctx.extra as { request?: unknown }).request = undefined;
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         return true;
       },
       subscribe: subscribeShared,
