@@ -28,14 +28,32 @@ export function defaultLicense(userId: string): License {
   };
 }
 
+// getTime() rather than `<=` on Dates: these run per grant and user on every read, and a Date compared
+// with `<` goes through valueOf each time.
 export function isTrialActive(trial: Trial | null, now: Date): trial is Trial {
-  return trial !== null && trial.startedAt <= now && now < trial.endsAt;
+  const t = now.getTime();
+  return trial !== null && trial.startedAt.getTime() <= t && t < trial.endsAt.getTime();
 }
 
 export function isGrantActive(grant: Grant, now: Date): boolean {
+  const t = now.getTime();
   return (
-    grant.revokedAt === null && grant.startsAt <= now && (grant.expiresAt === null || now < grant.expiresAt)
+    grant.revokedAt === null &&
+    grant.startsAt.getTime() <= t &&
+    (grant.expiresAt === null || t < grant.expiresAt.getTime())
   );
+}
+
+/** A tier's entries by feature key, built once per tier object (catalog objects never change once read). */
+const entriesByTier = new WeakMap<Tier, ReadonlyMap<string, Tier['entitlements'][number]>>();
+
+function tierEntries(tier: Tier): ReadonlyMap<string, Tier['entitlements'][number]> {
+  let entries = entriesByTier.get(tier);
+  if (!entries) {
+    entries = new Map(tier.entitlements.map((entry) => [entry.feature.key, entry]));
+    entriesByTier.set(tier, entries);
+  }
+  return entries;
 }
 
 /** A tier that is not (or no longer) in the catalog grants nothing but still has a name to show. */
@@ -69,7 +87,7 @@ export function effectiveEntitlements(state: LicenseState, now: Date): Entitleme
 
   const trialRunning = isTrialActive(license.trial, now);
   const tier = resolveTier(catalog, effectiveTierKey(license, defaultTier, now));
-  const tierSources = new Map(tier.entitlements.map((entry) => [entry.feature.key, entry]));
+  const tierSources = tierEntries(tier);
   const activeGrantsByFeature = groupBy(
     grants.filter((grant) => isGrantActive(grant, now) && catalog.features.has(grant.featureKey)),
     (grant) => grant.featureKey,
@@ -113,7 +131,8 @@ export interface LicenseView {
   };
   tier: Tier;
   entitlements: Entitlement[];
-  usage: UsageMeter[];
+  /** When the view was computed; usage meters are derived from it on demand (see usageMeters). */
+  now: Date;
 }
 
 export function viewLicense(state: LicenseState, now: Date): LicenseView {
@@ -136,7 +155,7 @@ export function viewLicense(state: LicenseState, now: Date): LicenseView {
     },
     tier: resolveTier(catalog, effectiveTierKey(license, defaultTier, now)),
     entitlements,
-    usage: usageMeters(entitlements, now),
+    now,
   };
 }
 
@@ -200,7 +219,7 @@ export interface Interval {
  */
 export function accessEnd(state: LicenseState, featureKey: string, now: Date): Date | null {
   const { license, catalog, defaultTier } = state;
-  const grants = (tier: Tier) => tier.entitlements.some((entry) => entry.feature.key === featureKey);
+  const grants = (tier: Tier) => tierEntries(tier).has(featureKey);
   const intervals: Interval[] = [];
   const base = resolveTier(catalog, baseTierKey(license, defaultTier));
   if (isTrialActive(license.trial, now)) {

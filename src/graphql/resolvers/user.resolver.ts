@@ -1,6 +1,6 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
 
-import { allowsUse } from '../../domain/effective';
+import { allowsUse, usageMeters } from '../../domain/effective';
 import type { LicenseView } from '../../domain/effective';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
@@ -13,51 +13,56 @@ import { User } from '../types/user.type';
 export class UserResolver {
   @Directive(AUTHENTICATED)
   @FieldResolver(() => License)
-  async license(@Root() user: User, @Ctx() ctx: RequestContext): Promise<LicenseView['license']> {
-    return (await view(user, ctx)).license;
+  license(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<LicenseView['license']> {
+    return withView(user, ctx, (view) => view.license);
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => Tier, { description: 'Effective tier now (the trial tier while a trial runs)' })
-  async tier(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Tier> {
-    return (await view(user, ctx)).tier;
+  tier(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<Tier> {
+    return withView(user, ctx, (view) => view.tier);
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [Entitlement], {
     description: 'Effective now, one per feature; empty when the license is revoked',
   })
-  async entitlements(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Entitlement[]> {
-    return (await view(user, ctx)).entitlements;
+  entitlements(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<Entitlement[]> {
+    return withView(user, ctx, (view) => view.entitlements);
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => Entitlement, { nullable: true, description: 'null when not entitled' })
-  async entitlement(
+  entitlement(
     @Root() user: User,
     @Arg('feature', () => ID) feature: string,
     @Ctx() ctx: RequestContext,
-  ): Promise<Entitlement | null> {
-    return (await view(user, ctx)).entitlements.find((e) => e.feature.key === feature) ?? null;
+  ): Viewed<Entitlement | null> {
+    return withView(user, ctx, (view) => view.entitlements.find((e) => e.feature.key === feature) ?? null);
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => Boolean, {
     description: 'May this identity use the feature now (for METERED: and is the period not exhausted)',
   })
-  async hasEntitlement(
+  hasEntitlement(
     @Root() user: User,
     @Arg('feature', () => ID) feature: string,
     @Ctx() ctx: RequestContext,
-  ): Promise<boolean> {
-    return allowsUse((await view(user, ctx)).entitlements.find((e) => e.feature.key === feature));
+  ): Viewed<boolean> {
+    return withView(user, ctx, (view) => allowsUse(view.entitlements.find((e) => e.feature.key === feature)));
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [UsageMeter], { description: 'One per metered feature the user is entitled to' })
-  async usage(@Root() user: User, @Ctx() ctx: RequestContext): Promise<UsageMeter[]> {
-    return (await view(user, ctx)).usage;
+  usage(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<UsageMeter[]> {
+    return withView(user, ctx, (view) => usageMeters(view.entitlements, view.now));
   }
 }
 
-const view = (user: User, ctx: RequestContext) => ctx.loaders.license.load(user.id);
+type Viewed<T> = T | Promise<T>;
+
+/** From the view the User came with (`_entities`), else from the request's batched loader. */
+function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): Viewed<T> {
+  return user.view ? pick(user.view) : ctx.loaders.license.load(user.id).then(pick);
+}
