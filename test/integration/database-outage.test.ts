@@ -80,7 +80,7 @@ interface Outcome {
     phase = 'back';
     await waitFor(async () => outcomes.filter((o) => o.phase === 'back' && o.grantId).length >= 20, 30_000);
     running = false;
-    await load;
+    await within(60_000, load, 'the load to finish', server);
 
     const during = outcomes.filter((outcome) => outcome.phase === 'down');
     expect(outcomes.filter((o) => o.phase === 'up' && o.grantId).length).toBeGreaterThan(10);
@@ -141,6 +141,22 @@ interface Outcome {
     expect(await server.stop()).toBe(0);
   });
 });
+
+/** Fails with the server's last log lines, rather than timing the whole test out, when `work` hangs. */
+async function within<T>(ms: number, work: Promise<T>, what: string, child: ServerProcess): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const tail = child.output().split('\n').slice(-40).join('\n');
+      reject(new Error(`waited ${ms} ms for ${what}; server output:\n${tail}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
