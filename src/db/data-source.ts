@@ -51,3 +51,26 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
     },
   });
 }
+
+interface Mysql2Pool {
+  releaseConnection(connection: Mysql2PoolConnection): void;
+}
+interface Mysql2PoolConnection {
+  _command?: unknown;
+  destroy(): void;
+}
+
+/**
+ * mysql2's query timeout only reports the error: the statement stays queued on its connection, and the next
+ * request lent that connection would wait behind it until the server answers again. A connection returned
+ * to the pool with a statement still running is therefore closed instead (the pool opens a fresh one).
+ */
+export function discardConnectionsWithPendingStatements(dataSource: DataSource): void {
+  const pool = (dataSource.driver as unknown as { pool?: Mysql2Pool }).pool;
+  if (!pool) return;
+  const release = pool.releaseConnection.bind(pool);
+  pool.releaseConnection = (connection) => {
+    if (connection._command) connection.destroy();
+    else release(connection);
+  };
+}

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 import type { DatabaseConfig } from '../config';
-import { createDataSource } from './data-source';
+import { createDataSource, discardConnectionsWithPendingStatements } from './data-source';
 import { seedDemoCatalog } from './seed';
 
 const LOCK_NAME = 'entitlements_subgraph_migrations:';
@@ -22,7 +22,9 @@ export async function openDatabase(
     } finally {
       await migrating.destroy();
     }
-    return createDataSource(database).initialize();
+    const serving = await createDataSource(database).initialize();
+    discardConnectionsWithPendingStatements(serving);
+    return serving;
   }
   const dataSource = await createDataSource(database).initialize();
   await prepareDatabase(dataSource, options);

@@ -7,6 +7,8 @@ import type { SendResult } from './webhook-sender';
 /** Attempts in flight on one replica, and to any one endpoint: a slow receiver cannot hold up the others. */
 const MAX_IN_FLIGHT = 32;
 const MAX_IN_FLIGHT_PER_ENDPOINT = 4;
+/** Deliveries claimed per statement; an endpoint may get all of them, so it must have room for as many. */
+const CLAIM_BATCH = 2;
 
 export type WebhookAttemptOutcome = AttemptResult['outcome'];
 
@@ -71,16 +73,16 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Claims while there is room, a few at a time (no more than one endpoint may have in flight), skipping
-   * endpoints already at their limit. Each attempt runs on its own and wakes the dispatcher when done.
+   * Claims while there is room, a couple at a time, from endpoints that can take that many more without
+   * passing their limit. Each attempt runs on its own and wakes the dispatcher when done.
    */
   private async drain(): Promise<void> {
     while (!this.stopped && this.inFlight.size < MAX_IN_FLIGHT) {
-      const saturated = [...this.inFlightByEndpoint]
-        .filter(([, count]) => count >= MAX_IN_FLIGHT_PER_ENDPOINT)
+      const room = Math.min(MAX_IN_FLIGHT - this.inFlight.size, CLAIM_BATCH);
+      const full = [...this.inFlightByEndpoint]
+        .filter(([, count]) => count + room > MAX_IN_FLIGHT_PER_ENDPOINT)
         .map(([endpointId]) => endpointId);
-      const room = Math.min(MAX_IN_FLIGHT - this.inFlight.size, MAX_IN_FLIGHT_PER_ENDPOINT);
-      const due = await this.queue.claimDue(room, saturated);
+      const due = await this.queue.claimDue(room, full);
       if (due.length === 0) return;
       due.forEach((delivery) => this.launch(delivery));
     }

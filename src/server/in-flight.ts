@@ -1,4 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { ServerResponse } from 'node:http';
+
 import type { RequestHandler } from 'express';
 
 /**
@@ -10,6 +12,7 @@ export class InFlightOperations {
   private count = 0;
   private idle: (() => void)[] = [];
   private stopping = false;
+  private readonly unanswered = new Set<ServerResponse>();
 
   get isStopping(): boolean {
     return this.stopping;
@@ -31,13 +34,21 @@ export class InFlightOperations {
 
   closeConnectionsWhileStopping(): RequestHandler {
     return (_req, res, next) => {
-      if (this.stopping) res.setHeader('connection', 'close');
+      if (this.stopping) {
+        res.shouldKeepAlive = false;
+      } else {
+        this.unanswered.add(res);
+        res.once('close', () => this.unanswered.delete(res));
+      }
       next();
     };
   }
 
   beginStopping(): void {
     this.stopping = true;
+    // Responses still being worked on also ask their clients to close, not only requests that come later.
+    for (const res of this.unanswered) if (!res.headersSent) res.shouldKeepAlive = false;
+    this.unanswered.clear();
   }
 
   /** Resolves when no operation runs, or after `timeoutMs`. */
