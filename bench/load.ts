@@ -9,6 +9,8 @@ export interface LoadResult {
   completed: number;
   non2xx: number;
   errors: number;
+  /** Responses whose body `verifyBody` refused (0 when not checked). */
+  mismatches: number;
   timeouts: number;
   seconds: number;
 }
@@ -23,6 +25,7 @@ export async function load(options: Options): Promise<LoadResult> {
     completed: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors,
+    mismatches: result.mismatches,
     timeouts: result.timeouts,
     seconds: result.duration,
   };

@@ -25,6 +25,9 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
     variables: { r: [{ __typename: 'User', id: user }] },
   });
   const ceiling = JSON.stringify({ query: '{ __typename }' });
+  // Every answer under load is checked, not only its status: a GraphQL error comes with a 200.
+  const hotAnswer = JSON.stringify({ data: { _entities: [{ hasEntitlement: true }] } });
+  const ceilingAnswer = JSON.stringify({ data: { __typename: 'Query' } });
 
   let server: ServerProcess | null = null;
   try {
@@ -41,6 +44,7 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
     const idleRate = await idleStatementRate(server);
     const phase = async (
       body: string,
+      answer: string,
       seconds: number,
       profileName?: string,
     ): Promise<LoadResult & { statements: number }> => {
@@ -53,16 +57,27 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body,
         duration: seconds,
+        verifyBody: (text) => String(text ?? '').trim() === answer,
       });
       const statements = (await run.statements()) - before - idleRate * result.seconds;
       if (profileName && run.profiler) ctx.saveProfile(profileName, await run.profiler.stop());
       return { ...result, statements: Math.max(0, statements) / result.completed };
     };
-    await phase(ceiling, WARMUP_SECONDS);
-    await phase(hot, WARMUP_SECONDS);
-    const top = await phase(ceiling, options.duration, options.profile ? 'hot-ceiling-server' : undefined);
+    await phase(ceiling, ceilingAnswer, WARMUP_SECONDS);
+    await phase(hot, hotAnswer, WARMUP_SECONDS);
+    const top = await phase(
+      ceiling,
+      ceilingAnswer,
+      options.duration,
+      options.profile ? 'hot-ceiling-server' : undefined,
+    );
     ctx.log(`  ceiling { __typename }: ${fmt.rps(top.rps)}, p99 ${fmt.ms(top.p99)}`);
-    const measured = await phase(hot, options.duration, options.profile ? 'hot-server' : undefined);
+    const measured = await phase(
+      hot,
+      hotAnswer,
+      options.duration,
+      options.profile ? 'hot-server' : undefined,
+    );
     ctx.log(
       `  hasEntitlement: ${fmt.rps(measured.rps)}, p99 ${fmt.ms(measured.p99)}, ` +
         `${measured.statements.toFixed(2)} SQL statements per request`,
@@ -70,7 +85,8 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
 
     const rpsRatio = measured.rps / top.rps;
     const p99Ratio = measured.p99 / top.p99;
-    const failures = measured.non2xx + measured.errors + top.non2xx + top.errors;
+    const failed = (result: LoadResult) => result.non2xx + result.errors + result.mismatches;
+    const failures = failed(measured) + failed(top);
     const checks: Check[] = [
       {
         measure: 'throughput, 64 connections',
@@ -105,9 +121,9 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
         met: null,
       },
       {
-        measure: 'failed requests (non-2xx, errors)',
-        value: String(measured.non2xx + measured.errors),
-        reference: String(top.non2xx + top.errors),
+        measure: 'failed requests (non-2xx, errors, wrong answers)',
+        value: String(failed(measured)),
+        reference: String(failed(top)),
         ratio: '',
         target: '0',
         met: failures === 0,

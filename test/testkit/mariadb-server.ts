@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 
 import { createConnection } from 'mysql2/promise';
 
-import { freePort } from './redis-server';
+import { freePort, killNow } from './local-processes';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
@@ -96,12 +96,8 @@ export class TestMariaDb {
   /** Kills the server the way a crash would (no shutdown, no flush beyond what InnoDB already made durable). */
   async kill(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
     this.process = null;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await killNow(child);
   }
 
   async destroy(): Promise<void> {
