@@ -53,8 +53,22 @@ export function toLicense(row: LicenseRow): License {
   };
 }
 
-export function toGrant({ valueJson, expiryRecordedAt: _recorded, ...row }: GrantRow): Grant {
-  return { ...row, value: fromJsonText(valueJson) };
+export function toGrant(row: GrantRow): Grant {
+  // Field by field rather than a rest spread: this runs for every grant of every user read.
+  return {
+    id: row.id,
+    userId: row.userId,
+    featureKey: row.featureKey,
+    limit: row.limit,
+    value: fromJsonText(row.valueJson),
+    startsAt: row.startsAt,
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+    revokeReason: row.revokeReason,
+    grantedBy: row.grantedBy,
+    reason: row.reason,
+    createdAt: row.createdAt,
+  };
 }
 
 export function toGrantRow({ value, ...grant }: Grant): GrantRow {

@@ -97,11 +97,13 @@ export function effectiveEntitlements(state: LicenseState, now: Date): Entitleme
   return featureKeys.map((key) => {
     const tierEntry = tierSources.get(key);
     const feature = tierEntry?.feature ?? (catalog.features.get(key) as Feature);
-    const contributing = newestFirst(activeGrantsByFeature.get(key) ?? []);
+    const contributing = newestFirst(activeGrantsByFeature.get(key) ?? NO_GRANTS);
     const limit =
-      feature.kind === 'METERED'
-        ? mergeLimits([...(tierEntry ? [tierEntry.limit] : []), ...contributing.map((g) => g.limit)])
-        : null;
+      feature.kind !== 'METERED'
+        ? null
+        : contributing.length === 0
+          ? mergeLimits([tierEntry!.limit])
+          : mergeLimits([...(tierEntry ? [tierEntry.limit] : []), ...contributing.map((g) => g.limit)]);
     const counted = feature.kind === 'METERED' ? (state.usedByFeature?.get(key) ?? 0) : null;
     // An unlimited meter may count past GraphQL's 32-bit Int; it shows the Int maximum from there on.
     const used = counted === null ? null : Math.min(counted, MAX_LIMIT);
@@ -199,7 +201,10 @@ function configValue(grantsNewestFirst: Grant[], tierValue: JsonValue | undefine
   return fromGrant ? fromGrant.value : (tierValue ?? null);
 }
 
+const NO_GRANTS: Grant[] = [];
+
 function newestFirst(grants: Grant[]): Grant[] {
+  if (grants.length < 2) return grants;
   return [...grants].sort(
     (a, b) =>
       b.startsAt.getTime() - a.startsAt.getTime() ||
@@ -222,12 +227,12 @@ export function accessEnd(state: LicenseState, featureKey: string, now: Date): D
   const grants = (tier: Tier) => tierEntries(tier).has(featureKey);
   const intervals: Interval[] = [];
   const base = resolveTier(catalog, baseTierKey(license, defaultTier));
-  if (isTrialActive(license.trial, now)) {
-    if (grants(resolveTier(catalog, license.trial.tierKey)))
-      intervals.push({ start: now, end: license.trial.endsAt });
-    if (grants(base)) intervals.push({ start: license.trial.endsAt, end: null });
-  } else if (grants(base)) {
-    intervals.push({ start: now, end: null });
+  const trial = isTrialActive(license.trial, now) ? license.trial : null;
+  // The common case: the base tier covers it from now on, with no end, whatever else does.
+  if (!trial && grants(base)) return null;
+  if (trial) {
+    if (grants(resolveTier(catalog, trial.tierKey))) intervals.push({ start: now, end: trial.endsAt });
+    if (grants(base)) intervals.push({ start: trial.endsAt, end: null });
   }
   for (const grant of state.grants) {
     if (grant.featureKey === featureKey && grant.revokedAt === null) {

@@ -21,7 +21,12 @@ const FEDERATION_LINK = `extend schema @link(
   import: ["@key", "@authenticated", "@requiresScopes"]
 )`;
 
-/** type-graphql builds the schema; @apollo/subgraph turns it into a Federation 2 subgraph. */
+/**
+ * type-graphql builds the schema; @apollo/subgraph turns it into a Federation 2 subgraph. The types that are
+ * plain data (entitlements, features, tiers, meters...) are declared with `simpleResolvers`, so their fields
+ * are read by graphql-js's default resolver instead of a type-graphql wrapper: an `_entities` answer for a
+ * thousand users reads tens of thousands of them.
+ */
 export async function buildSubgraph(): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: [

@@ -9,6 +9,7 @@ import { JSONScalar } from '../scalars';
 import { FeatureKind, UsagePeriod } from './enums';
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'Something a license can include: a permission or flag, a metered quota, a config value',
 })
 export class Feature {
@@ -25,7 +26,7 @@ export class Feature {
   usagePeriod!: UsagePeriodValue;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class TierEntitlement {
   @Field(() => Feature)
   feature!: Feature;
@@ -37,7 +38,7 @@ export class TierEntitlement {
   value!: JsonValue;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Tier {
   @Field(() => ID)
   key!: string;

@@ -23,7 +23,7 @@ export class LicenseEvent {
   occurredAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class LicenseEventPage {
   @Field(() => [LicenseEvent])
   events!: LicenseEvent[];

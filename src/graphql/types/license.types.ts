@@ -10,7 +10,7 @@ import { Feature, Tier } from './catalog.types';
 import { EntitlementSource, LicenseStatus } from './enums';
 import { Grant } from './grant.type';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Trial {
   @Field(() => Tier)
   tier!: Tier;
@@ -25,7 +25,7 @@ export class Trial {
   active!: boolean;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class License {
   @Field(() => LicenseStatus)
   status!: LicenseStatusValue;
@@ -46,7 +46,7 @@ export class License {
   updatedAt!: Date;
 }
 
-@ObjectType({ description: 'What the identity may use of one feature now' })
+@ObjectType({ simpleResolvers: true, description: 'What the identity may use of one feature now' })
 export class Entitlement {
   @Field(() => Feature)
   feature!: Feature;
@@ -78,7 +78,7 @@ export class Entitlement {
   expiresAt!: Date | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class UsageMeter {
   @Field(() => Feature)
   feature!: Feature;
@@ -99,7 +99,7 @@ export class UsageMeter {
   periodEnd!: Date | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class UsageResult {
   @Field(() => Boolean, {
     description: 'false when the amount does not fit, or the user is not entitled; nothing was added',

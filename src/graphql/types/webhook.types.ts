@@ -8,7 +8,10 @@ import { DateTimeScalar } from '../scalars';
 import { DeliveryStatus, LicenseEventType } from './enums';
 import { LicenseEvent } from './license-event.type';
 
-@ObjectType({ description: 'Where license events are POSTed, signed the Standard Webhooks way' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'Where license events are POSTed, signed the Standard Webhooks way',
+})
 export class WebhookEndpoint {
   @Field(() => ID)
   id!: string;
@@ -26,7 +29,7 @@ export class WebhookEndpoint {
   createdAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class WebhookEndpointCreated {
   @Field(() => WebhookEndpoint)
   endpoint!: WebhookEndpoint;
@@ -35,7 +38,7 @@ export class WebhookEndpointCreated {
   secret!: string;
 }
 
-@ObjectType({ description: 'One event on its way to one endpoint' })
+@ObjectType({ simpleResolvers: true, description: 'One event on its way to one endpoint' })
 export class WebhookDelivery {
   @Field(() => ID)
   id!: string;
