@@ -1,15 +1,10 @@
 import 'reflect-metadata';
 
-import { createAuthenticator } from './auth/token-verifier';
 import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
-import { Database } from './db/database';
 import { openDatabase } from './db/migrate';
-import { startLiveDelivery } from './events';
-import { createServices } from './services';
-import { startApp } from './server/app';
+import { startSubgraph } from './runtime';
 import { createLogger } from './server/logger';
-import { Metrics } from './server/metrics';
 
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 const SHUTDOWN_DEADLINE_MS = 30_000;
@@ -17,12 +12,7 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
   const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog });
-  const db = new Database(dataSource);
-  const authenticator = await createAuthenticator(config);
-  const services = createServices(db, config);
-  const metrics = new Metrics(db);
-  const live = await startLiveDelivery(config, services, logger, metrics.liveObservers);
-  const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
+  const { services, app, stop } = await startSubgraph(config, dataSource, logger);
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
 
   // Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age).
@@ -42,8 +32,7 @@ async function main(config: Config): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
     clearInterval(pruning);
-    await app.stop();
-    await live.stop();
+    await stop();
     await dataSource.destroy();
     process.exit(0);
   };

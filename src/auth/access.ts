@@ -29,6 +29,12 @@ export function canReadEveryone(caller: Caller): boolean {
   return caller.scopes.has(Scope.read) || caller.scopes.has(Scope.write);
 }
 
+/** What only a token that reads everyone may see (webhook endpoints and deliveries, say). */
+export function assertCanReadEveryone(caller: Caller, what: string): void {
+  assertAuthenticated(caller);
+  if (!canReadEveryone(caller)) throw new ForbiddenError(`Reading ${what} needs the scope ${Scope.read}`);
+}
+
 /** A user's licensing fields: a token that reads everyone, or the user's own token. */
 export function canReadUser(caller: Caller, userId: string): boolean {
   return caller.subject !== null && (caller.subject === userId || canReadEveryone(caller));

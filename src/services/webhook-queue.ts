@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from '../db/entities';
 import { toLicenseEvent } from '../db/mappers';
+import { statement } from '../db/raw-sql';
 import type { LicenseEvent, LicenseEventType } from '../domain/types';
 
 /** How long a claimed delivery stays invisible to other replicas; longer than any one attempt. */
@@ -38,7 +39,8 @@ export class WebhookQueue {
   /** One statement, whatever the number of endpoints: a delivery for every enabled endpoint wanting `type`. */
   async enqueue(manager: EntityManager, eventId: string, type: LicenseEventType, now: Date): Promise<void> {
     // No INSERT ... SELECT in TypeORM's builder; the driver still binds the values its own way.
-    const [sql, parameters] = manager.connection.driver.escapeQueryWithParameters(
+    const { sql, parameters } = statement(
+      manager,
       `INSERT INTO webhook_deliveries (endpoint_id, event_id, status, attempts, next_attempt_at, created_at)
        SELECT id, :eventId, 'PENDING', 0, :now, :now FROM webhook_endpoints
        WHERE enabled = :enabled AND (event_types = '' OR event_types LIKE :pattern)`,

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 
 import { In } from 'typeorm';
 
-import { assertAuthenticated, assertScope, canReadEveryone } from '../auth/access';
+import { assertCanReadEveryone, assertScope } from '../auth/access';
 import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
@@ -13,7 +13,7 @@ import { toLicenseEvent } from '../db/mappers';
 import { checkPageSize } from '../domain/validation';
 import type { LicenseEventType, WebhookDelivery, WebhookEndpoint } from '../domain/types';
 import { checkWebhookUrl, isNonPublicAddress, newWebhookSecret } from '../domain/webhooks';
-import { BadUserInputError, ForbiddenError, NotFoundError } from '../errors';
+import { BadUserInputError, NotFoundError } from '../errors';
 
 const DEFAULT_PAGE_SIZE = 100;
 
@@ -59,7 +59,7 @@ export class WebhookService {
   }
 
   async list(caller: Caller): Promise<WebhookEndpoint[]> {
-    assertCanReadWebhooks(caller);
+    assertCanReadEveryone(caller, 'webhooks');
     const rows = await this.db.manager.find(WebhookEndpointRow, { order: { createdAt: 'ASC', id: 'ASC' } });
     return rows.map(toEndpoint);
   }
@@ -70,7 +70,7 @@ export class WebhookService {
     endpointId: string,
     first = DEFAULT_PAGE_SIZE,
   ): Promise<WebhookDelivery[]> {
-    assertCanReadWebhooks(caller);
+    assertCanReadEveryone(caller, 'webhooks');
     checkPageSize(first);
     const exists = await this.db.manager.existsBy(WebhookEndpointRow, { id: endpointId });
     if (!exists) throw new NotFoundError('Webhook endpoint', endpointId);
@@ -94,11 +94,6 @@ export class WebhookService {
       deliveredAt: row.deliveredAt,
     }));
   }
-}
-
-function assertCanReadWebhooks(caller: Caller): void {
-  assertAuthenticated(caller);
-  if (!canReadEveryone(caller)) throw new ForbiddenError(`Reading webhooks needs the scope ${Scope.read}`);
 }
 
 /** Refuses a host that is, or resolves to, a loopback or private address (checked again at each delivery). */

@@ -6,18 +6,13 @@ import type { DataSource } from 'typeorm';
 import { Scope } from '../../src/auth/caller';
 import { loadOrCreateDevKey } from '../../src/auth/dev-keys';
 import { signDevToken } from '../../src/auth/dev-tokens';
-import { createAuthenticator } from '../../src/auth/token-verifier';
-
 import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
-import { Database } from '../../src/db/database';
-import { startLiveDelivery } from '../../src/events';
+import type { Database } from '../../src/db/database';
 import type { LiveDelivery } from '../../src/events';
-import { createServices } from '../../src/services';
+import { startSubgraph } from '../../src/runtime';
 import type { Services } from '../../src/services';
-import { startApp } from '../../src/server/app';
 import { createLogger } from '../../src/server/logger';
-import { Metrics } from '../../src/server/metrics';
 import { openTestDatabase } from './database';
 import { QueryCounter } from './query-counter';
 
@@ -88,13 +83,8 @@ export async function startTestServer(
     }),
     ...options.configOverrides,
   };
-  const db = new Database(dataSource);
-  const services = createServices(db, config);
-  const authenticator = await createAuthenticator(config);
-  const logger = createLogger(config);
-  const metrics = new Metrics(db);
-  const live = await startLiveDelivery(config, services, logger, metrics.liveObservers);
-  const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
+  const subgraph = await startSubgraph(config, dataSource, createLogger(config));
+  const { db, services, live, app } = subgraph;
   const adminToken = await mintToken('admin', ADMIN_SCOPES);
   const gqlAs = (token: string | null, query: string, variables?: Record<string, unknown>) =>
     postGraphQL<any>(app.url, query, variables, token ? { authorization: `Bearer ${token}` } : {});
@@ -111,8 +101,7 @@ export async function startTestServer(
     gqlAs,
     token: mintToken,
     async stop() {
-      await app.stop();
-      await live.stop();
+      await subgraph.stop();
       await dataSource.destroy();
     },
   };

@@ -1,5 +1,6 @@
 import {
   assertAuthenticated,
+  assertCanReadEveryone,
   assertCanReadEvents,
   assertCanReadUser,
   assertScope,
@@ -63,5 +64,15 @@ describe('access rules', () => {
     ['no token', anonymous, 'alice', 'UNAUTHENTICATED'],
   ])('decide who reads the audit trail: %s', (_name, caller, userId, code) => {
     expect(codeOf(() => assertCanReadEvents(caller, userId))).toBe(code);
+  });
+
+  it.each<[string, Caller, string | null]>([
+    ['a reader', reader, null],
+    ['a writer', writer, null],
+    ['a user', alice, 'FORBIDDEN'],
+    ['a usage meter', meter, 'FORBIDDEN'],
+    ['no token', anonymous, 'UNAUTHENTICATED'],
+  ])('decide who reads what belongs to no one user, such as webhooks: %s', (_name, caller, code) => {
+    expect(codeOf(() => assertCanReadEveryone(caller, 'webhooks'))).toBe(code);
   });
 });
