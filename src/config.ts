@@ -6,6 +6,8 @@ import { KEY_PATTERN } from './domain/validation';
 export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
   port: number;
+  /** The listen address; unset: every interface. */
+  host: string | undefined;
   database: DatabaseConfig;
   redisUrl: string | undefined;
   /** How often each replica reads new events without being notified (a lost notice costs at most this). */
@@ -66,6 +68,7 @@ const environment = z.object({
       .default('development'),
   ),
   PORT: z.preprocess(unsetIfEmpty, integer('must be a port number', 0, 65535).default(4001)),
+  HOST: optionalString,
   DATABASE_URL: z.preprocess(
     unsetIfEmpty,
     z
@@ -156,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     nodeEnv: vars.NODE_ENV,
     port: vars.PORT,
+    host: vars.HOST,
     database: parseDatabaseUrl(vars.DATABASE_URL, vars.DATABASE_QUERY_TIMEOUT_MS),
     redisUrl: vars.REDIS_URL,
     eventPollIntervalMs: vars.EVENT_POLL_INTERVAL_MS,

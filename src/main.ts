@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
 import { openDatabase } from './db/migrate';
 import { startSubgraph } from './runtime';
+import { ListenError } from './server/app';
 import { createLogger } from './server/logger';
 
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
@@ -12,7 +13,12 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
   const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog });
-  const { services, app, stop } = await startSubgraph(config, dataSource, logger);
+  const { services, app, stop } = await startSubgraph(config, dataSource, logger).catch((error: unknown) => {
+    if (!(error instanceof ListenError)) throw error;
+    // Not a bug: one line that tells the operator what to change, and a failed exit for the supervisor.
+    logger.fatal(error.message);
+    process.exit(1);
+  });
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
 
   // Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age).

@@ -70,15 +70,6 @@ export async function startApp({
   const app = express();
   const httpServer = http.createServer(app);
   const schema = await buildSubgraph();
-  const webSockets = attachWebSocketServer({
-    httpServer,
-    schema,
-    services,
-    feed: live.feed,
-    authenticator,
-    routerSecret: config.routerSecret,
-    logger,
-  });
   const operations = new InFlightOperations();
   const apollo = new ApolloServer<RequestContext>({
     schema,
@@ -96,7 +87,6 @@ export async function startApp({
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginSubscriptionCallback({ logger }),
-      { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
       introspectionNeedsToken,
       metrics.apolloPlugin(),
       operations.plugin(),
@@ -129,16 +119,71 @@ export async function startApp({
     }),
   );
 
-  await new Promise<void>((resolve) => httpServer.listen(config.port, resolve));
+  try {
+    await listen(httpServer, config.port, config.host);
+  } catch (error) {
+    await apollo.stop();
+    throw error;
+  }
+  // Attached once the port is ours: `ws` re-emits the server's errors, so a taken port would read as its fault.
+  const webSockets = attachWebSocketServer({
+    httpServer,
+    schema,
+    services,
+    feed: live.feed,
+    authenticator,
+    routerSecret: config.routerSecret,
+    logger,
+  });
   const { port } = httpServer.address() as AddressInfo;
   return {
-    url: `http://localhost:${port}/graphql`,
+    url: `http://${urlHost(config.host)}:${port}/graphql`,
     httpServer,
     webSockets,
     async stop() {
       operations.beginStopping();
-      await apollo.stop();
+      // As Apollo's drain hooks would: sockets get their close frame while HTTP requests finish.
+      await Promise.all([webSockets.close(), apollo.stop()]);
       await operations.settled(OPERATIONS_GRACE_MS);
     },
   };
+}
+
+/** The port cannot be had: the operator must free it, choose another or grant the right to bind it. */
+export class ListenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListenError';
+  }
+}
+
+function listen(httpServer: http.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const refuse = (error: NodeJS.ErrnoException) => reject(listenError(error, port, host));
+    httpServer.once('error', refuse);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', refuse);
+      resolve();
+    });
+  });
+}
+
+function listenError(error: NodeJS.ErrnoException, port: number, host?: string): Error {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new ListenError(`port ${port} is already in use`);
+    case 'EACCES':
+      return new ListenError(`permission denied to listen on port ${port}`);
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return new ListenError(`HOST ${host} is not an address of this machine`);
+    default:
+      return error;
+  }
+}
+
+/** How the URL the server reports names the listen address (every interface: localhost). */
+function urlHost(host: string | undefined): string {
+  if (!host || host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -15,8 +15,11 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as its own Node process (TypeScript compiled on the fly by swc). */
-export function spawnServer(env: NodeJS.ProcessEnv): ServerProcess {
+/** Runs `src/main.ts` as its own Node process (TypeScript compiled on the fly by swc), as `user` when given. */
+export function spawnServer(
+  env: NodeJS.ProcessEnv,
+  user: { uid?: number; gid?: number } = {},
+): ServerProcess {
   const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src', 'main.ts')], {
     cwd: ROOT,
     env: {
@@ -27,6 +30,7 @@ export function spawnServer(env: NodeJS.ProcessEnv): ServerProcess {
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...user,
   });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));

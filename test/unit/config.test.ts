@@ -10,6 +10,7 @@ const PRODUCTION = {
 const DEFAULTS: Config = {
   nodeEnv: 'development',
   port: 4001,
+  host: undefined,
   database: { type: 'better-sqlite3', path: './data/entitlements.sqlite' },
   redisUrl: undefined,
   eventPollIntervalMs: 1000,
