@@ -24,6 +24,8 @@ export interface Config {
   };
   defaultTier: string;
   routerSecret: string | undefined;
+  /** When set, `/metrics` answers only `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
   seedCatalog: boolean;
   logLevel: LogLevel;
   webhooks: { allowPrivate: boolean; retryBaseMs: number };
@@ -111,6 +113,7 @@ const environment = z.object({
     z.string().regex(KEY_PATTERN, `must match ${KEY_PATTERN.source}`).default('free'),
   ),
   ROUTER_SECRET: optionalString,
+  METRICS_TOKEN: optionalString,
   SEED_CATALOG: booleanFlag,
   LOG_LEVEL: z.preprocess(
     unsetIfEmpty,
@@ -173,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     defaultTier: vars.DEFAULT_TIER,
     routerSecret: vars.ROUTER_SECRET,
+    metricsToken: vars.METRICS_TOKEN,
     seedCatalog: vars.SEED_CATALOG ?? true,
     logLevel: vars.LOG_LEVEL,
     webhooks: {

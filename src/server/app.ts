@@ -101,7 +101,7 @@ export async function startApp({
   app.use(requestId, accessLog(logger), operations.closeConnectionsWhileStopping());
   app.use(healthRoutes(db, live.notifier, config.redisUrl !== undefined, () => operations.isStopping));
   metrics.watchSubscriptions(live.feed);
-  app.use(metrics.routes());
+  app.use(metrics.routes(config.metricsToken));
   if (authenticator.devJwks) {
     const jwks = authenticator.devJwks;
     app.get('/.well-known/jwks.json', (_req, res) => {

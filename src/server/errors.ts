@@ -1,4 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
 
 import { isDatabaseUnavailable } from '../db/connection-errors';
@@ -16,6 +17,9 @@ export function errorFormatter(options: { exposeInternals: boolean; logger: Logg
     if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message)) {
       return { ...formatted, extensions: { ...formatted.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } };
     }
+    const requestProblem = apolloRequestProblem(error);
+    if (requestProblem)
+      return { ...formatted, extensions: { ...formatted.extensions, code: requestProblem } };
     const code = formatted.extensions?.code;
     if (code === 'BAD_USER_INPUT' && formatted.extensions?.field === undefined) {
       const field = coercionField(formatted.message);
@@ -44,6 +48,19 @@ export function errorFormatter(options: { exposeInternals: boolean; logger: Logg
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+/**
+ * Apollo refuses a few malformed requests (a persisted query whose hash does not match its text, an unknown
+ * persisted query version) with HTTP 400 but no code, which would read as a bug of ours: they get a code.
+ */
+function apolloRequestProblem(error: unknown): string | null {
+  if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return null;
+  const status = (error.extensions.http as { status?: number } | undefined)?.status;
+  if (status === undefined || status < 400 || status >= 500) return null;
+  return error.message === 'provided sha does not match query'
+    ? 'PERSISTED_QUERY_HASH_MISMATCH'
+    : 'BAD_REQUEST';
 }
 
 /**

@@ -6,8 +6,13 @@ import type { Database } from '../db/database';
 import type { LicenseEventType } from '../domain/types';
 import type { EventFeed, LiveDeliveryObservers } from '../events';
 import type { WebhookAttemptOutcome } from '../events/webhook-dispatcher';
+import type { RequestContext } from '../graphql/context';
+import { matchesSecret } from './router-secret';
 
-/** Client-chosen operation names are labels only up to this many; later new ones count as `other`. */
+/**
+ * Client-chosen operation names are labels only for callers with a valid token, and only up to this many;
+ * later new ones count as `other`, and every operation without a valid token as `unauthenticated`.
+ */
 const MAX_OPERATION_NAMES = 200;
 const KNOWN_ERROR_CODES = new Set([
   'UNAUTHENTICATED',
@@ -19,6 +24,9 @@ const KNOWN_ERROR_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
   'BAD_REQUEST',
   'INTERNAL_SERVER_ERROR',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
 ]);
 
 /**
@@ -95,15 +103,16 @@ export class Metrics {
   };
 
   /** Times each HTTP GraphQL request and counts the error codes of its response. */
-  apolloPlugin(): ApolloServerPlugin {
+  apolloPlugin(): ApolloServerPlugin<RequestContext> {
     return {
       requestDidStart: async () => {
         const stopTimer = this.requestDuration.startTimer();
         return {
-          willSendResponse: async ({ operation, operationName, response }) => {
+          willSendResponse: async ({ contextValue, operation, operationName, response }) => {
+            const authenticated = contextValue?.caller.subject != null;
             stopTimer({
               operation_type: operation?.operation ?? 'unknown',
-              operation_name: this.operationLabel(operationName),
+              operation_name: authenticated ? this.operationLabel(operationName) : 'unauthenticated',
             });
             if (response.body.kind !== 'single') return;
             for (const error of response.body.singleResult.errors ?? []) {
@@ -116,9 +125,18 @@ export class Metrics {
     };
   }
 
-  routes(): Router {
+  /** `GET /metrics`; with `token` set, only for `Authorization: Bearer <token>`. */
+  routes(token: string | undefined): Router {
     const router = Router();
-    router.get('/metrics', async (_req, res) => {
+    router.get('/metrics', async (req, res) => {
+      if (token !== undefined && !matchesSecret(token, bearerOf(req.get('authorization')))) {
+        res
+          .status(401)
+          .set('www-authenticate', 'Bearer')
+          .type('text/plain')
+          .send('A metrics token is required\n');
+        return;
+      }
       res.type(this.registry.contentType).send(await this.registry.metrics());
     });
     return router;
@@ -131,4 +149,8 @@ export class Metrics {
     this.operationNames.add(name);
     return name;
   }
+}
+
+function bearerOf(header: string | undefined): string | undefined {
+  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
 }

@@ -41,6 +41,7 @@ describe('/metrics', () => {
     const reader = await server.token('just-a-user', []);
     await server.gqlAs(reader, 'query Endpoints { webhookEndpoints { id } }');
     await server.gqlAs(null, '{ features { key } }');
+    dataOf(await server.gql('{ __typename }'));
     const after = await scrape();
 
     const count = (series: string) => sample(after, series) - sample(before, series);
@@ -49,6 +50,11 @@ describe('/metrics', () => {
     ).toBe(2);
     expect(
       count('graphql_request_duration_seconds_count{operation_type="query",operation_name="anonymous"}'),
+    ).toBe(1);
+    expect(
+      count(
+        'graphql_request_duration_seconds_count{operation_type="query",operation_name="unauthenticated"}',
+      ),
     ).toBe(1);
     expect(count('graphql_errors_total{code="FORBIDDEN"}')).toBe(1);
     expect(count('graphql_errors_total{code="UNAUTHENTICATED"}')).toBe(1);
@@ -76,8 +82,8 @@ describe('/metrics', () => {
         ),
       ].map((match) => match[1]),
     );
-    // 200 names, plus `anonymous` and `other`.
-    expect(names.size).toBeLessThanOrEqual(202);
+    // 200 names, plus `anonymous`, `unauthenticated` and `other`.
+    expect(names.size).toBeLessThanOrEqual(203);
     expect(names).toContain('other');
   });
 

@@ -24,6 +24,7 @@ const DEFAULTS: Config = {
   },
   defaultTier: 'free',
   routerSecret: undefined,
+  metricsToken: undefined,
   seedCatalog: true,
   logLevel: 'info',
   webhooks: { allowPrivate: true, retryBaseMs: 5000 },
