@@ -8,13 +8,11 @@ import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from '../db/entities';
 import { toLicenseEvent } from '../db/mappers';
-import { checkPageSize } from '../domain/validation';
+import { checkPageSize, DEFAULT_PAGE_SIZE } from '../domain/validation';
 import type { LicenseEventType, WebhookDelivery, WebhookEndpoint } from '../domain/types';
 import { checkWebhookUrl, newWebhookSecret } from '../domain/webhooks';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { hostIsPublic } from '../outbound/http';
-
-const DEFAULT_PAGE_SIZE = 100;
 
 export interface CreatedWebhookEndpoint {
   endpoint: WebhookEndpoint;
