@@ -4,7 +4,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { isDatabaseUnavailable } from '../db/connection-errors';
 import { ContractError } from '../errors';
 import { isTokenLimitError } from '../graphql/limits';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /**
  * Errors the contract names pass through as they are. Anything else is a bug or an outage: it is
