@@ -1,18 +1,11 @@
 import { Session } from 'node:inspector/promises';
 
-import { createAuthenticator } from '../src/auth/token-verifier';
 import { loadConfig } from '../src/config';
 import { createDataSource } from '../src/db/data-source';
-import { Database } from '../src/db/database';
 import { earliestCurrentPeriodStart } from '../src/domain/usage';
-import type { LiveDelivery } from '../src/events';
-import { EventFeed } from '../src/events/event-feed';
-import { LocalNotifier } from '../src/events/notifier';
-import { createServices } from '../src/services';
-import { startApp } from '../src/server/app';
-import { createLogger } from '../src/server/logger';
-import { Metrics } from '../src/server/metrics';
-import { QueryCounter } from '../test/testkit/query-counter';
+import { createLogger } from '../src/logger';
+import { startSubgraph } from '../src/runtime';
+import { QueryCounter } from '../support/query-counter';
 import type { BenchContext } from './context';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
@@ -39,7 +32,7 @@ export const ENTITIES_QUERY = `query Batch($representations: [_Any!]!) {
  * TypeORM logger counts its statements), against the floor: the same rows read by six hand-written batched
  * mysql2 queries in this process, serialized to JSON. Requests and floor runs alternate, so that noise on the
  * machine hits both alike. No background worker runs (no event feed timer, no expiry sweeper), so every
- * statement counted during a request is the request's. The app is assembled as src/main.ts does it.
+ * statement counted during a request is the request's.
  */
 export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
   const { options } = ctx;
@@ -55,18 +48,10 @@ export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
     SEED_CATALOG: 'false',
   });
   const dataSource = await createDataSource(config.database, { logger: counter }).initialize();
-  const db = new Database(dataSource);
-  const services = createServices(db, config);
-  const authenticator = await createAuthenticator(config);
-  const logger = createLogger(config);
-  // Live delivery that never reads on its own: the feed is not started, nothing sweeps.
-  const live: LiveDelivery = {
-    feed: new EventFeed(services.events, { pollIntervalMs: 3_600_000, onError: () => undefined }),
-    notifier: new LocalNotifier(),
-    stop: async () => undefined,
-  };
-  const metrics = new Metrics(db);
-  const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
+  // As src/main.ts wires it, without background jobs: every statement counted during a request is the request's.
+  const { app, stop } = await startSubgraph(config, dataSource, createLogger(config), {
+    backgroundJobs: false,
+  });
   const pool = openPool(options.databaseUrl, 10);
   const token = await ctx.token('bench-reader', ['entitlements:read']);
 
@@ -235,7 +220,7 @@ export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
       ],
     };
   } finally {
-    await app.stop();
+    await stop();
     await pool.end();
     await dataSource.destroy();
   }

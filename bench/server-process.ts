@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import WebSocket from 'ws';
 
-import { freePort } from '../test/testkit/local-processes';
+import { freePort } from '../support/processes';
 import type { BenchOptions } from './options';
 import { sleep } from './stats';
 

@@ -4,30 +4,29 @@ import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
 import { openDatabase } from './db/migrate';
 import { startSubgraph } from './runtime';
+import { createLogger } from './logger';
 import { ListenError } from './server/app';
-import { createLogger } from './server/logger';
 
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
   const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog });
-  const { services, app, stop } = await startSubgraph(config, dataSource, logger).catch((error: unknown) => {
+  const { app, stop } = await startSubgraph(config, dataSource, logger).catch((error: unknown) => {
     if (!(error instanceof ListenError)) throw error;
     // Not a bug: one line that tells the operator what to change, and a failed exit for the supervisor.
     logger.fatal(error.message);
     process.exit(1);
   });
-  logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
-
-  // Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age).
-  const pruneKeys = () =>
-    services.idempotency
-      .prune()
-      .catch((error: unknown) => logger.warn({ err: error }, 'pruning idempotency keys failed'));
-  void pruneKeys();
-  const pruning = setInterval(pruneKeys, PRUNE_INTERVAL_MS).unref();
+  logger.info(
+    {
+      url: app.url,
+      webSocketUrl: app.url.replace(/^http/, 'ws'),
+      database: config.database.type,
+      ...(config.auth.jwksUrl === undefined && { token: 'npm run --silent token -- --sub ID --scope "..."' }),
+    },
+    'entitlements subgraph ready',
+  );
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
@@ -37,7 +36,6 @@ async function main(config: Config): Promise<void> {
       logger.error('shutdown did not finish in time; exiting');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    clearInterval(pruning);
     await stop();
     await dataSource.destroy();
     process.exit(0);

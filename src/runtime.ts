@@ -2,15 +2,33 @@ import type { DataSource } from 'typeorm';
 
 import { createAuthenticator } from './auth/token-verifier';
 import type { Config } from './config';
+import { isDatabaseUnavailable } from './db/connection-errors';
 import { Database } from './db/database';
-import { startLiveDelivery } from './events';
 import type { LiveDelivery } from './events';
-import { createServices } from './services';
-import type { Services } from './services';
+import { EventFeed } from './events/event-feed';
+import { LocalNotifier, RedisNotifier } from './events/notifier';
+import type { EventNotifier } from './events/notifier';
+import { WebhookDispatcher } from './events/webhook-dispatcher';
+import type { Logger } from './logger';
 import { startApp } from './server/app';
 import type { RunningApp } from './server/app';
-import type { Logger } from './server/logger';
 import { Metrics } from './server/metrics';
+import { createServices } from './services';
+import type { Services } from './services';
+
+/** Half a second keeps expiry pushes within the contract's 2 seconds. */
+const EXPIRY_SWEEP_INTERVAL_MS = 500;
+const WEBHOOK_POLL_INTERVAL_MS = 1000;
+/** Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age). */
+const IDEMPOTENCY_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface SubgraphOptions {
+  /**
+   * false: no work of its own besides requests (the event feed does not read, nothing sweeps, dispatches or
+   * prunes), so that a benchmark counts only what requests do. Default true.
+   */
+  backgroundJobs?: boolean;
+}
 
 export interface Subgraph {
   db: Database;
@@ -21,17 +39,30 @@ export interface Subgraph {
   stop(): Promise<void>;
 }
 
-/** Everything above the database, wired once for main.ts and for the tests: services, live delivery, transport. */
+/**
+ * The one place where the subgraph is wired, for main.ts, the tests and the benchmarks: services, the
+ * transport, and every background job (event feed, webhook dispatch, expiry sweeps, idempotency pruning).
+ */
 export async function startSubgraph(
   config: Config,
   dataSource: DataSource,
   logger: Logger,
+  options: SubgraphOptions = {},
 ): Promise<Subgraph> {
   const db = new Database(dataSource);
   const services = createServices(db, config);
   const authenticator = await createAuthenticator(config);
   const metrics = new Metrics(db);
-  const live = await startLiveDelivery(config, services, logger, metrics.liveObservers);
+  const onError = logBackgroundError(logger);
+  const notifier: EventNotifier = config.redisUrl
+    ? new RedisNotifier(config.redisUrl, onError)
+    : new LocalNotifier();
+  const feed = new EventFeed(services.events, { pollIntervalMs: config.eventPollIntervalMs, onError });
+  const live: LiveDelivery = { feed, notifier };
+  const stopJobs =
+    options.backgroundJobs === false
+      ? async () => undefined
+      : await startBackgroundJobs(config, services, live, metrics, logger, onError);
   const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
   return {
     db,
@@ -40,7 +71,90 @@ export async function startSubgraph(
     app,
     async stop() {
       await app.stop();
-      await live.stop();
+      await stopJobs();
+      await notifier.close();
     },
+  };
+}
+
+/**
+ * Commits notify (through Redis when configured); notices wake the feed and the webhook dispatcher; the
+ * sweeper records expiries as they come due; old idempotency keys are pruned. Returns the way to stop them.
+ */
+async function startBackgroundJobs(
+  config: Config,
+  services: Services,
+  { feed, notifier }: LiveDelivery,
+  metrics: Metrics,
+  logger: Logger,
+  onError: (error: unknown) => void,
+): Promise<() => Promise<void>> {
+  await feed.start();
+  const webhooks = new WebhookDispatcher(services.webhookQueue, {
+    ...config.webhooks,
+    // Short retry delays (tests, impatient receivers) are honoured without waiting for the next look.
+    pollIntervalMs: Math.max(50, Math.min(WEBHOOK_POLL_INTERVAL_MS, config.webhooks.retryBaseMs)),
+    onError,
+    onAttempt: (result, delivery) => {
+      metrics.liveObservers.onWebhookAttempt?.(result.outcome);
+      if (result.outcome !== 'delivered') {
+        const { id, endpointId, attempts } = delivery;
+        logger.warn({ deliveryId: id, endpointId, attempts, ...result }, 'webhook attempt failed');
+      }
+    },
+  });
+  webhooks.start();
+  notifier.onNotice(() => {
+    feed.wake();
+    webhooks.wake();
+  });
+  const stopNotifying = services.events.onCommitted((type) => {
+    notifier.notify();
+    webhooks.wake();
+    metrics.liveObservers.onEventCommitted?.(type);
+  });
+  const sweeper = every(EXPIRY_SWEEP_INTERVAL_MS, () => services.expiries.recordDue(), onError);
+  const pruning = every(IDEMPOTENCY_PRUNE_INTERVAL_MS, () => services.idempotency.prune(), onError);
+  return async () => {
+    stopNotifying();
+    await Promise.all([sweeper.stop(), pruning.stop()]);
+    await webhooks.stop();
+    await feed.stop();
+  };
+}
+
+/** Runs `job` now and every `intervalMs`, never two at once; a failure is reported and the next run retries. */
+function every(
+  intervalMs: number,
+  job: () => Promise<unknown>,
+  onError: (error: unknown) => void,
+): { stop(): Promise<void> } {
+  let running: Promise<unknown> | null = null;
+  const run = () => {
+    running ??= job()
+      .catch(onError)
+      .finally(() => {
+        running = null;
+      });
+  };
+  const timer = setInterval(run, intervalMs).unref();
+  run();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/** Background work retries by itself; an outage is one short warning per failure, anything else a full error. */
+function logBackgroundError(logger: Logger): (error: unknown) => void {
+  return (error) => {
+    if (isDatabaseUnavailable(error)) {
+      const { code, message } = error as { code?: string; message?: string };
+      logger.warn({ err: { code, message } }, 'background work: database unavailable');
+    } else {
+      logger.error({ err: error }, 'background work failed');
+    }
   };
 }

@@ -1,19 +1,29 @@
 /** The licensing model as the rules see it: plain data, no database or GraphQL types. */
 
-export type FeatureKind = 'BOOLEAN' | 'METERED' | 'CONFIG';
-export type UsagePeriod = 'DAY' | 'WEEK' | 'MONTH' | 'YEAR' | 'NEVER';
-export type LicenseStatus = 'ACTIVE' | 'REVOKED';
-export type EntitlementSource = 'TIER' | 'TRIAL' | 'GRANT';
-export type LicenseEventType =
-  | 'ENTITLEMENT_GRANTED'
-  | 'ENTITLEMENT_REVOKED'
-  | 'ENTITLEMENT_EXPIRED'
-  | 'TIER_CHANGED'
-  | 'TRIAL_STARTED'
-  | 'TRIAL_ENDED'
-  | 'LICENSE_REVOKED'
-  | 'LICENSE_RESTORED'
-  | 'USAGE_LIMIT_REACHED';
+// Each list is written once here; the types and the GraphQL enums are derived from it.
+export const FEATURE_KINDS = ['BOOLEAN', 'METERED', 'CONFIG'] as const;
+export const USAGE_PERIODS = ['DAY', 'WEEK', 'MONTH', 'YEAR', 'NEVER'] as const;
+export const LICENSE_STATUSES = ['ACTIVE', 'REVOKED'] as const;
+export const ENTITLEMENT_SOURCES = ['TIER', 'TRIAL', 'GRANT'] as const;
+export const LICENSE_EVENT_TYPES = [
+  'ENTITLEMENT_GRANTED',
+  'ENTITLEMENT_REVOKED',
+  'ENTITLEMENT_EXPIRED',
+  'TIER_CHANGED',
+  'TRIAL_STARTED',
+  'TRIAL_ENDED',
+  'LICENSE_REVOKED',
+  'LICENSE_RESTORED',
+  'USAGE_LIMIT_REACHED',
+] as const;
+export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
+
+export type FeatureKind = (typeof FEATURE_KINDS)[number];
+export type UsagePeriod = (typeof USAGE_PERIODS)[number];
+export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
+export type EntitlementSource = (typeof ENTITLEMENT_SOURCES)[number];
+export type LicenseEventType = (typeof LICENSE_EVENT_TYPES)[number];
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** A JSON value as stored for CONFIG features; `null` means "no value". */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -107,8 +117,6 @@ export interface LicenseEvent {
   reason: string | null;
   occurredAt: Date;
 }
-
-export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
 
 export interface WebhookEndpoint {
   id: string;

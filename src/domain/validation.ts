@@ -63,6 +63,9 @@ export function checkJsonValue(value: JsonValue | undefined, field = 'value'): J
   return value;
 }
 
+/** The page size when a caller gives none, in every paged field. */
+export const DEFAULT_PAGE_SIZE = 100;
+
 export function checkPageSize(first: number, field = 'first'): number {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
     throw new BadUserInputError(field, `${field} must be 1 to ${MAX_PAGE_SIZE}`);

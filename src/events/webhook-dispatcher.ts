@@ -1,8 +1,8 @@
 import { nextAttemptAfterFailure, signWebhook, webhookPayload } from '../domain/webhooks';
+import { postOnce } from '../outbound/http';
+import type { PostResult } from '../outbound/http';
 import type { AttemptResult, DueDelivery, WebhookQueue } from '../services/webhook-queue';
 import { CoalescedRun } from './coalesced-run';
-import { sendWebhook } from './webhook-sender';
-import type { SendResult } from './webhook-sender';
 
 /** Attempts in flight on one replica, and to any one endpoint: a slow receiver cannot hold up the others. */
 const MAX_IN_FLIGHT = 32;
@@ -22,7 +22,7 @@ export interface WebhookDispatcherOptions {
 }
 
 /** What an attempt's answer means for the delivery: only a 2xx counts, 410 gives the endpoint up. */
-export function attemptResult(sent: SendResult, delivery: DueDelivery, retryBaseMs: number): AttemptResult {
+export function attemptResult(sent: PostResult, delivery: DueDelivery, retryBaseMs: number): AttemptResult {
   if ('statusCode' in sent && sent.statusCode >= 200 && sent.statusCode < 300) {
     return { outcome: 'delivered', statusCode: sent.statusCode };
   }
@@ -106,7 +106,7 @@ export class WebhookDispatcher {
   private async attempt(delivery: DueDelivery): Promise<void> {
     const body = webhookPayload(delivery.event);
     const timestamp = Math.floor(Date.now() / 1000);
-    const sent = await sendWebhook(
+    const sent = await postOnce(
       delivery.url,
       {
         'content-type': 'application/json',

@@ -9,13 +9,7 @@ const USAGE =
 
 /** `npm run token`: prints a JWT signed with the development key, which the server accepts when no IdP is set. */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      sub: { type: 'string' },
-      scope: { type: 'string', default: '' },
-      ttl: { type: 'string', default: '1h' },
-    },
-  });
+  const values = parsedFlags();
   const ttlSeconds = parseTtl(values.ttl);
   if (!values.sub || ttlSeconds === null) fail(USAGE);
 
@@ -31,6 +25,23 @@ async function main(): Promise<void> {
     audience: config.auth.audience,
   });
   process.stdout.write(`${token}\n`);
+}
+
+/** The flags, or one line naming what is wrong with them and the usage. */
+function parsedFlags() {
+  try {
+    return parseArgs({
+      options: {
+        sub: { type: 'string' },
+        scope: { type: 'string', default: '' },
+        ttl: { type: 'string', default: '1h' },
+      },
+    }).values;
+  } catch (error) {
+    // Node's messages name the flag ("Unknown option '--bogus'", "Option '--sub <value>' argument missing").
+    const reason = error instanceof Error ? error.message.split('.')[0] : String(error);
+    fail(`${reason}; ${USAGE}`);
+  }
 }
 
 function fail(message: string): never {

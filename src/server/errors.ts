@@ -5,13 +5,24 @@ import type { GraphQLFormattedError } from 'graphql';
 import { isDatabaseUnavailable } from '../db/connection-errors';
 import { ContractError } from '../errors';
 import { isTokenLimitError } from '../graphql/limits';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /**
  * Errors the contract names pass through as they are. Anything else is a bug or an outage: it is
  * logged in full and, outside development, reaches the caller without message, stack or SQL text.
  */
 export function errorFormatter(options: { exposeInternals: boolean; logger: Logger }) {
+  const format = formatOne(options);
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const result = format(formatted, error);
+    // A stack helps with a bug, not with an error the caller is told to fix (development adds one to every error).
+    if (result.extensions?.code === 'INTERNAL_SERVER_ERROR' || !result.extensions?.stacktrace) return result;
+    const { stacktrace: _stacktrace, ...extensions } = result.extensions;
+    return { ...result, extensions };
+  };
+}
+
+function formatOne(options: { exposeInternals: boolean; logger: Logger }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message)) {

@@ -1,18 +1,12 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
 import type { RequestHandler } from 'express';
 
+import { withRequestId } from '../logger';
+
 const REQUEST_ID_HEADER = 'x-request-id';
 /** Ids from outside are kept only when they are short and plain, so they cannot forge log lines. */
 const ACCEPTABLE_ID = /^[\w.:@/+=-]{1,128}$/;
-
-const currentRequest = new AsyncLocalStorage<string>();
-
-/** The id of the request being handled, wherever in its async work this is called from. */
-export function currentRequestId(): string | undefined {
-  return currentRequest.getStore();
-}
 
 /**
  * Takes the caller's `x-request-id` (a router or load balancer sets one) or makes one, returns it in the
@@ -22,5 +16,5 @@ export const requestId: RequestHandler = (req, res, next) => {
   const given = req.headers[REQUEST_ID_HEADER];
   const id = typeof given === 'string' && ACCEPTABLE_ID.test(given) ? given : randomUUID();
   res.setHeader(REQUEST_ID_HEADER, id);
-  currentRequest.run(id, next);
+  withRequestId(id, next);
 };

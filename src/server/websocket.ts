@@ -12,7 +12,7 @@ import type { EventFeed } from '../events';
 import { createRequestContext } from '../graphql/context';
 import { isTokenLimitError, parseOptions, queryLimitRules } from '../graphql/limits';
 import type { Services } from '../services';
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 import { matchesRouterSecret } from './router-secret';
 import { subscribeShared } from './shared-execution';
 

@@ -8,7 +8,7 @@ import { GrantRow, LicenseEventRow } from '../db/entities';
 import { toGrant, toLicenseEvent } from '../db/mappers';
 import { accessChange } from '../domain/access-change';
 import type { AccessChange } from '../domain/access-change';
-import { checkCursor, checkPageSize, checkUserId } from '../domain/validation';
+import { checkCursor, checkPageSize, checkUserId, DEFAULT_PAGE_SIZE } from '../domain/validation';
 import type { Catalog, Grant, LicenseEvent, LicenseEventType } from '../domain/types';
 import type { CatalogService } from './catalog.service';
 import type { WebhookQueue } from './webhook-queue';
@@ -29,8 +29,6 @@ export interface LicenseEventPage {
   endCursor: string | null;
   hasMore: boolean;
 }
-
-const DEFAULT_PAGE_SIZE = 100;
 
 /**
  * The audit trail: events are written inside the transaction of the change they describe, and are the

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 
 import { In } from 'typeorm';
 
@@ -10,12 +8,11 @@ import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from '../db/entities';
 import { toLicenseEvent } from '../db/mappers';
-import { checkPageSize } from '../domain/validation';
+import { checkPageSize, DEFAULT_PAGE_SIZE } from '../domain/validation';
 import type { LicenseEventType, WebhookDelivery, WebhookEndpoint } from '../domain/types';
-import { checkWebhookUrl, isNonPublicAddress, newWebhookSecret } from '../domain/webhooks';
+import { checkWebhookUrl, newWebhookSecret } from '../domain/webhooks';
 import { BadUserInputError, NotFoundError } from '../errors';
-
-const DEFAULT_PAGE_SIZE = 100;
+import { hostIsPublic } from '../outbound/http';
 
 export interface CreatedWebhookEndpoint {
   endpoint: WebhookEndpoint;
@@ -96,20 +93,12 @@ export class WebhookService {
   }
 }
 
-/** Refuses a host that is, or resolves to, a loopback or private address (checked again at each delivery). */
+/** Refuses a host that is, or resolves to, a non-public address (checked again at each delivery). */
 async function assertPublicHost(url: URL): Promise<void> {
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const addresses = isIP(host)
-    ? [host]
-    : await lookup(host, { all: true }).then(
-        (found) => found.map((entry) => entry.address),
-        () => {
-          throw new BadUserInputError('url', `url: the host "${host}" could not be resolved`);
-        },
-      );
-  if (addresses.some(isNonPublicAddress)) {
-    throw new BadUserInputError('url', 'url must not point to a loopback or private address');
-  }
+  const isPublic = await hostIsPublic(url);
+  if (isPublic === null)
+    throw new BadUserInputError('url', `url: the host "${url.hostname}" could not be resolved`);
+  if (!isPublic) throw new BadUserInputError('url', 'url must not point to a loopback or private address');
 }
 
 function toEndpoint(row: WebhookEndpointRow): WebhookEndpoint {

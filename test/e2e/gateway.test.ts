@@ -60,10 +60,9 @@ describe('through a federated gateway', () => {
     postGraphQL<any>(gatewayUrl, text, variables, token ? { authorization: `Bearer ${token}` } : {});
 
   beforeAll(async () => {
-    server = await startTestServer();
-    await createTestCatalog(server);
     // Only the requests' own statements should be counted below.
-    await server.live.stop();
+    server = await startTestServer({ backgroundJobs: false });
+    await createTestCatalog(server);
     users = await startUsersSubgraph({ port: 0, count: 200 });
     gateway = new ApolloServer<GatewayContext>({
       gateway: new ApolloGateway({

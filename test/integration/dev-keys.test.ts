@@ -88,4 +88,17 @@ describe('npm run token', () => {
       tokenScript(['--sub', 'alice'], { AUTH_JWKS_URL: 'https://idp.example.com/jwks' }),
     ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('AUTH_JWKS_URL') });
   });
+
+  it.each([
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--sub'], "Option '--sub <value>' argument missing"],
+  ])('the token command refuses %j in one line naming the flag, with the usage', async (args, reason) => {
+    const failed = await tokenScript(args).then(
+      () => null,
+      (error: { code: number; stderr: string; stdout: string }) => error,
+    );
+    expect(failed).toMatchObject({ code: 2, stdout: '' });
+    expect(failed!.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/usage: npm run token/)]);
+    expect(failed!.stderr).toContain(reason);
+  });
 });

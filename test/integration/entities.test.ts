@@ -30,7 +30,8 @@ async function statementsFor(ids: string[]): Promise<{ count: number; users: any
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The event feed and the expiry sweeper query on timers; counted statements must be the request's alone.
+  server = await startTestServer({ backgroundJobs: false });
   await createTestCatalog(server);
   // 500 users, each with a base tier, a running trial and two grants, written in bulk.
   const now = Date.now();
@@ -80,8 +81,6 @@ beforeAll(async () => {
   for (let i = 0; i < counters.length; i += 200) {
     await server.dataSource.manager.insert(UsageCounterRow, counters.slice(i, i + 200));
   }
-  // The event feed and the expiry sweeper query on timers; counted statements must be the request's alone.
-  await server.live.stop();
 });
 afterAll(() => server.stop());
 

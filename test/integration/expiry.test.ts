@@ -9,10 +9,9 @@ import type { TestServer } from '../testkit/server';
 describe('recording expiries', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer();
-    await createTestCatalog(server);
     // The test drives the sweeps itself.
-    await server.live.stop();
+    server = await startTestServer({ backgroundJobs: false });
+    await createTestCatalog(server);
   });
   afterAll(() => server.stop());
 

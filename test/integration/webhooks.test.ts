@@ -9,7 +9,7 @@ import { Webhook } from 'standardwebhooks';
 
 import { authenticated, Scope } from '../../src/auth/caller';
 import { WebhookDeliveryRow, WebhookEndpointRow } from '../../src/db/entities';
-import { sendWebhook } from '../../src/events/webhook-sender';
+import { postOnce } from '../../src/outbound/http';
 import { WebhookService } from '../../src/services/webhook.service';
 import { createTestCatalog } from '../testkit/catalog';
 import { spawnServer, waitUntilReady } from '../testkit/process';
@@ -343,6 +343,10 @@ describe('webhook URLs where private addresses are not allowed (production defau
     'http://[::1]/x',
     'http://10.0.0.1/x',
     'http://169.254.169.254/',
+    'http://[64:ff9b::7f00:1]/x',
+    'http://[::7f00:1]/x',
+    'http://[2002:7f00:1::1]/x',
+    'http://192.0.2.10/x',
   ])('refuses %s when the endpoint is created', async (url) => {
     await expect(production().create(admin, { url })).rejects.toMatchObject({
       extensions: { code: 'BAD_USER_INPUT', field: 'url' },
@@ -361,11 +365,11 @@ describe('webhook URLs where private addresses are not allowed (production defau
 
   it('checks the address again when delivering (a name may come to resolve to a private address)', async () => {
     for (const url of [receiverUrl, receiverUrl.replace('127.0.0.1', 'localhost')]) {
-      const sent = await sendWebhook(url, {}, '{}', { allowPrivate: false });
+      const sent = await postOnce(url, {}, '{}', { allowPrivate: false });
       expect(sent).toEqual({ error: expect.stringMatching(/^refused: .*non-public address/) });
     }
     expect(receiver.received).toHaveLength(0);
-    expect(await sendWebhook(receiverUrl, {}, '{}', { allowPrivate: true })).toEqual({ statusCode: 200 });
+    expect(await postOnce(receiverUrl, {}, '{}', { allowPrivate: true })).toEqual({ statusCode: 200 });
   });
 });
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 
 import { createConnection } from 'mysql2/promise';
 
-import { freePort, killNow } from './local-processes';
+import { freePort, killNow } from '../../support/processes';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 const INSTALL_DB = '/usr/bin/mariadb-install-db';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 
-import { freePort, killNow } from './local-processes';
+import { freePort, killNow } from '../../support/processes';
 
 /** A redis-server of the test's own on a spare port, which the test may stop and start again. */
 export class TestRedis {

@@ -12,9 +12,9 @@ import type { Database } from '../../src/db/database';
 import type { LiveDelivery } from '../../src/events';
 import { startSubgraph } from '../../src/runtime';
 import type { Services } from '../../src/services';
-import { createLogger } from '../../src/server/logger';
+import { createLogger } from '../../src/logger';
 import { openTestDatabase } from './database';
-import { QueryCounter } from './query-counter';
+import { QueryCounter } from '../../support/query-counter';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   data?: T | null;
@@ -68,6 +68,8 @@ export async function startTestServer(
     env?: NodeJS.ProcessEnv;
     /** Settings loadConfig would refuse here, e.g. nodeEnv 'production' on SQLite. */
     configOverrides?: Partial<Config>;
+    /** false: no event feed reads, sweeps, webhook dispatch or pruning; for tests that count statements or drive them. */
+    backgroundJobs?: boolean;
   } = {},
 ): Promise<TestServer> {
   const queries = new QueryCounter();
@@ -83,7 +85,9 @@ export async function startTestServer(
     }),
     ...options.configOverrides,
   };
-  const subgraph = await startSubgraph(config, dataSource, createLogger(config));
+  const subgraph = await startSubgraph(config, dataSource, createLogger(config), {
+    backgroundJobs: options.backgroundJobs,
+  });
   const { db, services, live, app } = subgraph;
   const adminToken = await mintToken('admin', ADMIN_SCOPES);
   const gqlAs = (token: string | null, query: string, variables?: Record<string, unknown>) =>

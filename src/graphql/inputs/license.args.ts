@@ -1,5 +1,6 @@
 import { ArgsType, Field, ID, Int } from 'type-graphql';
 
+import { DEFAULT_PAGE_SIZE } from '../../domain/validation';
 import { DateTimeScalar } from '../scalars';
 
 /** Argument lists of the license mutations and queries, in the contract's order. */
@@ -60,6 +61,6 @@ export class LicenseEventsArgs {
   @Field(() => ID, { nullable: true })
   after?: string | null;
 
-  @Field(() => Int, { nullable: true, defaultValue: 100 })
+  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE })
   first?: number | null;
 }

@@ -1,5 +1,6 @@
 import { ArgsType, Field, ID, Int } from 'type-graphql';
 
+import { DEFAULT_PAGE_SIZE } from '../../domain/validation';
 import type { LicenseEventType as LicenseEventTypeValue } from '../../domain/types';
 import { LicenseEventType } from '../types/enums';
 
@@ -17,6 +18,6 @@ export class WebhookDeliveriesArgs {
   @Field(() => ID)
   endpointId!: string;
 
-  @Field(() => Int, { nullable: true, defaultValue: 100 })
+  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE })
   first?: number | null;
 }

@@ -1,35 +1,24 @@
 import { registerEnumType } from 'type-graphql';
 
-import type {
-  DeliveryStatus as DeliveryStatusValue,
-  EntitlementSource as EntitlementSourceValue,
-  FeatureKind as FeatureKindValue,
-  LicenseEventType as LicenseEventTypeValue,
-  LicenseStatus as LicenseStatusValue,
-  UsagePeriod as UsagePeriodValue,
+import {
+  DELIVERY_STATUSES,
+  ENTITLEMENT_SOURCES,
+  FEATURE_KINDS,
+  LICENSE_EVENT_TYPES,
+  LICENSE_STATUSES,
+  USAGE_PERIODS,
 } from '../../domain/types';
 
-/** GraphQL enums whose values are exactly the domain's string unions. */
+/** GraphQL enums whose values are exactly the domain's lists. */
 const enumOf = <T extends string>(values: readonly T[]) =>
   Object.fromEntries(values.map((value) => [value, value])) as { [K in T]: K };
 
-export const FeatureKind = enumOf<FeatureKindValue>(['BOOLEAN', 'METERED', 'CONFIG']);
-export const UsagePeriod = enumOf<UsagePeriodValue>(['DAY', 'WEEK', 'MONTH', 'YEAR', 'NEVER']);
-export const LicenseStatus = enumOf<LicenseStatusValue>(['ACTIVE', 'REVOKED']);
-export const EntitlementSource = enumOf<EntitlementSourceValue>(['TIER', 'TRIAL', 'GRANT']);
-export const LicenseEventType = enumOf<LicenseEventTypeValue>([
-  'ENTITLEMENT_GRANTED',
-  'ENTITLEMENT_REVOKED',
-  'ENTITLEMENT_EXPIRED',
-  'TIER_CHANGED',
-  'TRIAL_STARTED',
-  'TRIAL_ENDED',
-  'LICENSE_REVOKED',
-  'LICENSE_RESTORED',
-  'USAGE_LIMIT_REACHED',
-]);
-
-export const DeliveryStatus = enumOf<DeliveryStatusValue>(['PENDING', 'DELIVERED', 'FAILED']);
+export const FeatureKind = enumOf(FEATURE_KINDS);
+export const UsagePeriod = enumOf(USAGE_PERIODS);
+export const LicenseStatus = enumOf(LICENSE_STATUSES);
+export const EntitlementSource = enumOf(ENTITLEMENT_SOURCES);
+export const LicenseEventType = enumOf(LICENSE_EVENT_TYPES);
+export const DeliveryStatus = enumOf(DELIVERY_STATUSES);
 
 registerEnumType(FeatureKind, { name: 'FeatureKind' });
 registerEnumType(UsagePeriod, {

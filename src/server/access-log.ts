@@ -1,38 +1,7 @@
 import type { RequestHandler } from 'express';
-import pino from 'pino';
-import type { Logger } from 'pino';
 
-import type { Config } from '../config';
-import { currentRequestId } from './request-id';
-
-export type { Logger };
-
-/** Never written, whatever an error or a library puts in a log object. */
-const REDACTED_PATHS = [
-  'authorization',
-  '*.authorization',
-  '*.headers.authorization',
-  '*.headers["router-authorization"]',
-  '*.headers.cookie',
-  'secret',
-  '*.secret',
-  'token',
-  '*.token',
-];
-
-/** JSON lines on stdout; a line written while handling a request carries its `reqId`. */
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
-    level: config.logLevel,
-    base: { service: 'entitlements-subgraph' },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    // A line's own fields win over the mixin's, so an explicit reqId (the access log's) is kept.
-    mixin: () => {
-      const reqId = currentRequestId();
-      return reqId ? { reqId } : {};
-    },
-  });
-}
+import { currentRequestId } from '../logger';
+import type { Logger } from '../logger';
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
