@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginSubscriptionCallback } from '@apollo/server/plugin/subscriptionCallback';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 
@@ -27,6 +26,7 @@ import { InFlightOperations } from './in-flight';
 import { introspectionNeedsToken } from './introspection';
 import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
+import { subscriptionCallbackPlugin } from './subscription-callback';
 import { attachWebSocketServer } from './websocket';
 import type { WebSocketTransport } from './websocket';
 
@@ -86,7 +86,7 @@ export async function startApp({
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      ApolloServerPluginSubscriptionCallback({ logger }),
+      subscriptionCallbackPlugin({ logger, outbound: { allowPrivate: config.webhooks.allowPrivate } }),
       introspectionNeedsToken,
       metrics.apolloPlugin(),
       operations.plugin(),

@@ -13,6 +13,8 @@ export interface ReceivedWebhook {
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
   answer: (request: { headers: IncomingHttpHeaders; body: string }) => number = () => 200;
+  /** Sent as the `location` header of every response when set (with a 3xx from `answer`: a redirect). */
+  location: string | null = null;
   private server: Server | null = null;
 
   async start(port = 0): Promise<string> {
@@ -23,7 +25,7 @@ export class WebhookReceiver {
       request.on('end', () => {
         const status = this.answer({ headers: request.headers, body });
         this.received.push({ headers: request.headers, body, status });
-        response.writeHead(status).end();
+        response.writeHead(status, this.location ? { location: this.location } : {}).end();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
