@@ -11,7 +11,7 @@ import { LicenseEventResolver } from './resolvers/license-event.resolver';
 import { LicenseResolver } from './resolvers/license.resolver';
 import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
-import { userReferenceResolvers } from './resolvers/user.reference';
+import { resolveEntities, userReferenceResolvers } from './resolvers/user.reference';
 import { UserResolver } from './resolvers/user.resolver';
 import { WebhookResolver } from './resolvers/webhook.resolver';
 import { DateTimeScalar } from './scalars';
@@ -48,7 +48,11 @@ export async function buildSubgraph(): Promise<GraphQLSchema> {
   const resolvers = createResolversMap(schema) as Record<string, object>;
   return buildSubgraphSchema({
     typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
-    resolvers: { ...resolvers, User: { ...resolvers.User, ...userReferenceResolvers.User } } as never,
+    resolvers: {
+      ...resolvers,
+      Query: { ...resolvers.Query, _entities: resolveEntities },
+      User: { ...resolvers.User, ...userReferenceResolvers.User },
+    } as never,
   });
 }
 

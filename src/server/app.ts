@@ -17,6 +17,7 @@ import { parseOptions, queryLimitRules } from '../graphql/limits';
 import { buildSubgraph } from '../graphql/schema';
 import type { Services } from '../services';
 import { bodyErrors } from './body-errors';
+import { distinctRepresentationsPlugin } from './distinct-representations';
 import { errorFormatter } from './errors';
 import { healthRoutes } from './health';
 import type { Logger } from '../logger';
@@ -88,6 +89,7 @@ export async function startApp({
       ApolloServerPluginDrainHttpServer({ httpServer }),
       subscriptionCallbackPlugin({ logger, outbound: { allowPrivate: config.webhooks.allowPrivate } }),
       introspectionNeedsToken,
+      distinctRepresentationsPlugin,
       metrics.apolloPlugin(),
       operations.plugin(),
       // The schema declares no cache hints; Apollo's default plugin would still wrap every field resolver.

@@ -2,6 +2,9 @@ import { BadUserInputError } from '../../errors';
 import type { RequestContext } from '../context';
 import type { User } from '../types/user.type';
 
+/** What `_entities` hands back: a User and the union member it is. */
+type UserEntity = User & { __typename: 'User' };
+
 /**
  * Any id is a valid User: an identity this subgraph has never seen has the default license. Loading
  * the license here (batched across the representations) applies the access rules even to `{ id }`, and
@@ -9,12 +12,41 @@ import type { User } from '../types/user.type';
  */
 export const userReferenceResolvers = {
   User: {
-    async __resolveReference(reference: { id?: unknown }, ctx: RequestContext): Promise<User> {
-      if (typeof reference.id !== 'string' && typeof reference.id !== 'number') {
-        throw new BadUserInputError('id', 'A User representation needs an id');
-      }
-      const id = String(reference.id);
-      return { id, view: await ctx.loaders.license.load(id) };
+    async __resolveReference(reference: { id: string }, ctx: RequestContext): Promise<UserEntity> {
+      return { __typename: 'User', id: reference.id, view: await ctx.loaders.license.load(reference.id) };
     },
   },
 };
+
+/**
+ * `_entities`, in place of @apollo/subgraph's: User is the only entity here. Every representation is checked
+ * first, and one that is not a User with an id refuses the whole request with one error (not one error, and
+ * one log line, per representation). Each distinct id is resolved once; repeats share its answer.
+ */
+export function resolveEntities(
+  _source: unknown,
+  { representations }: { representations: readonly unknown[] },
+  ctx: RequestContext,
+): Promise<UserEntity>[] {
+  const ids = representations.map(userIdOf);
+  const resolved = new Map<string, Promise<UserEntity>>();
+  return ids.map((id) => {
+    let user = resolved.get(id);
+    if (!user) resolved.set(id, (user = userReferenceResolvers.User.__resolveReference({ id }, ctx)));
+    return user;
+  });
+}
+
+function userIdOf(representation: unknown): string {
+  const { __typename, id } = (representation ?? {}) as { __typename?: unknown; id?: unknown };
+  if (__typename !== 'User') {
+    throw new BadUserInputError(
+      'representations',
+      'A representation is not a User: this subgraph resolves no other entity',
+    );
+  }
+  if (typeof id !== 'string' && typeof id !== 'number') {
+    throw new BadUserInputError('id', 'A User representation needs an id');
+  }
+  return String(id);
+}
