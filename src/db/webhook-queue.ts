@@ -1,10 +1,10 @@
 import { In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
-import type { Database } from '../db/database';
-import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from '../db/entities';
-import { toLicenseEvent } from '../db/mappers';
-import { statement } from '../db/raw-sql';
+import type { Database } from './database';
+import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from './entities';
+import { toLicenseEvent } from './mappers';
+import { statement } from './raw-sql';
 import type { LicenseEvent, LicenseEventType } from '../domain/types';
 
 /** How long a claimed delivery stays invisible to other replicas; longer than any one attempt. */
