@@ -63,8 +63,7 @@ export class WebhookQueue {
         .take(limit);
       if (skipEndpoints.length > 0)
         query.andWhere('delivery.endpoint_id NOT IN (:...skipEndpoints)', { skipEndpoints });
-      if (this.db.isMysql) query.setLock('pessimistic_write').setOnLocked('skip_locked');
-      const ids = (await query.getMany()).map((row) => row.id);
+      const ids = (await this.db.claimSkippingLocked(query).getMany()).map((row) => row.id);
       if (ids.length === 0) return [];
       await manager
         .createQueryBuilder()

@@ -32,9 +32,7 @@ export class LicenseEventLog {
   ) {}
 
   async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<void> {
-    // Taking this lock until commit makes ids become visible in id order, so that a reader which
-    // follows ids (the event feed) can never pass over an event that commits later.
-    if (this.db.isMysql) await manager.query('SELECT id FROM event_sequence WHERE id = 1 FOR UPDATE');
+    await this.db.lockEventSequence(manager);
     this.db.afterCommit(manager, () => this.committed.raise(event.type));
     const { identifiers } = await manager.insert(LicenseEventRow, {
       featureKey: null,
