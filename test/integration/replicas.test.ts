@@ -71,7 +71,7 @@ describeOnMysql('two replicas sharing the database and Redis', () => {
     const onSame = subscribe(0, REVOKED, { u: 'fleet-1' });
     await settle();
     await gql(0, 'mutation { revokeLicense(userId: "fleet-1", reason: "chargeback") { id } }');
-    const [[other], [same]] = await Promise.all([onOther.waitFor(1), onSame.waitFor(1)]);
+    const [[other], [same]] = await Promise.all([onOther.waitForData(1), onSame.waitForData(1)]);
     expect(other.data.entitlementRevoked).toMatchObject({ type: 'LICENSE_REVOKED', user: { id: 'fleet-1' } });
     expect(same.data.entitlementRevoked.id).toBe(other.data.entitlementRevoked.id);
   });
@@ -88,7 +88,7 @@ describeOnMysql('two replicas sharing the database and Redis', () => {
       },
     );
     for (const watcher of watchers) {
-      const [pushed] = await watcher.waitFor(1, 4000);
+      const [pushed] = await watcher.waitForData(1, 4000);
       expect(pushed.data.entitlementRevoked.type).toBe('ENTITLEMENT_EXPIRED');
     }
     await settle(1500);
@@ -114,7 +114,7 @@ describeOnMysql('two replicas sharing the database and Redis', () => {
     expect(watcher.received).toHaveLength(0);
 
     await redis.start();
-    const received = await watcher.waitFor(2, 10_000);
+    const received = await watcher.waitForData(2, 10_000);
     expect(received.map((r) => r.data.licenseEvents.type)).toEqual(['TIER_CHANGED', 'LICENSE_REVOKED']);
     for (let i = 0; i < 20 && (await readiness(0)).status !== 200; i += 1) await settle(250);
     expect((await readiness(0)).status).toBe(200);

@@ -59,7 +59,7 @@ describe('licenseEvents subscription', () => {
     await settle();
     await changeTier('sub-1', 'team');
     await revokeLicense('sub-1');
-    const [first, second] = await subscription.waitFor(2);
+    const [first, second] = await subscription.waitForData(2);
     expect(first.data.licenseEvents).toMatchObject({
       type: 'TIER_CHANGED',
       user: { id: 'sub-1' },
@@ -78,12 +78,12 @@ describe('licenseEvents subscription', () => {
     await settle();
     await changeTier('someone-else', 'team');
     await changeTier('sub-2', 'corp');
-    const [allFirst, allSecond] = await all.waitFor(2);
+    const [allFirst, allSecond] = await all.waitForData(2);
     expect([allFirst.data.licenseEvents.user.id, allSecond.data.licenseEvents.user.id]).toEqual([
       'someone-else',
       'sub-2',
     ]);
-    const [ownFirst] = await own.waitFor(1);
+    const [ownFirst] = await own.waitForData(1);
     expect(ownFirst.data.licenseEvents.user.id).toBe('sub-2');
     await settle();
     expect(own.received).toHaveLength(1);
@@ -108,7 +108,7 @@ describe('licenseEvents subscription', () => {
       for (let i = 0; i < 10; i += 1) await changeTier('replayed', i % 2 === 0 ? 'basic' : 'corp');
     })();
     await during;
-    const received = await subscription.waitFor(15);
+    const received = await subscription.waitForData(15);
     const stored = dataOf(await server.gql('{ licenseEvents(userId: "replayed") { events { id } } }'))
       .licenseEvents.events;
     expect(received.map((r) => r.data.licenseEvents.id)).toEqual(stored.slice(1).map((e: any) => e.id));
@@ -131,7 +131,7 @@ describe('licenseEvents subscription', () => {
       reason: 'crash after commit',
       occurredAt: new Date(),
     });
-    const [event] = await subscription.waitFor(1, 3000);
+    const [event] = await subscription.waitForData(1, 3000);
     expect(event.data.licenseEvents).toMatchObject({ type: 'LICENSE_REVOKED', actor: 'elsewhere' });
   });
 
@@ -158,8 +158,8 @@ describe('entitlementGranted and entitlementRevoked', () => {
     await mutate('mutation($g: ID!) { revokeEntitlement(grantId: $g) { id } }', { g: grant.id });
     await revokeLicense('sub-5');
     await mutate('mutation { restoreLicense(userId: "sub-5") { id } }');
-    const gains = await granted.waitFor(3);
-    const losses = await revoked.waitFor(3);
+    const gains = await granted.waitForData(3);
+    const losses = await revoked.waitForData(3);
     expect(gains.map((r) => r.data.entitlementGranted.type)).toEqual([
       'ENTITLEMENT_GRANTED',
       'TIER_CHANGED',
@@ -187,7 +187,7 @@ describe('expiry pushes', () => {
     await mutate('mutation($e: DateTime!) { startTrial(userId: "sub-6", tier: "corp", endsAt: $e) { id } }', {
       e: expiresAt.toISOString(),
     });
-    const pushed = await revoked.waitFor(2, 4000);
+    const pushed = await revoked.waitForData(2, 4000);
     expect(Date.now() - expiresAt.getTime()).toBeLessThan(2000);
     expect(pushed.map((r) => r.data.entitlementRevoked.type).sort()).toEqual([
       'ENTITLEMENT_EXPIRED',
@@ -237,7 +237,8 @@ describe('socket authentication', () => {
     const subscription = socketWith(reader, how).subscribe(LICENSE_EVENTS, { userId: `via-${how}` });
     await settle();
     await changeTier(`via-${how}`, 'team');
-    await subscription.waitFor(1);
+    const [event] = await subscription.waitForData(1);
+    expect(event.data.licenseEvents).toMatchObject({ type: 'TIER_CHANGED', user: { id: `via-${how}` } });
   });
 
   it('closes the socket with 4403 when the token expires', async () => {
@@ -286,8 +287,8 @@ describe('shared execution', () => {
 
     const before = server.queries.count;
     await changeTier('shared-1', 'team');
-    const [expected] = await own.waitFor(1);
-    for (const watcher of watchers) expect((await watcher.waitFor(1))[0]).toEqual(expected);
+    const [expected] = await own.waitForData(1);
+    for (const watcher of watchers) expect((await watcher.waitForData(1))[0]).toEqual(expected);
     expect(expected.data.licenseEvents.user).toMatchObject({ id: 'shared-1', tier: { key: 'team' } });
     // Two executions (the service's 30 subscriptions share one): each reads the user's license batch once
     // (4 statements); the rest is the change itself and the feed. Thirty-one executions would need 124.
@@ -368,7 +369,8 @@ describe('ROUTER_SECRET on sockets', () => {
           },
         ),
       );
-      await subscription.waitFor(1);
+      const [event] = await subscription.waitForData(1);
+      expect(event.data.licenseEvents).toMatchObject({ type: 'LICENSE_REVOKED', user: { id: 'guarded' } });
       await withSecret.close();
     } finally {
       await guarded.stop();

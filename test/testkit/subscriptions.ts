@@ -5,8 +5,13 @@ import WebSocket from 'ws';
 export interface TestSubscription {
   /** Everything received so far: data payloads and errors. */
   received: { data?: any; errors?: any[] }[];
-  /** Resolves once `count` payloads arrived (rejects after `timeoutMs`). */
-  waitFor(count: number, timeoutMs?: number): Promise<{ data?: any; errors?: any[] }[]>;
+  /** Why the subscription failed (an error payload, or the socket closed under it); null while it has not. */
+  readonly failure: string | null;
+  /**
+   * Resolves once `count` data payloads arrived. Rejects as soon as an error payload arrives or the
+   * subscription ends first (e.g. the socket is closed with 4403), and after `timeoutMs`.
+   */
+  waitForData(count: number, timeoutMs?: number): Promise<{ data?: any; errors?: any[] }[]>;
   /** Resolves when the server ends the subscription (complete or error). */
   ended: Promise<void>;
   unsubscribe(): void;
@@ -54,6 +59,8 @@ export function openSocket(
     subscribe(query, variables) {
       const received: { data?: any; errors?: any[] }[] = [];
       const waiters: (() => void)[] = [];
+      let failure: string | null = null;
+      let finished = false;
       let onEnded: () => void = () => {};
       const ended = new Promise<void>((resolve) => {
         onEnded = resolve;
@@ -62,29 +69,45 @@ export function openSocket(
         { query, variables },
         {
           next: (value) => {
-            received.push(value as { data?: any; errors?: any[] });
+            const payload = value as { data?: any; errors?: any[] };
+            received.push(payload);
+            if (payload.errors?.length) failure ??= `error payload: ${JSON.stringify(payload.errors)}`;
             waiters.forEach((wake) => wake());
           },
           error: (error) => {
             received.push({ errors: Array.isArray(error) ? error : [error] });
+            failure ??= describeFailure(error);
+            finished = true;
             waiters.forEach((wake) => wake());
             onEnded();
           },
-          complete: () => onEnded(),
+          complete: () => {
+            finished = true;
+            waiters.forEach((wake) => wake());
+            onEnded();
+          },
         },
       );
       return {
         received,
+        get failure() {
+          return failure;
+        },
         ended,
         unsubscribe,
-        waitFor(count, timeoutMs = 5000) {
+        waitForData(count, timeoutMs = 5000) {
           return new Promise((resolve, reject) => {
             const timer = setTimeout(
               () => reject(new Error(`received ${received.length} of ${count}: ${JSON.stringify(received)}`)),
               timeoutMs,
             );
             const check = () => {
-              if (received.length >= count) {
+              if (failure !== null || (finished && received.length < count)) {
+                clearTimeout(timer);
+                reject(
+                  new Error(`subscription failed before ${count} data payloads: ${failure ?? 'completed'}`),
+                );
+              } else if (received.length >= count) {
                 clearTimeout(timer);
                 resolve(received);
               }
@@ -97,4 +120,14 @@ export function openSocket(
     },
     close: () => client.dispose() as Promise<void>,
   };
+}
+
+/** graphql-ws reports a socket closed under a subscription as the close event itself. */
+function describeFailure(error: unknown): string {
+  if (Array.isArray(error)) return `errors: ${JSON.stringify(error)}`;
+  if (error && typeof error === 'object' && 'code' in error) {
+    const { code, reason } = error as { code: unknown; reason?: unknown };
+    return `socket closed with ${String(code)} ${String(reason ?? '')}`.trim();
+  }
+  return String(error);
 }
