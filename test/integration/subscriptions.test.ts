@@ -4,6 +4,7 @@ import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
 import type { TestSocket } from '../testkit/subscriptions';
+import { waitUntil } from '../testkit/wait';
 
 let server: TestServer;
 let reader: string;
@@ -267,10 +268,10 @@ describe('resources', () => {
     const subscriptions = Array.from({ length: 1000 }, (_, i) =>
       socket.subscribe(LICENSE_EVENTS, { userId: `many-${i % 10}` }),
     );
-    for (let i = 0; i < 50 && server.live.feed.listenerCount < before + 1000; i += 1) await settle();
+    await waitUntil(() => server.live.feed.listenerCount >= before + 1000, { timeoutMs: 7500 });
     expect(server.live.feed.listenerCount).toBe(before + 1000);
     subscriptions.forEach((subscription) => subscription.unsubscribe());
-    for (let i = 0; i < 50 && server.live.feed.listenerCount > before; i += 1) await settle();
+    await waitUntil(() => server.live.feed.listenerCount <= before, { timeoutMs: 7500 });
     expect(server.live.feed.listenerCount).toBe(before);
   });
 });
