@@ -110,7 +110,9 @@ describe('/metrics', () => {
       );
       dataOf(await server.gql('mutation { changeTier(userId: "metrics-hooked", tier: "pro") { id } }'));
       await receiver.waitFor(() => receiver.accepted.length === 1);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The attempt is counted once its answer is read, a moment after the receiver sent it.
+      const delivered = 'webhook_deliveries_total{status="delivered"}';
+      await waitUntil(async () => sample(await scrape(), delivered) > sample(before, delivered));
       const after = await scrape();
       expect(
         sample(after, 'webhook_deliveries_total{status="retry"}') -

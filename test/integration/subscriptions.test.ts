@@ -2,8 +2,8 @@ import { LicenseEventRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
 import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
-import { openSocket } from '../testkit/subscriptions';
-import type { TestSocket } from '../testkit/subscriptions';
+import { openSocket, untilSubscribed } from '../testkit/subscriptions';
+import type { TestSocket, TestSubscription } from '../testkit/subscriptions';
 import { waitUntil } from '../testkit/wait';
 
 let server: TestServer;
@@ -41,8 +41,20 @@ const revokeLicense = (userId: string) =>
 const changeTier = (userId: string, tier: string) =>
   mutate('mutation($u: ID!, $t: ID!) { changeTier(userId: $u, tier: $t) { id } }', { u: userId, t: tier });
 
-/** Gives the server a moment to register a subscription before the test commits the events it expects. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+/** Waits until the server holds `count` subscriptions, so that the events the test commits next reach them. */
+const subscribed = (count: number, ...subscriptions: TestSubscription[]) =>
+  untilSubscribed(() => server.live.feed.listenerCount, count, subscriptions);
+
+/**
+ * Shows that nothing more reached `subscription` than it has: a later event of the user's own (a
+ * revocation) is the very next one it gets.
+ */
+async function expectNothingMoreThan(subscription: TestSubscription, userId: string) {
+  const count = subscription.received.length;
+  await revokeLicense(userId);
+  const received = await subscription.waitForData(count + 1);
+  expect(received[count].data.licenseEvents).toMatchObject({ type: 'LICENSE_REVOKED', user: { id: userId } });
+}
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -51,13 +63,15 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+  // Each test starts with no subscription left on the server, so it can wait for its own count.
+  await untilSubscribed(() => server.live.feed.listenerCount, 0);
 });
 afterAll(() => server.stop());
 
 describe('licenseEvents subscription', () => {
   it('pushes each committed event, with the user as an entity reference', async () => {
     const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { userId: 'sub-1' });
-    await settle();
+    await subscribed(1, subscription);
     await changeTier('sub-1', 'team');
     await revokeLicense('sub-1');
     const [first, second] = await subscription.waitForData(2);
@@ -76,7 +90,7 @@ describe('licenseEvents subscription', () => {
   it("gives a user's own token its own events only, and everyone's to entitlements:read", async () => {
     const own = socketWith(await server.token('sub-2')).subscribe(LICENSE_EVENTS);
     const all = socketWith(reader).subscribe(LICENSE_EVENTS);
-    await settle();
+    await subscribed(2, own, all);
     await changeTier('someone-else', 'team');
     await changeTier('sub-2', 'corp');
     const [allFirst, allSecond] = await all.waitForData(2);
@@ -86,8 +100,7 @@ describe('licenseEvents subscription', () => {
     ]);
     const [ownFirst] = await own.waitForData(1);
     expect(ownFirst.data.licenseEvents.user.id).toBe('sub-2');
-    await settle();
-    expect(own.received).toHaveLength(1);
+    await expectNothingMoreThan(own, 'sub-2');
   });
 
   it("refuses another user's events with FORBIDDEN", async () => {
@@ -113,13 +126,12 @@ describe('licenseEvents subscription', () => {
     const stored = dataOf(await server.gql('{ licenseEvents(userId: "replayed") { events { id } } }'))
       .licenseEvents.events;
     expect(received.map((r) => r.data.licenseEvents.id)).toEqual(stored.slice(1).map((e: any) => e.id));
-    await settle();
-    expect(subscription.received).toHaveLength(15);
+    await expectNothingMoreThan(subscription, 'replayed');
   });
 
   it('delivers an event whose commit notice was lost, on the next look at the store', async () => {
     const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { userId: 'unnoticed' });
-    await settle();
+    await subscribed(1, subscription);
     // As if the process that committed it died before telling anyone: the row alone, no notice.
     await server.dataSource.manager.insert(LicenseEventRow, {
       type: 'LICENSE_REVOKED',
@@ -150,7 +162,7 @@ describe('entitlementGranted and entitlementRevoked', () => {
   it('split gains from losses, tier changes by rank', async () => {
     const granted = socketWith(reader).subscribe(GRANTED, { userId: 'sub-5' });
     const revoked = socketWith(reader).subscribe(REVOKED, { userId: 'sub-5' });
-    await settle();
+    await subscribed(2, granted, revoked);
     const grant = (
       await mutate('mutation { grantEntitlement(input: { userId: "sub-5", feature: "sso" }) { id } }')
     ).grantEntitlement;
@@ -177,7 +189,7 @@ describe('entitlementGranted and entitlementRevoked', () => {
 describe('expiry pushes', () => {
   it('push ENTITLEMENT_EXPIRED and TRIAL_ENDED within 2 seconds, once', async () => {
     const revoked = socketWith(reader).subscribe(REVOKED, { userId: 'sub-6' });
-    await settle();
+    await subscribed(1, revoked);
     const expiresAt = new Date(Date.now() + 800);
     await mutate(
       'mutation($e: DateTime!) { grantEntitlement(input: { userId: "sub-6", feature: "sso", expiresAt: $e }) { id } }',
@@ -236,7 +248,7 @@ describe('socket authentication', () => {
 
   it.each(['token', 'header'] as const)('accepts the token as %s', async (how) => {
     const subscription = socketWith(reader, how).subscribe(LICENSE_EVENTS, { userId: `via-${how}` });
-    await settle();
+    await subscribed(1, subscription);
     await changeTier(`via-${how}`, 'team');
     const [event] = await subscription.waitForData(1);
     expect(event.data.licenseEvents).toMatchObject({ type: 'TIER_CHANGED', user: { id: `via-${how}` } });
@@ -284,7 +296,7 @@ describe('shared execution', () => {
       [1, 2, 3].map(() => socket.subscribe(query, { userId: 'shared-1' })),
     );
     const own = socketWith(await server.token('shared-1')).subscribe(query, {});
-    await settle();
+    await subscribed(31, own, ...watchers);
 
     const before = server.queries.count;
     await changeTier('shared-1', 'team');
@@ -301,8 +313,8 @@ describe('shutdown', () => {
   it('closes open sockets with 1001', async () => {
     const own = await startTestServer();
     const socket = openSocket(own.wsUrl, { connectionParams: { token: reader } });
-    socket.subscribe(LICENSE_EVENTS);
-    await settle();
+    const subscription = socket.subscribe(LICENSE_EVENTS);
+    await untilSubscribed(() => own.live.feed.listenerCount, 1, [subscription]);
     await own.stop();
     expect((await socket.closed).code).toBe(1001);
   });
@@ -358,7 +370,7 @@ describe('ROUTER_SECRET on sockets', () => {
         headers: { 'router-authorization': 's3cret' },
       });
       const subscription = withSecret.subscribe(LICENSE_EVENTS, { userId: 'guarded' });
-      await settle();
+      await untilSubscribed(() => guarded.live.feed.listenerCount, 1, [subscription]);
       dataOf(
         await postGraphQL(
           guarded.url,

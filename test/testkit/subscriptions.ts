@@ -2,6 +2,8 @@ import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
+import { waitUntil } from './wait';
+
 export interface TestSubscription {
   /** Everything received so far: data payloads and errors. */
   received: { data?: any; errors?: any[] }[];
@@ -120,6 +122,36 @@ export function openSocket(
     },
     close: () => client.dispose() as Promise<void>,
   };
+}
+
+/**
+ * Waits until the server holds `count` subscriptions (`onServer` reads how many: the feed's listener count, or
+ * the `graphql_active_subscriptions` gauge), so that the events committed next reach them. Fails at once when
+ * one of `subscriptions` fails instead, e.g. because its socket was refused.
+ */
+export async function untilSubscribed(
+  onServer: () => number | Promise<number>,
+  count: number,
+  subscriptions: TestSubscription[] = [],
+): Promise<void> {
+  let seen: number | undefined;
+  await waitUntil(
+    async () => {
+      const failed = subscriptions.find((subscription) => subscription.failure !== null);
+      if (failed) throw new Error(`a subscription failed while waiting for ${count}: ${failed.failure}`);
+      seen = await onServer();
+      return seen === count;
+    },
+    { what: () => `${count} subscriptions on the server (last seen: ${seen})` },
+  );
+}
+
+/** The `graphql_active_subscriptions` gauge of the server whose GraphQL endpoint is `url`. */
+export async function activeSubscriptions(url: string): Promise<number> {
+  const metrics = await (await fetch(new URL('/metrics', url))).text();
+  const line = /^graphql_active_subscriptions (\d+)$/m.exec(metrics);
+  if (!line) throw new Error('no graphql_active_subscriptions gauge in /metrics');
+  return Number(line[1]);
 }
 
 /** graphql-ws reports a socket closed under a subscription as the close event itself. */
