@@ -5,7 +5,9 @@ import type { Config } from './config';
 import { isDatabaseUnavailable } from './db/connection-errors';
 import { Database } from './db/database';
 import type { LiveDelivery } from './events';
+import { CommittedEvents } from './events/committed-events';
 import { EventFeed } from './events/event-feed';
+import { EventReader } from './events/event-reader';
 import { LocalNotifier, RedisNotifier } from './events/notifier';
 import type { EventNotifier } from './events/notifier';
 import { WebhookDispatcher } from './events/webhook-dispatcher';
@@ -50,19 +52,23 @@ export async function startSubgraph(
   options: SubgraphOptions = {},
 ): Promise<Subgraph> {
   const db = new Database(dataSource);
-  const services = createServices(db, config);
+  const committed = new CommittedEvents();
+  const services = createServices(db, config, committed);
   const authenticator = await createAuthenticator(config);
   const metrics = new Metrics(db);
   const onError = logBackgroundError(logger);
   const notifier: EventNotifier = config.redisUrl
     ? new RedisNotifier(config.redisUrl, onError)
     : new LocalNotifier();
-  const feed = new EventFeed(services.events, { pollIntervalMs: config.eventPollIntervalMs, onError });
+  const feed = new EventFeed(new EventReader(db, services.catalog), {
+    pollIntervalMs: config.eventPollIntervalMs,
+    onError,
+  });
   const live: LiveDelivery = { feed, notifier };
   const stopJobs =
     options.backgroundJobs === false
       ? async () => undefined
-      : await startBackgroundJobs(config, services, live, metrics, logger, onError);
+      : await startBackgroundJobs(config, services, committed, live, metrics, logger, onError);
   const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
   return {
     db,
@@ -84,6 +90,7 @@ export async function startSubgraph(
 async function startBackgroundJobs(
   config: Config,
   services: Services,
+  committed: CommittedEvents,
   { feed, notifier }: LiveDelivery,
   metrics: Metrics,
   logger: Logger,
@@ -108,7 +115,7 @@ async function startBackgroundJobs(
     feed.wake();
     webhooks.wake();
   });
-  const stopNotifying = services.events.onCommitted((type) => {
+  const stopNotifying = committed.listen((type) => {
     notifier.notify();
     webhooks.wake();
     metrics.liveObservers.onEventCommitted?.(type);

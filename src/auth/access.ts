@@ -1,3 +1,4 @@
+import { checkUserId } from '../domain/validation';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
 import { Scope } from './caller';
 import type { Caller } from './caller';
@@ -56,4 +57,18 @@ export function assertCanReadEvents(caller: Caller, userId: string | null): void
   if (userId !== null && !canReadUser(caller, userId)) {
     throw new ForbiddenError(`This token may not read the events of user "${userId}"`);
   }
+}
+
+/**
+ * Whose events a subscription follows: the user asked for (if the caller may read them), else everyone's
+ * for a token that reads everyone, else the caller's own. `null` means everyone's.
+ */
+export function subscriptionUserFilter(caller: Caller, userId: string | null | undefined): string | null {
+  if (userId !== null && userId !== undefined) {
+    checkUserId(userId);
+    assertCanReadEvents(caller, userId);
+    return userId;
+  }
+  assertAuthenticated(caller);
+  return canReadEveryone(caller) ? null : caller.subject;
 }

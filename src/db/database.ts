@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 
 import type { Statement } from './raw-sql';
 
@@ -96,9 +96,31 @@ export class Database {
   /**
    * `FOR UPDATE` where the database has it; SQLite holds a database-wide write lock instead. A locking
    * read also sees the latest committed row rather than the transaction's snapshot. (Not `FOR SHARE`:
-   * TypeORM writes that MySQL 8 syntax, which MariaDB refuses.)
+   * TypeORM writes that MySQL 8 syntax, which MariaDB refuses.) For TypeORM's find options.
    */
   get writeLock(): { mode: 'pessimistic_write' } | undefined {
     return this.isMysql ? { mode: 'pessimistic_write' } : undefined;
+  }
+
+  /** `writeLock` for a raw SELECT: the clause to end it with. */
+  get forUpdateClause(): string {
+    return this.isMysql ? ' FOR UPDATE' : '';
+  }
+
+  /**
+   * Makes `query` claim its rows: locked until commit, and rows another transaction holds are skipped, not
+   * waited for (FOR UPDATE SKIP LOCKED), so replicas working the same queue share it out.
+   */
+  claimSkippingLocked<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T> {
+    return this.isMysql ? query.setLock('pessimistic_write').setOnLocked('skip_locked') : query;
+  }
+
+  /**
+   * Holds the event sequence lock until commit. Every transaction that stores events takes it first, so
+   * event ids become visible in id order and a reader that follows ids (the event feed) can never pass over
+   * an event that commits later. SQLite writes one transaction at a time anyway.
+   */
+  async lockEventSequence(manager: EntityManager): Promise<void> {
+    if (this.isMysql) await manager.query('SELECT id FROM event_sequence WHERE id = 1 FOR UPDATE');
   }
 }

@@ -1,5 +1,5 @@
-import type { DeliveredEvent, LicenseEventLog } from '../services/license-event.service';
 import { CoalescedRun } from './coalesced-run';
+import type { DeliveredEvent, EventReader } from './event-reader';
 
 export type FeedListener = (delivered: DeliveredEvent) => void;
 
@@ -19,7 +19,7 @@ export class EventFeed {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly log: LicenseEventLog,
+    private readonly reader: EventReader,
     private readonly options: { pollIntervalMs: number; onError: (error: unknown) => void },
   ) {
     this.reads = new CoalescedRun(() => this.drain(), options.onError);
@@ -27,7 +27,7 @@ export class EventFeed {
 
   /** Starts after the newest stored event: what came before is for `after` replays. */
   async start(): Promise<void> {
-    this.cursor = await this.log.latestId();
+    this.cursor = await this.reader.latestId();
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
   }
@@ -62,6 +62,11 @@ export class EventFeed {
     };
   }
 
+  /** Stored events after `after` (oldest first), for a subscription that replays before it goes live. */
+  replay(after: number, limit: number, userId: string | null): Promise<DeliveredEvent[]> {
+    return this.reader.readAfter(after, limit, userId);
+  }
+
   /** Reads what committed since the last read; wakes during a read are folded into one more read. */
   wake(): void {
     this.reads.request();
@@ -69,7 +74,7 @@ export class EventFeed {
 
   private async drain(): Promise<void> {
     for (;;) {
-      const batch = await this.log.readAfter(this.cursor, BATCH_SIZE);
+      const batch = await this.reader.readAfter(this.cursor, BATCH_SIZE);
       for (const delivered of batch) {
         this.cursor = Number(delivered.event.id);
         this.dispatch(delivered);

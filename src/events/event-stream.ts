@@ -1,5 +1,5 @@
-import type { DeliveredEvent, LicenseEventLog } from '../services/license-event.service';
 import type { EventFeed } from './event-feed';
+import type { DeliveredEvent } from './event-reader';
 
 export interface StreamOptions {
   /** Only this user's events; null for everyone's. */
@@ -18,11 +18,7 @@ const REPLAY_PAGE = 500;
  * is handed out again. Written as a plain iterator (not an async generator) so that `return()` ends it at
  * once, even while it waits for the next event.
  */
-export function eventStream(
-  feed: EventFeed,
-  log: LicenseEventLog,
-  options: StreamOptions,
-): AsyncIterableIterator<DeliveredEvent> {
+export function eventStream(feed: EventFeed, options: StreamOptions): AsyncIterableIterator<DeliveredEvent> {
   const live: DeliveredEvent[] = [];
   let lastId = options.after ?? feed.position;
   let replaying = options.after !== null;
@@ -45,7 +41,7 @@ export function eventStream(
   /** The next event after `lastId`: from the store while replaying, then from the live queue. */
   async function following(): Promise<DeliveredEvent | null> {
     if (replaying && replayed.length === 0) {
-      replayed = await log.readAfter(lastId, REPLAY_PAGE, options.userId);
+      replayed = await feed.replay(lastId, REPLAY_PAGE, options.userId);
       if (replayed.length < REPLAY_PAGE) replaying = false;
     }
     const delivered = replayed.shift() ?? live.shift();

@@ -102,8 +102,6 @@ export class ExpiryService {
 
   /** Up to a batch of due rows, locked; rows another replica is working on are skipped, not waited for. */
   private claim<T extends object>(query: SelectQueryBuilder<T>): Promise<T[]> {
-    query.take(BATCH_SIZE);
-    if (this.db.isMysql) query.setLock('pessimistic_write').setOnLocked('skip_locked');
-    return query.getMany();
+    return this.db.claimSkippingLocked(query.take(BATCH_SIZE)).getMany();
   }
 }

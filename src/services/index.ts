@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { Database } from '../db/database';
+import type { CommittedEvents } from '../events/committed-events';
 import { CatalogService } from './catalog.service';
 import { LicenseEventLog } from './license-event.service';
 import { ExpiryService } from './expiry.service';
@@ -7,32 +8,38 @@ import { IdempotencyStore } from './idempotency';
 import { LicenseStore } from './license-store';
 import { LicenseService } from './license.service';
 import { UsageService } from './usage.service';
-import { WebhookQueue } from './webhook-queue';
+import { WebhookQueue } from '../db/webhook-queue';
 import { WebhookService } from './webhook.service';
 
 export interface Services {
   catalog: CatalogService;
   licenses: LicenseService;
   usage: UsageService;
-  events: LicenseEventLog;
+  /** The audit trail: writes events with each change, pages through them. */
+  licenseEventLog: LicenseEventLog;
   idempotency: IdempotencyStore;
   expiries: ExpiryService;
   webhooks: WebhookService;
   webhookQueue: WebhookQueue;
 }
 
-export function createServices(db: Database, config: Pick<Config, 'defaultTier' | 'webhooks'>): Services {
+/** `committed` is raised after each commit that stored events (live delivery listens to it). */
+export function createServices(
+  db: Database,
+  config: Pick<Config, 'defaultTier' | 'webhooks'>,
+  committed: CommittedEvents,
+): Services {
   const catalog = new CatalogService(db);
   const webhookQueue = new WebhookQueue(db);
-  const events = new LicenseEventLog(db, catalog, webhookQueue);
+  const licenseEventLog = new LicenseEventLog(db, webhookQueue, committed);
   const store = new LicenseStore(db, catalog, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
-  const expiries = new ExpiryService(db, events, config.defaultTier);
+  const expiries = new ExpiryService(db, licenseEventLog, config.defaultTier);
   return {
     catalog,
-    licenses: new LicenseService(db, store, events, idempotency, expiries, config.defaultTier),
-    usage: new UsageService(db, store, events, idempotency),
-    events,
+    licenses: new LicenseService(db, store, licenseEventLog, idempotency, expiries, config.defaultTier),
+    usage: new UsageService(db, store, licenseEventLog, idempotency),
+    licenseEventLog,
     idempotency,
     expiries,
     webhooks: new WebhookService(db, { allowPrivate: config.webhooks.allowPrivate }),

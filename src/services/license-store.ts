@@ -79,7 +79,7 @@ export class LicenseStore {
     await this.hold(manager, userId, now);
     const { sql, parameters } = statement(
       manager,
-      `SELECT * FROM licenses WHERE user_id = :userId${this.db.isMysql ? ' FOR UPDATE' : ''}`,
+      `SELECT * FROM licenses WHERE user_id = :userId${this.db.forUpdateClause}`,
       { userId },
     );
     const [row] = hydrate(manager, LicenseRow, await manager.query(sql, parameters));

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 
 import { LicenseRow } from '../../src/db/entities';
+import { CommittedEvents } from '../../src/events/committed-events';
 import { LicenseEventLog } from '../../src/services/license-event.service';
 import type { NewLicenseEvent } from '../../src/services/license-event.service';
 import { IdempotencyStore } from '../../src/services/idempotency';
@@ -144,7 +145,7 @@ describe('a mutation that fails midway', () => {
     const licenses = new LicenseService(
       server.db,
       new LicenseStore(server.db, server.services.catalog, 'basic'),
-      new FailingEventLog(server.db, server.services.catalog, server.services.webhookQueue),
+      new FailingEventLog(server.db, server.services.webhookQueue, new CommittedEvents()),
       new IdempotencyStore(server.db),
       server.services.expiries,
       'basic',

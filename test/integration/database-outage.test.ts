@@ -5,6 +5,7 @@ import { canRunOwnMariaDb, TestMariaDb } from '../testkit/mariadb-server';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
 import { mintToken, postGraphQL } from '../testkit/server';
+import { waitUntil } from '../testkit/wait';
 
 jest.setTimeout(180_000);
 
@@ -79,13 +80,13 @@ interface Outcome {
     await sleep(1500);
     await mariadb.kill();
     phase = 'down';
-    await waitFor(async () => (await readiness()).status === 503);
+    await waitUntil(async () => (await readiness()).status === 503, { timeoutMs: 15_000 });
     expect((await readiness()).body).toEqual({ status: 'not ready', checks: { database: false } });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     await sleep(1500);
 
     await mariadb.start();
-    await waitFor(async () => (await readiness()).status === 200, 30_000);
+    await waitUntil(async () => (await readiness()).status === 200, { timeoutMs: 30_000 });
     phase = 'back';
     // Requests succeed again without a restart: ten in a row. (Some may still fail on the way, e.g. waiting on a
     // row lock that crash recovery has not released yet; they fail with the same clear error.)
@@ -93,7 +94,7 @@ interface Outcome {
       const back = outcomes.filter((outcome) => outcome.phase === 'back');
       return back.length >= 10 && back.slice(-10).every((outcome) => outcome.grantId);
     };
-    const recoveredInTime = await waitFor(recovered, 30_000).then(
+    const recoveredInTime = await waitUntil(recovered, { timeoutMs: 30_000 }).then(
       () => true,
       () => false,
     );
@@ -127,10 +128,13 @@ interface Outcome {
     expect(reported.filter((id) => !stored.has(id))).toEqual([]);
 
     // No connection is left lent out once the load stops.
-    await waitFor(async () => {
-      const metrics = await (await fetch(`${base}/metrics`)).text();
-      return /^db_pool_connections_in_use 0$/m.test(metrics);
-    });
+    await waitUntil(
+      async () => {
+        const metrics = await (await fetch(`${base}/metrics`)).text();
+        return /^db_pool_connections_in_use 0$/m.test(metrics);
+      },
+      { timeoutMs: 15_000 },
+    );
     expect(server.child.exitCode).toBeNull();
     expect(await server.stop()).toBe(0);
   });
@@ -165,7 +169,7 @@ interface Outcome {
         extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'DATABASE_UNAVAILABLE' },
       });
     }
-    await waitFor(async () => (await grant()).errors === undefined, 30_000);
+    await waitUntil(async () => (await grant()).errors === undefined, { timeoutMs: 30_000 });
     expect(await server.stop()).toBe(0);
   });
 });
@@ -188,12 +192,4 @@ async function within<T>(ms: number, work: Promise<T>, what: string, child: Serv
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
 }

@@ -35,7 +35,7 @@ describe('recording expiries', () => {
     for (let i = 0; i < grants.length; i += 100)
       await server.dataSource.manager.insert(GrantRow, grants.slice(i, i + 100));
 
-    const otherReplica = new ExpiryService(server.db, server.services.events, 'basic');
+    const otherReplica = new ExpiryService(server.db, server.services.licenseEventLog, 'basic');
     const [mine, theirs] = await Promise.all([
       server.services.expiries.recordDue(),
       otherReplica.recordDue(),

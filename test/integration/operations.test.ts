@@ -3,6 +3,7 @@ import { spawnServer, waitUntilReady } from '../testkit/process';
 import { dataOf, mintToken, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
+import { waitUntil } from '../testkit/wait';
 import { WebhookReceiver } from '../testkit/webhook-receiver';
 
 let server: TestServer;
@@ -92,16 +93,12 @@ describe('/metrics', () => {
       connectionParams: { token: await mintToken('admin', ['entitlements:read']) },
     });
     const subscription = socket.subscribe('subscription { licenseEvents { id } }');
-    const deadline = Date.now() + 5000;
-    while (sample(await scrape(), 'graphql_active_subscriptions') !== 1 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const activeSubscriptions = async () => sample(await scrape(), 'graphql_active_subscriptions');
+    await waitUntil(async () => (await activeSubscriptions()) === 1, { timeoutMs: 5000 });
     expect(sample(await scrape(), 'graphql_active_subscriptions')).toBe(1);
     subscription.unsubscribe();
     await socket.close();
-    while (sample(await scrape(), 'graphql_active_subscriptions') !== 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitUntil(async () => (await activeSubscriptions()) === 0, { timeoutMs: 5000 });
     expect(sample(await scrape(), 'graphql_active_subscriptions')).toBe(0);
   });
 
@@ -119,7 +116,9 @@ describe('/metrics', () => {
       );
       dataOf(await server.gql('mutation { changeTier(userId: "metrics-hooked", tier: "pro") { id } }'));
       await receiver.waitFor(() => receiver.accepted.length === 1);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The attempt is counted once its answer is read, a moment after the receiver sent it.
+      const delivered = 'webhook_deliveries_total{status="delivered"}';
+      await waitUntil(async () => sample(await scrape(), delivered) > sample(before, delivered));
       const after = await scrape();
       expect(
         sample(after, 'webhook_deliveries_total{status="retry"}') -
@@ -142,12 +141,11 @@ describe('/metrics', () => {
   (onMysql ? it : it.skip)('shows the MySQL pool: connections open and in use', async () => {
     expect(sample(await scrape(), 'db_pool_connections_open')).toBeGreaterThan(0);
     // Background workers borrow a connection now and then; between their looks, none is lent out.
-    let idle = false;
-    for (const deadline = Date.now() + 5000; !idle && Date.now() < deadline;) {
-      idle = sample(await scrape(), 'db_pool_connections_in_use') === 0;
-      if (!idle) await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    expect(idle).toBe(true);
+    await waitUntil(async () => sample(await scrape(), 'db_pool_connections_in_use') === 0, {
+      timeoutMs: 5000,
+      intervalMs: 10,
+      what: 'a moment with no pool connection lent out',
+    });
   });
 });
 

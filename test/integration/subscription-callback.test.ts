@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { createTestCatalog } from '../testkit/catalog';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { untilSubscribed } from '../testkit/subscriptions';
+import { waitUntil } from '../testkit/wait';
 
 /** A router's callback endpoint: it answers checks and heartbeats as the protocol asks and keeps what arrives. */
 async function startCallbackReceiver() {
@@ -58,11 +60,9 @@ describe("the router's HTTP callback mode", () => {
         }),
       });
       expect(response.status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await untilSubscribed(() => server.live.feed.listenerCount, 1);
       dataOf(await server.gql('mutation { revokeLicense(userId: "cb-1", reason: "fraud") { id } }'));
-      for (let i = 0; i < 40 && !receiver.messages.some((m) => m.action === 'next'); i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await waitUntil(() => receiver.messages.some((m) => m.action === 'next'), { timeoutMs: 4000 });
       expect(receiver.messages[0]).toMatchObject({
         kind: 'subscription',
         action: 'check',

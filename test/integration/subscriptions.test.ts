@@ -2,8 +2,9 @@ import { LicenseEventRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
 import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
-import { openSocket } from '../testkit/subscriptions';
-import type { TestSocket } from '../testkit/subscriptions';
+import { openSocket, untilSubscribed } from '../testkit/subscriptions';
+import type { TestSocket, TestSubscription } from '../testkit/subscriptions';
+import { waitUntil } from '../testkit/wait';
 
 let server: TestServer;
 let reader: string;
@@ -40,8 +41,20 @@ const revokeLicense = (userId: string) =>
 const changeTier = (userId: string, tier: string) =>
   mutate('mutation($u: ID!, $t: ID!) { changeTier(userId: $u, tier: $t) { id } }', { u: userId, t: tier });
 
-/** Gives the server a moment to register a subscription before the test commits the events it expects. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+/** Waits until the server holds `count` subscriptions, so that the events the test commits next reach them. */
+const subscribed = (count: number, ...subscriptions: TestSubscription[]) =>
+  untilSubscribed(() => server.live.feed.listenerCount, count, subscriptions);
+
+/**
+ * Shows that nothing more reached `subscription` than it has: a later event of the user's own (a
+ * revocation) is the very next one it gets.
+ */
+async function expectNothingMoreThan(subscription: TestSubscription, userId: string) {
+  const count = subscription.received.length;
+  await revokeLicense(userId);
+  const received = await subscription.waitForData(count + 1);
+  expect(received[count].data.licenseEvents).toMatchObject({ type: 'LICENSE_REVOKED', user: { id: userId } });
+}
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -50,16 +63,18 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+  // Each test starts with no subscription left on the server, so it can wait for its own count.
+  await untilSubscribed(() => server.live.feed.listenerCount, 0);
 });
 afterAll(() => server.stop());
 
 describe('licenseEvents subscription', () => {
   it('pushes each committed event, with the user as an entity reference', async () => {
     const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { userId: 'sub-1' });
-    await settle();
+    await subscribed(1, subscription);
     await changeTier('sub-1', 'team');
     await revokeLicense('sub-1');
-    const [first, second] = await subscription.waitFor(2);
+    const [first, second] = await subscription.waitForData(2);
     expect(first.data.licenseEvents).toMatchObject({
       type: 'TIER_CHANGED',
       user: { id: 'sub-1' },
@@ -75,18 +90,17 @@ describe('licenseEvents subscription', () => {
   it("gives a user's own token its own events only, and everyone's to entitlements:read", async () => {
     const own = socketWith(await server.token('sub-2')).subscribe(LICENSE_EVENTS);
     const all = socketWith(reader).subscribe(LICENSE_EVENTS);
-    await settle();
+    await subscribed(2, own, all);
     await changeTier('someone-else', 'team');
     await changeTier('sub-2', 'corp');
-    const [allFirst, allSecond] = await all.waitFor(2);
+    const [allFirst, allSecond] = await all.waitForData(2);
     expect([allFirst.data.licenseEvents.user.id, allSecond.data.licenseEvents.user.id]).toEqual([
       'someone-else',
       'sub-2',
     ]);
-    const [ownFirst] = await own.waitFor(1);
+    const [ownFirst] = await own.waitForData(1);
     expect(ownFirst.data.licenseEvents.user.id).toBe('sub-2');
-    await settle();
-    expect(own.received).toHaveLength(1);
+    await expectNothingMoreThan(own, 'sub-2');
   });
 
   it("refuses another user's events with FORBIDDEN", async () => {
@@ -108,17 +122,16 @@ describe('licenseEvents subscription', () => {
       for (let i = 0; i < 10; i += 1) await changeTier('replayed', i % 2 === 0 ? 'basic' : 'corp');
     })();
     await during;
-    const received = await subscription.waitFor(15);
+    const received = await subscription.waitForData(15);
     const stored = dataOf(await server.gql('{ licenseEvents(userId: "replayed") { events { id } } }'))
       .licenseEvents.events;
     expect(received.map((r) => r.data.licenseEvents.id)).toEqual(stored.slice(1).map((e: any) => e.id));
-    await settle();
-    expect(subscription.received).toHaveLength(15);
+    await expectNothingMoreThan(subscription, 'replayed');
   });
 
   it('delivers an event whose commit notice was lost, on the next look at the store', async () => {
     const subscription = socketWith(reader).subscribe(LICENSE_EVENTS, { userId: 'unnoticed' });
-    await settle();
+    await subscribed(1, subscription);
     // As if the process that committed it died before telling anyone: the row alone, no notice.
     await server.dataSource.manager.insert(LicenseEventRow, {
       type: 'LICENSE_REVOKED',
@@ -131,7 +144,7 @@ describe('licenseEvents subscription', () => {
       reason: 'crash after commit',
       occurredAt: new Date(),
     });
-    const [event] = await subscription.waitFor(1, 3000);
+    const [event] = await subscription.waitForData(1, 3000);
     expect(event.data.licenseEvents).toMatchObject({ type: 'LICENSE_REVOKED', actor: 'elsewhere' });
   });
 
@@ -149,7 +162,7 @@ describe('entitlementGranted and entitlementRevoked', () => {
   it('split gains from losses, tier changes by rank', async () => {
     const granted = socketWith(reader).subscribe(GRANTED, { userId: 'sub-5' });
     const revoked = socketWith(reader).subscribe(REVOKED, { userId: 'sub-5' });
-    await settle();
+    await subscribed(2, granted, revoked);
     const grant = (
       await mutate('mutation { grantEntitlement(input: { userId: "sub-5", feature: "sso" }) { id } }')
     ).grantEntitlement;
@@ -158,8 +171,8 @@ describe('entitlementGranted and entitlementRevoked', () => {
     await mutate('mutation($g: ID!) { revokeEntitlement(grantId: $g) { id } }', { g: grant.id });
     await revokeLicense('sub-5');
     await mutate('mutation { restoreLicense(userId: "sub-5") { id } }');
-    const gains = await granted.waitFor(3);
-    const losses = await revoked.waitFor(3);
+    const gains = await granted.waitForData(3);
+    const losses = await revoked.waitForData(3);
     expect(gains.map((r) => r.data.entitlementGranted.type)).toEqual([
       'ENTITLEMENT_GRANTED',
       'TIER_CHANGED',
@@ -176,7 +189,7 @@ describe('entitlementGranted and entitlementRevoked', () => {
 describe('expiry pushes', () => {
   it('push ENTITLEMENT_EXPIRED and TRIAL_ENDED within 2 seconds, once', async () => {
     const revoked = socketWith(reader).subscribe(REVOKED, { userId: 'sub-6' });
-    await settle();
+    await subscribed(1, revoked);
     const expiresAt = new Date(Date.now() + 800);
     await mutate(
       'mutation($e: DateTime!) { grantEntitlement(input: { userId: "sub-6", feature: "sso", expiresAt: $e }) { id } }',
@@ -187,7 +200,7 @@ describe('expiry pushes', () => {
     await mutate('mutation($e: DateTime!) { startTrial(userId: "sub-6", tier: "corp", endsAt: $e) { id } }', {
       e: expiresAt.toISOString(),
     });
-    const pushed = await revoked.waitFor(2, 4000);
+    const pushed = await revoked.waitForData(2, 4000);
     expect(Date.now() - expiresAt.getTime()).toBeLessThan(2000);
     expect(pushed.map((r) => r.data.entitlementRevoked.type).sort()).toEqual([
       'ENTITLEMENT_EXPIRED',
@@ -235,9 +248,10 @@ describe('socket authentication', () => {
 
   it.each(['token', 'header'] as const)('accepts the token as %s', async (how) => {
     const subscription = socketWith(reader, how).subscribe(LICENSE_EVENTS, { userId: `via-${how}` });
-    await settle();
+    await subscribed(1, subscription);
     await changeTier(`via-${how}`, 'team');
-    await subscription.waitFor(1);
+    const [event] = await subscription.waitForData(1);
+    expect(event.data.licenseEvents).toMatchObject({ type: 'TIER_CHANGED', user: { id: `via-${how}` } });
   });
 
   it('closes the socket with 4403 when the token expires', async () => {
@@ -266,10 +280,10 @@ describe('resources', () => {
     const subscriptions = Array.from({ length: 1000 }, (_, i) =>
       socket.subscribe(LICENSE_EVENTS, { userId: `many-${i % 10}` }),
     );
-    for (let i = 0; i < 50 && server.live.feed.listenerCount < before + 1000; i += 1) await settle();
+    await waitUntil(() => server.live.feed.listenerCount >= before + 1000, { timeoutMs: 7500 });
     expect(server.live.feed.listenerCount).toBe(before + 1000);
     subscriptions.forEach((subscription) => subscription.unsubscribe());
-    for (let i = 0; i < 50 && server.live.feed.listenerCount > before; i += 1) await settle();
+    await waitUntil(() => server.live.feed.listenerCount <= before, { timeoutMs: 7500 });
     expect(server.live.feed.listenerCount).toBe(before);
   });
 });
@@ -282,12 +296,12 @@ describe('shared execution', () => {
       [1, 2, 3].map(() => socket.subscribe(query, { userId: 'shared-1' })),
     );
     const own = socketWith(await server.token('shared-1')).subscribe(query, {});
-    await settle();
+    await subscribed(31, own, ...watchers);
 
     const before = server.queries.count;
     await changeTier('shared-1', 'team');
-    const [expected] = await own.waitFor(1);
-    for (const watcher of watchers) expect((await watcher.waitFor(1))[0]).toEqual(expected);
+    const [expected] = await own.waitForData(1);
+    for (const watcher of watchers) expect((await watcher.waitForData(1))[0]).toEqual(expected);
     expect(expected.data.licenseEvents.user).toMatchObject({ id: 'shared-1', tier: { key: 'team' } });
     // Two executions (the service's 30 subscriptions share one): each reads the user's license batch once
     // (4 statements); the rest is the change itself and the feed. Thirty-one executions would need 124.
@@ -299,8 +313,8 @@ describe('shutdown', () => {
   it('closes open sockets with 1001', async () => {
     const own = await startTestServer();
     const socket = openSocket(own.wsUrl, { connectionParams: { token: reader } });
-    socket.subscribe(LICENSE_EVENTS);
-    await settle();
+    const subscription = socket.subscribe(LICENSE_EVENTS);
+    await untilSubscribed(() => own.live.feed.listenerCount, 1, [subscription]);
     await own.stop();
     expect((await socket.closed).code).toBe(1001);
   });
@@ -355,7 +369,7 @@ describe('ROUTER_SECRET on sockets', () => {
         headers: { 'router-authorization': 's3cret' },
       });
       const subscription = withSecret.subscribe(LICENSE_EVENTS, { userId: 'guarded' });
-      await settle();
+      await untilSubscribed(() => guarded.live.feed.listenerCount, 1, [subscription]);
       dataOf(
         await postGraphQL(
           guarded.url,
@@ -367,7 +381,8 @@ describe('ROUTER_SECRET on sockets', () => {
           },
         ),
       );
-      await subscription.waitFor(1);
+      const [event] = await subscription.waitForData(1);
+      expect(event.data.licenseEvents).toMatchObject({ type: 'LICENSE_REVOKED', user: { id: 'guarded' } });
       await withSecret.close();
     } finally {
       await guarded.stop();

@@ -15,6 +15,7 @@ import { createTestCatalog } from '../testkit/catalog';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import { dataOf, mintToken, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { waitUntil } from '../testkit/wait';
 import { WebhookReceiver } from '../testkit/webhook-receiver';
 import type { ReceivedWebhook } from '../testkit/webhook-receiver';
 
@@ -424,11 +425,3 @@ describe('a restart with deliveries pending', () => {
     }
   });
 });
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

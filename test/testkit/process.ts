@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 import { TEST_DEV_KEY_FILE } from './server';
+import { waitUntil } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -49,12 +50,14 @@ export function spawnServer(
 
 /** Waits until the process logs that it serves, or fails with its output when it exits first. */
 export async function waitUntilReady(server: ServerProcess, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const match = /"url":"(http:\/\/[^"]+)"/.exec(server.output());
-    if (match) return match[1];
-    if (server.child.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`server not ready after ${timeoutMs} ms:\n${server.output()}`);
+  let url: string | undefined;
+  await waitUntil(
+    () => {
+      url = /"url":"(http:\/\/[^"]+)"/.exec(server.output())?.[1];
+      if (!url && server.child.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);
+      return url !== undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: () => `the server to be ready; its output:\n${server.output()}` },
+  );
+  return url as string;
 }

@@ -2,6 +2,8 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { waitUntil } from './wait';
+
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
   body: string;
@@ -41,14 +43,11 @@ export class WebhookReceiver {
     return this.received.filter((request) => request.status >= 200 && request.status < 300);
   }
 
-  async waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) {
-        throw new Error(`webhook receiver: condition not met; received ${JSON.stringify(this.received)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+  waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+    return waitUntil(condition, {
+      timeoutMs,
+      what: () => `the webhook receiver's condition; received ${JSON.stringify(this.received)}`,
+    });
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,7 @@ import {
   assertCanReadUser,
   assertScope,
   canReadUser,
+  subscriptionUserFilter,
 } from '../../src/auth/access';
 import { authenticated, unauthenticated } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/caller';
@@ -74,5 +75,26 @@ describe('access rules', () => {
     ['no token', anonymous, 'UNAUTHENTICATED'],
   ])('decide who reads what belongs to no one user, such as webhooks: %s', (_name, caller, code) => {
     expect(codeOf(() => assertCanReadEveryone(caller, 'webhooks'))).toBe(code);
+  });
+});
+
+describe('whose events a subscription follows', () => {
+  it.each([
+    ['alice, userId omitted', alice, undefined, 'alice'],
+    ['alice, her own id', alice, 'alice', 'alice'],
+    ['a reader, userId omitted: everyone', reader, null, null],
+    ['a reader, one user', reader, 'bob', 'bob'],
+    ['a writer, userId omitted: everyone', writer, undefined, null],
+  ] as const)('%s', (_case, caller, userId, follows) => {
+    expect(subscriptionUserFilter(caller, userId)).toBe(follows);
+  });
+
+  it.each([
+    ['anonymous', anonymous, undefined, 'UNAUTHENTICATED'],
+    ["alice, bob's events", alice, 'bob', 'FORBIDDEN'],
+    ['a meter, another user', meter, 'alice', 'FORBIDDEN'],
+    ['a reader, an id that is no user id', reader, '', 'BAD_USER_INPUT'],
+  ] as const)('refuses %s', (_case, caller, userId, code) => {
+    expect(codeOf(() => subscriptionUserFilter(caller, userId))).toBe(code);
   });
 });

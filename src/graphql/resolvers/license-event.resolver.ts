@@ -18,7 +18,7 @@ export class LicenseEventResolver {
     @Args(() => LicenseEventsArgs) args: LicenseEventsArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<LicenseEventPageValue> {
-    return ctx.services.events.page(ctx.caller, args);
+    return ctx.services.licenseEventLog.page(ctx.caller, args);
   }
 
   @FieldResolver(() => User)

@@ -1,11 +1,12 @@
 import { Args, ArgsType, Ctx, Directive, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
 
+import { subscriptionUserFilter } from '../../auth/access';
 import type { AccessChange } from '../../domain/access-change';
 import type { LicenseEvent as LicenseEventValue } from '../../domain/types';
 import { checkCursor } from '../../domain/validation';
 import { eventStream } from '../../events/event-stream';
-import type { DeliveredEvent } from '../../services/license-event.service';
+import type { DeliveredEvent } from '../../events/event-reader';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
 import { LicenseEvent } from '../types/license-event.type';
@@ -38,12 +39,9 @@ function subscribe(access: AccessChange | null) {
     Record<string, unknown>,
     RequestContext
   >): AsyncIterable<DeliveredEvent> => {
-    const userId = context.services.events.streamFilter(
-      context.caller,
-      args.userId as string | null | undefined,
-    );
+    const userId = subscriptionUserFilter(context.caller, args.userId as string | null | undefined);
     const after = args.after === null || args.after === undefined ? null : checkCursor(args.after as string);
-    return eventStream(context.feed, context.services.events, {
+    return eventStream(context.feed, {
       userId,
       after,
       accepts: (delivered) => access === null || delivered.access === access,

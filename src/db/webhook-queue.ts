@@ -1,10 +1,10 @@
 import { In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
-import type { Database } from '../db/database';
-import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from '../db/entities';
-import { toLicenseEvent } from '../db/mappers';
-import { statement } from '../db/raw-sql';
+import type { Database } from './database';
+import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from './entities';
+import { toLicenseEvent } from './mappers';
+import { statement } from './raw-sql';
 import type { LicenseEvent, LicenseEventType } from '../domain/types';
 
 /** How long a claimed delivery stays invisible to other replicas; longer than any one attempt. */
@@ -63,8 +63,7 @@ export class WebhookQueue {
         .take(limit);
       if (skipEndpoints.length > 0)
         query.andWhere('delivery.endpoint_id NOT IN (:...skipEndpoints)', { skipEndpoints });
-      if (this.db.isMysql) query.setLock('pessimistic_write').setOnLocked('skip_locked');
-      const ids = (await query.getMany()).map((row) => row.id);
+      const ids = (await this.db.claimSkippingLocked(query).getMany()).map((row) => row.id);
       if (ids.length === 0) return [];
       await manager
         .createQueryBuilder()
