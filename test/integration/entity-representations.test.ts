@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { waitUntil } from '../testkit/wait';
 
 const users = (ids: string[]) => ids.map((id) => ({ __typename: 'User', id }));
 
@@ -95,9 +96,9 @@ describe('24,000 representations that are not entities of this subgraph', () => 
           .map((line) => JSON.parse(line))
           .filter((line) => line.reqId === 'many-non-entities');
       // The access line is written when the response is finished; wait for it, then count.
-      while (!lines().some((line) => line.msg === 'request completed')) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitUntil(() => lines().some((line) => line.msg === 'request completed'), {
+        what: 'the access log line',
+      });
       expect(lines()).toMatchObject([{ msg: 'request completed', level: 30 }]);
     } finally {
       await child.stop();

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
 import { mintToken } from '../testkit/server';
+import { waitUntil } from '../testkit/wait';
 
 /** A server process of its own, so that what it logs can be read. */
 let server: ServerProcess;
@@ -37,9 +38,11 @@ async function post(body: string, contentType: string): Promise<{ status: number
   return { status: response.status, type, json: type.includes('json') ? await response.json() : null };
 }
 
-/** The access log line of the last request arrives when its response is finished; wait for it. */
-async function settledLines(mark: number) {
-  await new Promise((resolve) => setTimeout(resolve, 100));
+/** The lines since `mark`, once the access line of a response with `statusCode` is among them. */
+async function linesUntilAnswered(mark: number, statusCode: number) {
+  await waitUntil(() => linesSince(mark).some((line) => line.statusCode === statusCode), {
+    what: `the access line of a ${statusCode}`,
+  });
   return linesSince(mark);
 }
 
@@ -70,7 +73,7 @@ describe('a malformed request', () => {
         extensions: { code: 'PERSISTED_QUERY_HASH_MISMATCH' },
       },
     ]);
-    const lines = await settledLines(mark);
+    const lines = await linesUntilAnswered(mark, 400);
     expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     expect(lines.filter((line) => line.statusCode === 400)).toMatchObject([{ msg: 'request completed' }]);
 

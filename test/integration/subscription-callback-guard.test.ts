@@ -9,9 +9,13 @@ const ROUTER_SECRET = 'router-secret-for-callbacks';
 async function subscribeWithCallback(
   server: TestServer,
   callbackUrl: string,
-  options: { token?: string | null; query?: string; headers?: Record<string, string> } = {},
+  options: { token?: string | null; query?: string; headers?: Record<string, string>; id?: string } = {},
 ) {
-  const { token = await server.token('router-user', ['entitlements:read']), query = SUBSCRIPTION } = options;
+  const {
+    token = await server.token('router-user', ['entitlements:read']),
+    query = SUBSCRIPTION,
+    id = 'sub-guard',
+  } = options;
   const response = await fetch(server.url, {
     method: 'POST',
     headers: {
@@ -22,15 +26,36 @@ async function subscribeWithCallback(
     body: JSON.stringify({
       query,
       extensions: {
-        subscription: { callbackUrl, subscriptionId: 'sub-guard', verifier: 'v', heartbeatIntervalMs: 20 },
+        subscription: { callbackUrl, subscriptionId: id, verifier: 'v', heartbeatIntervalMs: 20 },
       },
     }),
   });
   return { status: response.status, body: (await response.json()) as any };
 }
 
-/** Long enough for many heartbeats at 20 ms, had one been started. */
-const severalHeartbeats = () => new Promise((resolve) => setTimeout(resolve, 300));
+const idOf = (request: { body: string }) => JSON.parse(request.body).id as string;
+
+/**
+ * The subscription ids of everything `receiver` got until a later, accepted subscription (at another path of
+ * the same receiver) has had its check and two heartbeats: a heartbeat of `sub-guard` still running at 20 ms
+ * would have arrived in between.
+ */
+async function idsUntilALaterSubscriptionBeats(
+  server: TestServer,
+  receiver: WebhookReceiver,
+  headers: Record<string, string>,
+): Promise<string[]> {
+  receiver.answer = () => 200;
+  const later = await subscribeWithCallback(server, `http://127.0.0.1:${receiver.port}/later`, {
+    headers,
+    id: 'sub-later',
+  });
+  expect(later.status).toBe(200);
+  await receiver.waitFor(
+    () => receiver.received.filter((request) => idOf(request) === 'sub-later').length >= 3,
+  );
+  return receiver.received.map(idOf);
+}
 
 describe('callback subscriptions', () => {
   let receiver: WebhookReceiver;
@@ -59,16 +84,16 @@ describe('callback subscriptions', () => {
         expect(body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
       }
       // Apollo sends its `check` before it answers: had one been sent, it would have arrived.
-      await severalHeartbeats();
       expect(receiver.received).toEqual([]);
+      expect(await idsUntilALaterSubscriptionBeats(server, receiver, fromRouter)).not.toContain('sub-guard');
     });
 
     it('sends nothing for a caller with a token but without the router secret', async () => {
       const { status, body } = await subscribeWithCallback(server, callbackUrl);
       expect(status).toBe(401);
       expect(body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-      await severalHeartbeats();
       expect(receiver.received).toEqual([]);
+      expect(await idsUntilALaterSubscriptionBeats(server, receiver, fromRouter)).not.toContain('sub-guard');
     });
 
     it('refuses a subscription that cannot start in the answer, and no check or heartbeat follows', async () => {
@@ -78,8 +103,8 @@ describe('callback subscriptions', () => {
         headers: fromRouter,
       });
       expect(body.errors[0].extensions.code).toBe('FORBIDDEN');
-      await severalHeartbeats();
       expect(receiver.received).toEqual([]);
+      expect(await idsUntilALaterSubscriptionBeats(server, receiver, fromRouter)).not.toContain('sub-guard');
     });
 
     it('sends nothing for an operation that does not validate', async () => {
@@ -88,8 +113,8 @@ describe('callback subscriptions', () => {
         query: 'subscription { noSuchField }',
       });
       expect(body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
-      await severalHeartbeats();
       expect(receiver.received).toEqual([]);
+      expect(await idsUntilALaterSubscriptionBeats(server, receiver, fromRouter)).not.toContain('sub-guard');
     });
 
     it('does not follow a redirect from the callback URL, and keeps no heartbeat', async () => {
@@ -106,9 +131,9 @@ describe('callback subscriptions', () => {
           },
         ]);
         expect(receiver.received.map((request) => JSON.parse(request.body).action)).toEqual(['check']);
-        await severalHeartbeats();
+        const ids = await idsUntilALaterSubscriptionBeats(server, receiver, fromRouter);
+        expect(ids.filter((id) => id === 'sub-guard')).toHaveLength(1);
         expect(target.received).toEqual([]);
-        expect(receiver.received).toHaveLength(1);
       } finally {
         await target.stop();
       }
@@ -137,7 +162,6 @@ describe('callback subscriptions', () => {
       const { status, body } = await subscribeWithCallback(server, callbackUrl);
       expect(status).toBe(500);
       expect(body.errors[0].message).toBe('The callback URL did not accept the subscription');
-      await severalHeartbeats();
       expect(receiver.received).toEqual([]);
     });
   });
