@@ -55,7 +55,7 @@ function distinctOf(list: unknown[]): { distinct: unknown[]; sourceOf: number[] 
   const indexByKey = new Map<string, number>();
   const distinct: unknown[] = [];
   const sourceOf = list.map((item) => {
-    const key = stringify(item) ?? '';
+    const key = keyOf(item as Record<string, unknown>);
     let index = indexByKey.get(key);
     if (index === undefined) {
       index = distinct.push(item) - 1;
@@ -64,6 +64,18 @@ function distinctOf(list: unknown[]): { distinct: unknown[]; sourceOf: number[] 
     return index;
   });
   return { distinct, sourceOf };
+}
+
+/**
+ * Routers send `{ __typename, id }`, keyed here without serializing; anything else by its canonical JSON (which
+ * escapes the NUL of the short form, so the two never collide).
+ */
+function keyOf(item: Record<string, unknown>): string {
+  const { __typename, id } = item;
+  if (typeof __typename === 'string' && typeof id === 'string' && Object.keys(item).length === 2) {
+    return `${__typename}\u0000${id}`;
+  }
+  return stringify(item) ?? '';
 }
 
 /** Puts each distinct answer (and each error under it) back at every position that asked for it. */
