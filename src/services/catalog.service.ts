@@ -1,3 +1,5 @@
+import type { EntityManager } from 'typeorm';
+
 import { assertAuthenticated, assertScope } from '../auth/access';
 import { Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
@@ -38,7 +40,7 @@ const MAX_TIER_NAME_LENGTH = 200;
  * read checks the version row (one primary-key lookup) and reads the three tables only after a change.
  */
 export class CatalogService {
-  private cached: { version: string; catalog: Promise<Catalog> } | null = null;
+  private cached: { version: string; catalog: Promise<Catalog>; ready: boolean } | null = null;
 
   constructor(private readonly db: Database) {}
 
@@ -49,24 +51,33 @@ export class CatalogService {
 
   /** The current catalog without an access check, for delivery, which has checked each subscriber already. */
   async snapshot(): Promise<Catalog> {
-    return this.atVersion(await readCatalogVersion(this.db.manager));
+    return this.atVersion(this.db.manager, await readCatalogVersion(this.db.manager));
   }
 
-  /** The catalog as of `version` (read with the caller's own statements): the cached one unless it changed. */
-  atVersion(version: string): Promise<Catalog> {
-    if (this.cached?.version !== version) {
-      // A change committed after the version was read is caught by the next read's check.
-      const catalog = this.read();
-      this.cached = { version, catalog };
-      catalog.catch(() => {
-        if (this.cached?.catalog === catalog) this.cached = null;
-      });
+  /**
+   * The catalog as of `version` (read with the caller's own statements): the cached one unless it changed.
+   * A miss reads through `manager`, the caller's own connection: a transaction may hold a lock, and must
+   * never wait for another connection from the pool (the callers queued on its lock may hold them all),
+   * so it does not wait for a read in progress elsewhere either.
+   */
+  atVersion(manager: EntityManager, version: string): Promise<Catalog> {
+    const cached = this.cached;
+    if (cached?.version === version && (cached.ready || !manager.queryRunner?.isTransactionActive)) {
+      return cached.catalog;
     }
-    return this.cached.catalog;
+    // A change committed after the version was read is caught by the next read's check.
+    const entry = { version, catalog: this.read(manager), ready: false };
+    this.cached = entry;
+    entry.catalog.then(
+      () => (entry.ready = true),
+      () => {
+        if (this.cached === entry) this.cached = null;
+      },
+    );
+    return entry.catalog;
   }
 
-  private async read(): Promise<Catalog> {
-    const { manager } = this.db;
+  private async read(manager: EntityManager): Promise<Catalog> {
     const [featureRows, tierRows, entryRows] = await Promise.all([
       manager.find(FeatureRow, { order: { key: 'ASC' } }),
       manager.find(TierRow, { order: { rank: 'ASC', key: 'ASC' } }),
