@@ -14,11 +14,20 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 /** Length in characters (code points), as the database counts them; `.length` counts UTF-16 units. */
 const characters = (text: string) => [...text].length;
 
+/**
+ * An unpaired surrogate is not a character: MySQL stores each as U+FFFD, so "x\ud800" and "x\udfff" would
+ * be one identity there. (The `u` flag matches surrogates only when they are not part of a pair.)
+ */
+const UNPAIRED_SURROGATE = /\p{Surrogate}/u;
+export const isWellFormedText = (text: string) => !UNPAIRED_SURROGATE.test(text);
+const notWellFormed = (field: string) =>
+  `${field} must be well-formed Unicode text (it has an unpaired surrogate)`;
+
 export function userIdProblem(userId: string): string | null {
   const length = characters(userId);
-  return length >= 1 && length <= MAX_USER_ID_LENGTH
-    ? null
-    : `a user id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
+  if (length < 1 || length > MAX_USER_ID_LENGTH)
+    return `a user id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
+  return isWellFormedText(userId) ? null : notWellFormed('a user id');
 }
 
 export function checkUserId(userId: string, field = 'userId'): string {
@@ -47,6 +56,7 @@ export function checkText(
   if (text === null || text === undefined) return null;
   if (characters(text) > max)
     throw new BadUserInputError(field, `${field} must be at most ${max} characters`);
+  if (!isWellFormedText(text)) throw new BadUserInputError(field, notWellFormed(field));
   return text;
 }
 
@@ -83,6 +93,7 @@ export function checkIdempotencyKey(key: string | null | undefined, field = 'ide
   if (length < 1 || length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw new BadUserInputError(field, `${field} must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   }
+  if (!isWellFormedText(key)) throw new BadUserInputError(field, notWellFormed(field));
   return key;
 }
 

@@ -65,6 +65,20 @@ describe('user ids (1 to 128 characters)', () => {
   it('names the field it was given', () => {
     expectBadInput(() => checkUserId('', 'input.userId'), 'input.userId');
   });
+
+  it.each(['x\ud800', 'x\udfff', '\udfff\ud800', 'a\ud83dz'])(
+    'refuses an unpaired surrogate (MySQL would store U+FFFD): %j',
+    (userId) => {
+      expectBadInput(() => checkUserId(userId), 'userId');
+      expect(userIdProblem(userId)).toMatch(/well-formed/);
+    },
+  );
+
+  it('accepts characters outside the BMP (paired surrogates) and U+FFFD itself', () => {
+    expect(checkUserId('x\ud83d\ude00')).toBe('x😀');
+    expect(checkUserId('x\ufffd')).toBe('x\ufffd');
+    expect(checkUserId('😀'.repeat(128))).toHaveLength(256);
+  });
 });
 
 describe('feature and tier keys (^[a-z][a-z0-9_.:-]{0,63}$)', () => {
@@ -146,6 +160,12 @@ describe('free text (at most 1,000 characters)', () => {
     expectBadInput(() => checkRequiredText('', 'reason'), 'reason');
     expectBadInput(() => checkRequiredText(' \t\n', 'reason'), 'reason');
     expectBadInput(() => checkRequiredText('r'.repeat(1001), 'reason'), 'reason');
+  });
+
+  it('refuses an unpaired surrogate, and accepts a pair', () => {
+    expectBadInput(() => checkText('why\ud800', 'reason'), 'reason');
+    expectBadInput(() => checkRequiredText('why\udfff', 'reason'), 'reason');
+    expect(checkText('why \ud83d\ude00', 'description')).toBe('why 😀');
   });
 });
 
@@ -348,7 +368,7 @@ describe('idempotency keys (1 to 255 characters, optional)', () => {
     expect(checkIdempotencyKey('k'.repeat(255))).toBe('k'.repeat(255));
   });
 
-  it.each(['', 'k'.repeat(256)])('refuses a key of %#', (key) => {
+  it.each(['', 'k'.repeat(256), 'k\ud800'])('refuses a key of %#', (key) => {
     expectBadInput(() => checkIdempotencyKey(key), 'idempotencyKey');
   });
 });
