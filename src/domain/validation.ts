@@ -65,8 +65,29 @@ export function checkRequiredText(text: string, field: string, max = MAX_TEXT_LE
   return checkText(text, field, max) as string;
 }
 
+/** Arrays and objects nested deeper than this are refused (measuring them would overflow the stack). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether arrays and objects nest deeper than `max`; walked without recursion, however deep the value. */
+function nestsDeeperThan(value: JsonValue, max: number): boolean {
+  const pending: { value: JsonValue; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    const depth = next.depth + 1;
+    if (depth > max) return true;
+    for (const inner of Object.values(next.value)) pending.push({ value: inner, depth });
+  }
+  return false;
+}
+
 export function checkJsonValue(value: JsonValue | undefined, field = 'value'): JsonValue {
   if (value === null || value === undefined) return null;
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new BadUserInputError(
+      field,
+      `${field} must not nest arrays and objects more than ${MAX_JSON_DEPTH} deep`,
+    );
+  }
   if (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_JSON_BYTES) {
     throw new BadUserInputError(field, `${field} must be at most ${MAX_JSON_BYTES} bytes of JSON`);
   }

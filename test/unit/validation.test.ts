@@ -1,5 +1,6 @@
 import {
   MAX_JSON_BYTES,
+  MAX_JSON_DEPTH,
   checkAmount,
   checkCursor,
   checkDate,
@@ -16,7 +17,7 @@ import {
   checkUserId,
   userIdProblem,
 } from '../../src/domain/validation';
-import type { Feature, FeatureKind } from '../../src/domain/types';
+import type { Feature, FeatureKind, JsonValue } from '../../src/domain/types';
 import { BadUserInputError } from '../../src/errors';
 
 const NOW = new Date('2026-06-15T12:00:00.000Z');
@@ -206,6 +207,20 @@ describe('JSON values (at most 16 KiB of UTF-8 JSON)', () => {
     const over = 'é'.repeat(8191) + 'a';
     expect(over.length).toBeLessThan(MAX_JSON_BYTES);
     expectBadInput(() => checkJsonValue(over), 'value');
+  });
+
+  it('accepts 32 levels of nesting and refuses 33, however deep the value', () => {
+    const nested = (depth: number, leaf: JsonValue = 1): JsonValue =>
+      Array.from({ length: depth }).reduce<JsonValue>(
+        (inner, _, level) => (level % 2 ? [inner] : { k: inner }),
+        leaf,
+      );
+    expect(MAX_JSON_DEPTH).toBe(32);
+    expect(checkJsonValue(nested(32))).toEqual(nested(32));
+    expect(checkJsonValue(nested(31, []))).toEqual(nested(31, []));
+    expectBadInput(() => checkJsonValue(nested(33)), 'value');
+    expectBadInput(() => checkJsonValue(nested(32, {})), 'value');
+    expectBadInput(() => checkJsonValue(nested(100_000), 'entitlements[0].value'), 'entitlements[0].value');
   });
 
   it('counts JSON escapes as the bytes they take', () => {
