@@ -118,7 +118,8 @@ export class LicenseService {
     };
 
     return this.db.transaction(async (manager) => {
-      const idempotent = key ? await this.idempotency.start(manager, 'grantEntitlement', key, request) : null;
+      const scope = { caller: actorOf(caller), operation: 'grantEntitlement' };
+      const idempotent = key ? await this.idempotency.start(manager, scope, key, request) : null;
       if (idempotent?.replayed) return reviveGrant(idempotent.response);
       const feature = await manager.findOneBy(FeatureRow, { key: featureKey });
       if (!feature) throw new NotFoundError('Feature', featureKey);
