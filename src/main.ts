@@ -11,7 +11,7 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
-  const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog });
+  const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog, log: logger });
   const { services, app, stop } = await startSubgraph(config, dataSource, logger);
   logger.info({ url: app.url, database: config.database.type }, 'entitlements subgraph ready');
 

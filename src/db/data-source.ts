@@ -1,15 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+import type { Logger as AppLogger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'typeorm';
 
 import type { DatabaseConfig } from '../config';
 import * as entities from './entities';
 import { migrations } from './migrations';
+import { QueryLog } from './query-log';
 
 export interface DataSourceOptions {
-  /** Sees every SQL statement; tests use it to count queries. */
+  /** Where TypeORM's messages go (never with parameters; see QueryLog); unset: nowhere. */
+  log?: AppLogger;
+  /** Instead of `log`, sees every SQL statement; tests use it to count queries. */
   logger?: Logger;
 }
 
@@ -19,7 +23,7 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
     migrations,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
-    logger: options.logger,
+    logger: options.logger ?? new QueryLog(options.log),
   };
   if (database.type === 'mysql') {
     return new DataSource({
