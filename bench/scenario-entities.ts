@@ -13,6 +13,7 @@ import { startApp } from '../src/server/app';
 import { createLogger } from '../src/server/logger';
 import { Metrics } from '../src/server/metrics';
 import { QueryCounter } from '../test/testkit/query-counter';
+import { identityProviderEnv } from './context';
 import type { BenchContext } from './context';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
@@ -47,7 +48,7 @@ export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
   const config = loadConfig({
     DATABASE_URL: options.databaseUrl,
     NODE_ENV: options.nodeEnv,
-    AUTH_JWKS_URL: options.jwksUrl,
+    ...identityProviderEnv(options.jwksUrl),
     PORT: '0',
     // In process the server logs to the bench's own output; warnings only.
     LOG_LEVEL: 'warn',
