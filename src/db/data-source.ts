@@ -17,6 +17,9 @@ export interface DataSourceOptions {
   logger?: Logger;
 }
 
+/** Connections per MySQL pool (per replica). */
+export const MYSQL_POOL_SIZE = 32;
+
 export function createDataSource(database: DatabaseConfig, options: DataSourceOptions = {}): DataSource {
   const common = {
     entities: Object.values(entities),
@@ -33,7 +36,7 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
       // DATETIME columns hold UTC; without this mysql2 would convert through the process's time zone.
       timezone: 'Z',
       charset: 'utf8mb4',
-      poolSize: 32,
+      poolSize: MYSQL_POOL_SIZE,
       connectTimeout: 5000,
       // mysql2 captures a stack trace per query for its error messages; on the hot path that costs ~6% CPU.
       // Several statements per round trip: Database.readBatch (values are always bound parameters).

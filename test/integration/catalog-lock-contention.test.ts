@@ -1,6 +1,6 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 
-import { createDataSource } from '../../src/db/data-source';
+import { createDataSource, MYSQL_POOL_SIZE } from '../../src/db/data-source';
 import { describeOnMysql, testDatabaseConfig } from '../testkit/database';
 import { createTestCatalog } from '../testkit/catalog';
 import { dataOf, startTestServer } from '../testkit/server';
@@ -48,7 +48,8 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
     await holder.query('SELECT user_id FROM licenses WHERE user_id = ? FOR UPDATE', [USER]);
     const answers = Promise.all(Array.from({ length: CALLS }, record));
     try {
-      while ((server!.db.poolConnections()?.inUse ?? 0) < 32) await new Promise((r) => setTimeout(r, 20));
+      while ((server!.db.poolConnections()?.inUse ?? 0) < MYSQL_POOL_SIZE)
+        await new Promise((r) => setTimeout(r, 20));
     } finally {
       await holder.commitTransaction();
       await holder.release();
