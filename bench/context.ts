@@ -20,6 +20,19 @@ export interface BenchContext {
   log(message: string): void;
 }
 
+/** The issuer and audience the bench's tokens carry, which its production servers require. */
+const BENCH_TOKEN_CLAIMS = { issuer: 'entitlements-bench', audience: 'entitlements' };
+
+/** A bench server's identity provider: in production the bench's JWKS, issuer and audience; else none. */
+export function identityProviderEnv(jwksUrl: string | undefined): NodeJS.ProcessEnv {
+  if (!jwksUrl) return {};
+  return {
+    AUTH_JWKS_URL: jwksUrl,
+    AUTH_ISSUER: BENCH_TOKEN_CLAIMS.issuer,
+    AUTH_AUDIENCE: BENCH_TOKEN_CLAIMS.audience,
+  };
+}
+
 export function createContext(options: BenchOptions, seeded: SeededData): BenchContext {
   const key = loadOrCreateDevKey(options.devKeyFile);
   const log = (message: string) => process.stdout.write(`${message}\n`);
@@ -27,7 +40,7 @@ export function createContext(options: BenchOptions, seeded: SeededData): BenchC
     options,
     seeded,
     async token(sub, scopes = []) {
-      return signDevToken(await key, { sub, scopes, ttlSeconds: 3600 });
+      return signDevToken(await key, { sub, scopes, ttlSeconds: 3600, ...BENCH_TOKEN_CLAIMS });
     },
     saveProfile(name, profile) {
       mkdirSync(options.profileDir, { recursive: true });

@@ -6,6 +6,7 @@ import { earliestCurrentPeriodStart } from '../src/domain/usage';
 import { createLogger } from '../src/logger';
 import { startSubgraph } from '../src/runtime';
 import { QueryCounter } from '../support/query-counter';
+import { identityProviderEnv } from './context';
 import type { BenchContext } from './context';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
@@ -40,7 +41,7 @@ export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
   const config = loadConfig({
     DATABASE_URL: options.databaseUrl,
     NODE_ENV: options.nodeEnv,
-    AUTH_JWKS_URL: options.jwksUrl,
+    ...identityProviderEnv(options.jwksUrl),
     PORT: '0',
     // In process the server logs to the bench's own output; warnings only.
     LOG_LEVEL: 'warn',

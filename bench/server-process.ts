@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 
 import { freePort } from '../support/processes';
+import { identityProviderEnv } from './context';
 import type { BenchOptions } from './options';
 import { sleep } from './stats';
 
@@ -56,7 +57,7 @@ export async function startServerProcess(
     env: {
       PATH: process.env.PATH,
       NODE_ENV: options.nodeEnv,
-      ...(options.jwksUrl ? { AUTH_JWKS_URL: options.jwksUrl } : {}),
+      ...identityProviderEnv(options.jwksUrl),
       PORT: String(port),
       DATABASE_URL: options.databaseUrl,
       ...(extra.redis === false ? {} : { REDIS_URL: options.redisUrl }),

@@ -139,11 +139,15 @@ function parseDatabaseUrl(url: string, queryTimeoutMs: number): DatabaseConfig {
     : { type: 'better-sqlite3', path: url.slice('sqlite:'.length) };
 }
 
-/** Production must not run on unverified identities or on a file database. */
+/**
+ * Production must not run on unverified identities, on tokens the IdP issued for another API (issuer and
+ * audience unchecked), or on a file database.
+ */
 function productionProblems(env: NodeJS.ProcessEnv): string[] {
   if (env.NODE_ENV !== 'production') return [];
-  const problems: string[] = [];
-  if (!env.AUTH_JWKS_URL) problems.push('AUTH_JWKS_URL: is required when NODE_ENV=production');
+  const problems = (['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const)
+    .filter((name) => !env[name])
+    .map((name) => `${name}: is required when NODE_ENV=production`);
   if (!env.DATABASE_URL?.startsWith('mysql://'))
     problems.push('DATABASE_URL: production needs a mysql:// database');
   return problems;

@@ -11,7 +11,7 @@ const SHUTDOWN_DEADLINE_MS = 30_000;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
-  const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog });
+  const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog, log: logger });
   const { app, stop } = await startSubgraph(config, dataSource, logger).catch((error: unknown) => {
     if (!(error instanceof ListenError)) throw error;
     // Not a bug: one line that tells the operator what to change, and a failed exit for the supervisor.

@@ -2,6 +2,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 
 import type { Config } from '../config';
+import { isWellFormedText } from '../domain/validation';
 import { authenticated, unauthenticated } from './caller';
 import type { Caller } from './caller';
 import { loadOrCreateDevKey } from './dev-keys';
@@ -69,9 +70,17 @@ function bearerToken(authorization: string | undefined | null): string | null {
   return match ? match[1].trim() : value;
 }
 
-/** The identity behind a token: a non-blank string that fits where actors are stored. */
+/**
+ * The identity behind a token: a non-blank string that fits where actors are stored, and well-formed (MySQL
+ * would store two subjects that differ by an unpaired surrogate as one).
+ */
 function isSubject(sub: unknown): sub is string {
-  return typeof sub === 'string' && sub.trim().length > 0 && sub.length <= MAX_SUBJECT_LENGTH;
+  return (
+    typeof sub === 'string' &&
+    sub.trim().length > 0 &&
+    sub.length <= MAX_SUBJECT_LENGTH &&
+    isWellFormedText(sub)
+  );
 }
 
 /** `scope` (space-separated) or `scp` (an array, or a string). */

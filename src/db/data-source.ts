@@ -1,17 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+import type { Logger as AppLogger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { Logger } from 'typeorm';
 
 import type { DatabaseConfig } from '../config';
 import * as entities from './entities';
 import { migrations } from './migrations';
+import { QueryLog } from './query-log';
 
 export interface DataSourceOptions {
-  /** Sees every SQL statement; tests use it to count queries. */
+  /** Where TypeORM's messages go (never with parameters; see QueryLog); unset: nowhere. */
+  log?: AppLogger;
+  /** Instead of `log`, sees every SQL statement; tests use it to count queries. */
   logger?: Logger;
 }
+
+/** Connections per MySQL pool (per replica). */
+export const MYSQL_POOL_SIZE = 32;
 
 export function createDataSource(database: DatabaseConfig, options: DataSourceOptions = {}): DataSource {
   const common = {
@@ -19,7 +26,7 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
     migrations,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
-    logger: options.logger,
+    logger: options.logger ?? new QueryLog(options.log),
   };
   if (database.type === 'mysql') {
     return new DataSource({
@@ -29,7 +36,7 @@ export function createDataSource(database: DatabaseConfig, options: DataSourceOp
       // DATETIME columns hold UTC; without this mysql2 would convert through the process's time zone.
       timezone: 'Z',
       charset: 'utf8mb4',
-      poolSize: 32,
+      poolSize: MYSQL_POOL_SIZE,
       connectTimeout: 5000,
       // mysql2 captures a stack trace per query for its error messages; on the hot path that costs ~6% CPU.
       // Several statements per round trip: Database.readBatch (values are always bound parameters).

@@ -1,5 +1,4 @@
 import type { Feature, Grant, JsonValue, License, LicenseEvent, Tier } from '../domain/types';
-import { fromJsonText, toJsonText } from './entities/columns';
 import type {
   FeatureRow,
   GrantRow,
@@ -32,7 +31,7 @@ export function toTier(
         return {
           feature,
           limit: feature.kind === 'METERED' ? entry.limit : null,
-          value: feature.kind === 'CONFIG' ? fromJsonText(entry.valueJson) : null,
+          value: feature.kind === 'CONFIG' ? (entry.value as JsonValue) : null,
         };
       }),
   };
@@ -60,7 +59,7 @@ export function toGrant(row: GrantRow): Grant {
     userId: row.userId,
     featureKey: row.featureKey,
     limit: row.limit,
-    value: fromJsonText(row.valueJson),
+    value: row.value as JsonValue,
     startsAt: row.startsAt,
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt,
@@ -71,8 +70,8 @@ export function toGrant(row: GrantRow): Grant {
   };
 }
 
-export function toGrantRow({ value, ...grant }: Grant): GrantRow {
-  return { ...grant, valueJson: toJsonText(value), expiryRecordedAt: null };
+export function toGrantRow(grant: Grant): GrantRow {
+  return { ...grant, expiryRecordedAt: null };
 }
 
 export function toTierEntitlementRow(entry: {
@@ -81,12 +80,7 @@ export function toTierEntitlementRow(entry: {
   limit: number | null;
   value: JsonValue;
 }): TierEntitlementRow {
-  return {
-    tierKey: entry.tierKey,
-    featureKey: entry.featureKey,
-    limit: entry.limit,
-    valueJson: toJsonText(entry.value),
-  };
+  return { tierKey: entry.tierKey, featureKey: entry.featureKey, limit: entry.limit, value: entry.value };
 }
 
 export function toLicenseEvent(row: LicenseEventRow): LicenseEvent {

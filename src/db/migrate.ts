@@ -1,3 +1,4 @@
+import type { Logger as AppLogger } from 'pino';
 import type { DataSource } from 'typeorm';
 
 import type { DatabaseConfig } from '../config';
@@ -13,20 +14,24 @@ const LOCK_TIMEOUT_SECONDS = 120;
  */
 export async function openDatabase(
   database: DatabaseConfig,
-  options: { seedCatalog: boolean },
+  options: { seedCatalog: boolean; log?: AppLogger },
 ): Promise<DataSource> {
+  const { log } = options;
   if (database.type === 'mysql') {
-    const migrating = await createDataSource({ ...database, queryTimeoutMs: undefined }).initialize();
+    const migrating = await createDataSource(
+      { ...database, queryTimeoutMs: undefined },
+      { log },
+    ).initialize();
     try {
       await prepareDatabase(migrating, options);
     } finally {
       await migrating.destroy();
     }
-    const serving = await createDataSource(database).initialize();
+    const serving = await createDataSource(database, { log }).initialize();
     discardConnectionsWithPendingStatements(serving);
     return serving;
   }
-  const dataSource = await createDataSource(database).initialize();
+  const dataSource = await createDataSource(database, { log }).initialize();
   await prepareDatabase(dataSource, options);
   return dataSource;
 }

@@ -14,11 +14,20 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 /** Length in characters (code points), as the database counts them; `.length` counts UTF-16 units. */
 const characters = (text: string) => [...text].length;
 
+/**
+ * An unpaired surrogate is not a character: MySQL stores each as U+FFFD, so "x\ud800" and "x\udfff" would
+ * be one identity there. (The `u` flag matches surrogates only when they are not part of a pair.)
+ */
+const UNPAIRED_SURROGATE = /\p{Surrogate}/u;
+export const isWellFormedText = (text: string) => !UNPAIRED_SURROGATE.test(text);
+const notWellFormed = (field: string) =>
+  `${field} must be well-formed Unicode text (it has an unpaired surrogate)`;
+
 export function userIdProblem(userId: string): string | null {
   const length = characters(userId);
-  return length >= 1 && length <= MAX_USER_ID_LENGTH
-    ? null
-    : `a user id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
+  if (length < 1 || length > MAX_USER_ID_LENGTH)
+    return `a user id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
+  return isWellFormedText(userId) ? null : notWellFormed('a user id');
 }
 
 export function checkUserId(userId: string, field = 'userId'): string {
@@ -47,6 +56,7 @@ export function checkText(
   if (text === null || text === undefined) return null;
   if (characters(text) > max)
     throw new BadUserInputError(field, `${field} must be at most ${max} characters`);
+  if (!isWellFormedText(text)) throw new BadUserInputError(field, notWellFormed(field));
   return text;
 }
 
@@ -55,8 +65,29 @@ export function checkRequiredText(text: string, field: string, max = MAX_TEXT_LE
   return checkText(text, field, max) as string;
 }
 
+/** Arrays and objects nested deeper than this are refused (measuring them would overflow the stack). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Whether arrays and objects nest deeper than `max`; walked without recursion, however deep the value. */
+function nestsDeeperThan(value: JsonValue, max: number): boolean {
+  const pending: { value: JsonValue; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (next.value === null || typeof next.value !== 'object') continue;
+    const depth = next.depth + 1;
+    if (depth > max) return true;
+    for (const inner of Object.values(next.value)) pending.push({ value: inner, depth });
+  }
+  return false;
+}
+
 export function checkJsonValue(value: JsonValue | undefined, field = 'value'): JsonValue {
   if (value === null || value === undefined) return null;
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new BadUserInputError(
+      field,
+      `${field} must not nest arrays and objects more than ${MAX_JSON_DEPTH} deep`,
+    );
+  }
   if (Buffer.byteLength(JSON.stringify(value), 'utf8') > MAX_JSON_BYTES) {
     throw new BadUserInputError(field, `${field} must be at most ${MAX_JSON_BYTES} bytes of JSON`);
   }
@@ -86,6 +117,7 @@ export function checkIdempotencyKey(key: string | null | undefined, field = 'ide
   if (length < 1 || length > MAX_IDEMPOTENCY_KEY_LENGTH) {
     throw new BadUserInputError(field, `${field} must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   }
+  if (!isWellFormedText(key)) throw new BadUserInputError(field, notWellFormed(field));
   return key;
 }
 

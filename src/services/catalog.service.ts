@@ -1,9 +1,20 @@
+import { stringify } from 'safe-stable-stringify';
+import type { EntityManager } from 'typeorm';
+
 import { assertAuthenticated, assertScope } from '../auth/access';
-import { Scope } from '../auth/caller';
+import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
 import { bumpCatalogVersion, readCatalogVersion } from '../db/catalog-version';
 import type { Database } from '../db/database';
-import { FeatureRow, TierEntitlementRow, TierRow } from '../db/entities';
+import {
+  CatalogChangeRow,
+  FeatureRow,
+  GrantRow,
+  TierEntitlementRow,
+  TierRow,
+  UsageCounterRow,
+} from '../db/entities';
+import type { CatalogEntity } from '../db/entities';
 import { toFeature, toTier, toTierEntitlementRow } from '../db/mappers';
 import {
   checkFitsKind,
@@ -19,7 +30,9 @@ import { BadUserInputError, NotFoundError } from '../errors';
 export interface FeatureInput {
   key: string;
   kind: FeatureKind;
+  /** Omitted: unchanged; null: none. */
   description?: string | null;
+  /** Omitted or null: unchanged (MONTH for a new feature). */
   usagePeriod?: UsagePeriod | null;
 }
 
@@ -38,7 +51,7 @@ const MAX_TIER_NAME_LENGTH = 200;
  * read checks the version row (one primary-key lookup) and reads the three tables only after a change.
  */
 export class CatalogService {
-  private cached: { version: string; catalog: Promise<Catalog> } | null = null;
+  private cached: { version: string; catalog: Promise<Catalog>; ready: boolean } | null = null;
 
   constructor(private readonly db: Database) {}
 
@@ -49,24 +62,33 @@ export class CatalogService {
 
   /** The current catalog without an access check, for delivery, which has checked each subscriber already. */
   async snapshot(): Promise<Catalog> {
-    return this.atVersion(await readCatalogVersion(this.db.manager));
+    return this.atVersion(this.db.manager, await readCatalogVersion(this.db.manager));
   }
 
-  /** The catalog as of `version` (read with the caller's own statements): the cached one unless it changed. */
-  atVersion(version: string): Promise<Catalog> {
-    if (this.cached?.version !== version) {
-      // A change committed after the version was read is caught by the next read's check.
-      const catalog = this.read();
-      this.cached = { version, catalog };
-      catalog.catch(() => {
-        if (this.cached?.catalog === catalog) this.cached = null;
-      });
+  /**
+   * The catalog as of `version` (read with the caller's own statements): the cached one unless it changed.
+   * A miss reads through `manager`, the caller's own connection: a transaction may hold a lock, and must
+   * never wait for another connection from the pool (the callers queued on its lock may hold them all),
+   * so it does not wait for a read in progress elsewhere either.
+   */
+  atVersion(manager: EntityManager, version: string): Promise<Catalog> {
+    const cached = this.cached;
+    if (cached?.version === version && (cached.ready || !manager.queryRunner?.isTransactionActive)) {
+      return cached.catalog;
     }
-    return this.cached.catalog;
+    // A change committed after the version was read is caught by the next read's check.
+    const entry = { version, catalog: this.read(manager), ready: false };
+    this.cached = entry;
+    entry.catalog.then(
+      () => (entry.ready = true),
+      () => {
+        if (this.cached === entry) this.cached = null;
+      },
+    );
+    return entry.catalog;
   }
 
-  private async read(): Promise<Catalog> {
-    const { manager } = this.db;
+  private async read(manager: EntityManager): Promise<Catalog> {
     const [featureRows, tierRows, entryRows] = await Promise.all([
       manager.find(FeatureRow, { order: { key: 'ASC' } }),
       manager.find(TierRow, { order: { rank: 'ASC', key: 'ASC' } }),
@@ -86,27 +108,38 @@ export class CatalogService {
     return { features, tiers };
   }
 
+  /**
+   * Creates a feature, or changes it: an omitted description or usage period keeps the stored one (a new
+   * feature counts MONTH). The kind says what limits, values and counters mean, so it changes only while
+   * no tier, grant or usage counter refers to the feature.
+   */
   async upsertFeature(caller: Caller, input: FeatureInput): Promise<Feature> {
     assertScope(caller, Scope.write);
-    const feature: Feature = {
-      key: checkKey(input.key, 'key'),
-      kind: input.kind,
-      description: checkText(input.description, 'description'),
-      usagePeriod: input.usagePeriod ?? 'MONTH',
-    };
-    await this.db.transaction(async (manager) => {
-      const now = new Date();
+    const key = checkKey(input.key, 'key');
+    const description =
+      input.description === undefined ? undefined : checkText(input.description, 'description');
+    return this.db.transaction(async (manager) => {
+      // First: catalog changes then run one at a time, and what is read below stays so until the commit.
       await bumpCatalogVersion(manager);
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(FeatureRow)
-        .values({ ...feature, createdAt: now, updatedAt: now })
-        .orIgnore()
-        .execute();
-      await manager.update(FeatureRow, { key: feature.key }, { ...feature, updatedAt: now });
+      const stored = await manager.findOne(FeatureRow, { where: { key }, lock: this.db.writeLock });
+      const before = stored ? toFeature(stored) : null;
+      const feature: Feature = {
+        key,
+        kind: input.kind,
+        description: description === undefined ? (before?.description ?? null) : description,
+        usagePeriod: input.usagePeriod ?? before?.usagePeriod ?? 'MONTH',
+      };
+      if (before && before.kind !== feature.kind) await assertKindCanChange(manager, before, feature.kind);
+      const now = new Date();
+      if (before) await manager.update(FeatureRow, { key }, { ...feature, updatedAt: now });
+      else await manager.insert(FeatureRow, { ...feature, createdAt: now, updatedAt: now });
+      await recordChange(
+        manager,
+        { entity: 'FEATURE', key, actor: actorOf(caller), before, after: feature },
+        now,
+      );
+      return feature;
     });
-    return feature;
   }
 
   /** Creates or replaces a tier with exactly the given entitlements. */
@@ -131,9 +164,12 @@ export class CatalogService {
 
     return this.db.transaction(async (manager) => {
       await bumpCatalogVersion(manager);
-      const features = new Map(
-        (await manager.findBy(FeatureRow, {})).map((row) => [row.key, toFeature(row)] as const),
-      );
+      const [featureRows, storedTier, storedEntries] = await Promise.all([
+        manager.findBy(FeatureRow, {}),
+        manager.findOneBy(TierRow, { key }),
+        manager.find(TierEntitlementRow, { where: { tierKey: key }, order: { featureKey: 'ASC' } }),
+      ]);
+      const features = new Map(featureRows.map((row) => [row.key, toFeature(row)] as const));
       entries.forEach((entry, index) => {
         const feature = features.get(entry.featureKey);
         if (!feature) throw new NotFoundError('Feature', entry.featureKey);
@@ -141,23 +177,79 @@ export class CatalogService {
       });
 
       const now = new Date();
-      const tier = { key, name, rank: input.rank };
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(TierRow)
-        .values({ ...tier, createdAt: now, updatedAt: now })
-        .orIgnore()
-        .execute();
-      await manager.update(TierRow, { key }, { ...tier, updatedAt: now });
+      const tierRow = {
+        key,
+        name,
+        rank: input.rank,
+        createdAt: storedTier?.createdAt ?? now,
+        updatedAt: now,
+      };
+      if (storedTier) await manager.update(TierRow, { key }, tierRow);
+      else await manager.insert(TierRow, tierRow);
       await manager.delete(TierEntitlementRow, { tierKey: key });
-      if (entries.length > 0) await manager.insert(TierEntitlementRow, entries.map(toTierEntitlementRow));
+      const rows = entries.map(toTierEntitlementRow).sort((a, b) => (a.featureKey < b.featureKey ? -1 : 1));
+      if (rows.length > 0) await manager.insert(TierEntitlementRow, rows);
 
-      const [row, stored] = await Promise.all([
-        manager.findOneByOrFail(TierRow, { key }),
-        manager.findBy(TierEntitlementRow, { tierKey: key }),
-      ]);
-      return toTier(row, stored, features);
+      const tier = toTier(tierRow, rows, features);
+      const before = storedTier ? auditedTier(toTier(storedTier, storedEntries, features)) : null;
+      await recordChange(
+        manager,
+        { entity: 'TIER', key, actor: actorOf(caller), before, after: auditedTier(tier) },
+        now,
+      );
+      return tier;
     });
   }
+}
+
+/** Refuses to change the kind of a feature that tiers, grants (even ended ones) or usage counters refer to. */
+async function assertKindCanChange(
+  manager: EntityManager,
+  feature: Feature,
+  kind: FeatureKind,
+): Promise<void> {
+  const where = { featureKey: feature.key };
+  const [tiers, grants, counters] = await Promise.all([
+    manager.existsBy(TierEntitlementRow, where),
+    manager.existsBy(GrantRow, where),
+    manager.existsBy(UsageCounterRow, where),
+  ]);
+  const users = [tiers && 'tiers', grants && 'grants', counters && 'usage counters'].filter(Boolean);
+  if (users.length > 0) {
+    throw new BadUserInputError(
+      'kind',
+      `the kind of "${feature.key}" cannot change from ${feature.kind} to ${kind} while ${users.join(', ')} use it`,
+    );
+  }
+}
+
+/** The catalog's audit trail: the entry as it was and as it became; a change that changed nothing is not one. */
+async function recordChange(
+  manager: EntityManager,
+  change: { entity: CatalogEntity; key: string; actor: string; before: object | null; after: object },
+  now: Date,
+): Promise<void> {
+  if (change.before !== null && stringify(change.before) === stringify(change.after)) return;
+  await manager.insert(CatalogChangeRow, {
+    entity: change.entity,
+    entityKey: change.key,
+    actor: change.actor,
+    before: change.before,
+    after: change.after,
+    occurredAt: now,
+  });
+}
+
+/** A tier as its audit records it: entitlements by feature key. */
+function auditedTier(tier: Tier) {
+  return {
+    key: tier.key,
+    name: tier.name,
+    rank: tier.rank,
+    entitlements: tier.entitlements.map(({ feature, limit, value }) => ({
+      feature: feature.key,
+      limit,
+      value,
+    })),
+  };
 }

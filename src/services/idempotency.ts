@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 
+import { stringify } from 'safe-stable-stringify';
 import { LessThan } from 'typeorm';
 import type { EntityManager } from 'typeorm';
 
@@ -15,39 +16,38 @@ export type IdempotentStart =
   { replayed: true; response: string } | { replayed: false; complete(response: string): Promise<void> };
 
 /**
- * Idempotency keys, scoped per operation. The key is claimed inside the operation's own transaction, so
- * the effect and the stored response commit together; a concurrent duplicate waits on the claim (MySQL's
- * row lock, SQLite's single writer) and then replays it.
+ * Idempotency keys, scoped per caller (the token's `sub`) and operation: another caller's key, even the
+ * same string with the same input, is a different key. The key is claimed inside the operation's own
+ * transaction, so the effect and the stored response commit together; a concurrent duplicate waits on the
+ * claim (MySQL's row lock, SQLite's single writer) and then replays it.
  */
 export class IdempotencyStore {
   constructor(private readonly db: Database) {}
 
   async start(
     manager: EntityManager,
-    operation: string,
+    scope: { caller: string; operation: string },
     key: string,
-    request: unknown,
+    request: object,
   ): Promise<IdempotentStart> {
-    const requestHash = createHash('sha256').update(canonicalJson(request)).digest('hex');
+    const requestHash = createHash('sha256').update(stringify(request)).digest('hex');
     const claim = randomUUID();
+    const id = { ...scope, idempotencyKey: key };
     await manager
       .createQueryBuilder()
       .insert()
       .into(IdempotencyKeyRow)
-      .values({ operation, idempotencyKey: key, claim, requestHash, response: null, createdAt: new Date() })
+      .values({ ...id, claim, requestHash, response: null, createdAt: new Date() })
       // A no-op upsert, not INSERT IGNORE: on a duplicate MySQL takes an exclusive lock at once, so racing
       // duplicates queue instead of deadlocking on the locking read below.
-      .orUpdate(['operation'], ['operation', 'idempotency_key'])
+      .orUpdate(['operation'], ['caller', 'operation', 'idempotency_key'])
       .execute();
-    const stored = await manager.findOneOrFail(IdempotencyKeyRow, {
-      where: { operation, idempotencyKey: key },
-      lock: this.db.writeLock,
-    });
+    const stored = await manager.findOneOrFail(IdempotencyKeyRow, { where: id, lock: this.db.writeLock });
     if (stored.claim === claim) {
       return {
         replayed: false,
         complete: async (response) => {
-          await manager.update(IdempotencyKeyRow, { operation, idempotencyKey: key }, { response });
+          await manager.update(IdempotencyKeyRow, id, { response });
         },
       };
     }
@@ -64,15 +64,4 @@ export class IdempotencyStore {
     });
     return result.affected ?? 0;
   }
-}
-
-/** JSON with object keys sorted, so that equal input hashes equally whatever the key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(
-          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : inner,
-  );
 }

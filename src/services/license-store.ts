@@ -46,7 +46,7 @@ export class LicenseStore {
       statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
     ];
     const [[version], grantRows, counterRows, licenseRows] = await this.db.readBatch(manager, reads);
-    const catalog = await this.catalog.atVersion(String(version.version));
+    const catalog = await this.catalog.atVersion(manager, String(version.version));
 
     const licenses = new Map(
       hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),

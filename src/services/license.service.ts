@@ -118,9 +118,14 @@ export class LicenseService {
     };
 
     return this.db.transaction(async (manager) => {
-      const idempotent = key ? await this.idempotency.start(manager, 'grantEntitlement', key, request) : null;
+      const scope = { caller: actorOf(caller), operation: 'grantEntitlement' };
+      const idempotent = key ? await this.idempotency.start(manager, scope, key, request) : null;
       if (idempotent?.replayed) return reviveGrant(idempotent.response);
-      const feature = await manager.findOneBy(FeatureRow, { key: featureKey });
+      // Locked: a change of the feature's kind (which refuses while grants exist) waits for this one.
+      const feature = await manager.findOne(FeatureRow, {
+        where: { key: featureKey },
+        lock: this.db.writeLock,
+      });
       if (!feature) throw new NotFoundError('Feature', featureKey);
       checkFitsKind(toFeature(feature), { limit, value });
       await this.store.lock(manager, userId, now);

@@ -52,7 +52,11 @@ export class UsageService {
     // Five round trips on MySQL: BEGIN, the lock, one batch of reads, the add, COMMIT.
     return this.db.transaction(async (manager) => {
       const idempotent = key
-        ? await this.idempotency.start(manager, 'recordUsage', key, { userId, feature: featureKey, amount })
+        ? await this.idempotency.start(manager, { caller: actorOf(caller), operation: 'recordUsage' }, key, {
+            userId,
+            feature: featureKey,
+            amount,
+          })
         : null;
       if (idempotent?.replayed) return reviveUsageResult(idempotent.response);
 

@@ -1,3 +1,4 @@
+import { bumpCatalogVersion } from '../../src/db/catalog-version';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
 
@@ -108,7 +109,7 @@ describe('the catalog', () => {
     expect(await read()).toEqual([{ feature: { key: 'beta' }, limit: null }]);
   });
 
-  it('shows a limit only on a METERED feature and a value only on a CONFIG one, even after a kind change', async () => {
+  it('shows a limit only on a METERED feature and a value only on a CONFIG one, even after a kind change made before such changes were refused', async () => {
     dataOf(await server.gql(UPSERT_FEATURE, { input: { key: 'morph', kind: 'METERED' } }));
     dataOf(
       await server.gql(UPSERT_TIER, {
@@ -120,7 +121,8 @@ describe('the catalog', () => {
         },
       }),
     );
-    dataOf(await server.gql(UPSERT_FEATURE, { input: { key: 'morph', kind: 'BOOLEAN' } }));
+    await server.dataSource.query("UPDATE features SET kind = 'BOOLEAN' WHERE `key` = 'morph'");
+    await bumpCatalogVersion(server.dataSource.manager);
     const { tiers } = dataOf(
       await server.gql('{ tiers { key entitlements { feature { key kind } limit value } } }'),
     );

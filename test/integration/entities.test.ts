@@ -57,7 +57,7 @@ beforeAll(async () => {
       userId,
       featureKey,
       limit: featureKey === 'api' ? 5 : null,
-      valueJson: featureKey === 'theme' ? JSON.stringify({ color: 'gold' }) : null,
+      value: featureKey === 'theme' ? { color: 'gold' } : null,
       startsAt: new Date(now - 1000),
       expiresAt: new Date(now + 86_400_000),
       revokedAt: null,

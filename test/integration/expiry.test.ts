@@ -22,7 +22,7 @@ describe('recording expiries', () => {
       userId: `mass-${i % 30}`,
       featureKey: 'sso',
       limit: null,
-      valueJson: null,
+      value: null,
       startsAt: new Date(expired.getTime() - 60_000),
       expiresAt: expired,
       revokedAt: null,

@@ -21,12 +21,15 @@ export const onMysql = testDatabaseConfig().type === 'mysql';
 /** Suites that need a MySQL server (two processes on one database, row locks); CI runs them on MariaDB. */
 export const describeOnMysql = onMysql ? describe : describe.skip;
 
-/** A freshly migrated, empty database (every table dropped first), optionally with the demo catalog. */
+/**
+ * A freshly migrated, empty database (every table dropped first), optionally with the demo catalog;
+ * with `keepData`, the test database as the last suite left it (a restarted server).
+ */
 export async function openTestDatabase(
-  options: { logger?: Logger; seedCatalog?: boolean } = {},
+  options: { logger?: Logger; seedCatalog?: boolean; keepData?: boolean } = {},
 ): Promise<DataSource> {
   const dataSource = await createDataSource(testDatabaseConfig(), { logger: options.logger }).initialize();
-  await dataSource.dropDatabase();
+  if (!options.keepData) await dataSource.dropDatabase();
   await prepareDatabase(dataSource, { seedCatalog: options.seedCatalog ?? false });
   return dataSource;
 }

@@ -64,6 +64,8 @@ export const ADMIN_SCOPES = [Scope.read, Scope.write];
 export async function startTestServer(
   options: {
     seedCatalog?: boolean;
+    /** Serve the database the previous server left (MySQL, or a SQLite file), as after a restart. */
+    keepData?: boolean;
     /** Extra environment, validated as the server would. */
     env?: NodeJS.ProcessEnv;
     /** Settings loadConfig would refuse here, e.g. nodeEnv 'production' on SQLite. */
@@ -73,7 +75,11 @@ export async function startTestServer(
   } = {},
 ): Promise<TestServer> {
   const queries = new QueryCounter();
-  const dataSource = await openTestDatabase({ logger: queries, seedCatalog: options.seedCatalog });
+  const dataSource = await openTestDatabase({
+    logger: queries,
+    seedCatalog: options.seedCatalog,
+    keepData: options.keepData,
+  });
   const config: Config = {
     ...loadConfig({
       AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE,

@@ -4,6 +4,8 @@ import type { Config } from '../../src/config';
 const PRODUCTION = {
   NODE_ENV: 'production',
   AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+  AUTH_ISSUER: 'https://idp.example.com/',
+  AUTH_AUDIENCE: 'entitlements',
   DATABASE_URL: 'mysql://app:secret@db:3306/entitlements',
 };
 
@@ -215,6 +217,12 @@ describe('loadConfig in production', () => {
     expect(problemVariables(configError(env))).toEqual(['AUTH_JWKS_URL']);
   });
 
+  it.each(['AUTH_ISSUER', 'AUTH_AUDIENCE'])('refuses to start without %s (or with it empty)', (name) => {
+    const { [name as keyof typeof PRODUCTION]: _omitted, ...env } = PRODUCTION;
+    expect(problemVariables(configError(env))).toEqual([name]);
+    expect(problemVariables(configError({ ...PRODUCTION, [name]: '' }))).toEqual([name]);
+  });
+
   it('refuses an empty AUTH_JWKS_URL as unset', () => {
     expect(problemVariables(configError({ ...PRODUCTION, AUTH_JWKS_URL: '' }))).toEqual(['AUTH_JWKS_URL']);
   });
@@ -229,8 +237,13 @@ describe('loadConfig in production', () => {
     expect(problemVariables(configError(env))).toEqual(['DATABASE_URL']);
   });
 
-  it('names both problems at once', () => {
+  it('names every problem at once', () => {
     const error = configError({ NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:' });
-    expect(problemVariables(error)).toEqual(['AUTH_JWKS_URL', 'DATABASE_URL']);
+    expect(problemVariables(error)).toEqual([
+      'AUTH_AUDIENCE',
+      'AUTH_ISSUER',
+      'AUTH_JWKS_URL',
+      'DATABASE_URL',
+    ]);
   });
 });

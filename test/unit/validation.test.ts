@@ -1,5 +1,6 @@
 import {
   MAX_JSON_BYTES,
+  MAX_JSON_DEPTH,
   checkAmount,
   checkCursor,
   checkDate,
@@ -16,7 +17,7 @@ import {
   checkUserId,
   userIdProblem,
 } from '../../src/domain/validation';
-import type { Feature, FeatureKind } from '../../src/domain/types';
+import type { Feature, FeatureKind, JsonValue } from '../../src/domain/types';
 import { BadUserInputError } from '../../src/errors';
 
 const NOW = new Date('2026-06-15T12:00:00.000Z');
@@ -64,6 +65,20 @@ describe('user ids (1 to 128 characters)', () => {
 
   it('names the field it was given', () => {
     expectBadInput(() => checkUserId('', 'input.userId'), 'input.userId');
+  });
+
+  it.each(['x\ud800', 'x\udfff', '\udfff\ud800', 'a\ud83dz'])(
+    'refuses an unpaired surrogate (MySQL would store U+FFFD): %j',
+    (userId) => {
+      expectBadInput(() => checkUserId(userId), 'userId');
+      expect(userIdProblem(userId)).toMatch(/well-formed/);
+    },
+  );
+
+  it('accepts characters outside the BMP (paired surrogates) and U+FFFD itself', () => {
+    expect(checkUserId('x\ud83d\ude00')).toBe('x😀');
+    expect(checkUserId('x\ufffd')).toBe('x\ufffd');
+    expect(checkUserId('😀'.repeat(128))).toHaveLength(256);
   });
 });
 
@@ -147,6 +162,12 @@ describe('free text (at most 1,000 characters)', () => {
     expectBadInput(() => checkRequiredText(' \t\n', 'reason'), 'reason');
     expectBadInput(() => checkRequiredText('r'.repeat(1001), 'reason'), 'reason');
   });
+
+  it('refuses an unpaired surrogate, and accepts a pair', () => {
+    expectBadInput(() => checkText('why\ud800', 'reason'), 'reason');
+    expectBadInput(() => checkRequiredText('why\udfff', 'reason'), 'reason');
+    expect(checkText('why \ud83d\ude00', 'description')).toBe('why 😀');
+  });
 });
 
 describe('JSON values (at most 16 KiB of UTF-8 JSON)', () => {
@@ -186,6 +207,20 @@ describe('JSON values (at most 16 KiB of UTF-8 JSON)', () => {
     const over = 'é'.repeat(8191) + 'a';
     expect(over.length).toBeLessThan(MAX_JSON_BYTES);
     expectBadInput(() => checkJsonValue(over), 'value');
+  });
+
+  it('accepts 32 levels of nesting and refuses 33, however deep the value', () => {
+    const nested = (depth: number, leaf: JsonValue = 1): JsonValue =>
+      Array.from({ length: depth }).reduce<JsonValue>(
+        (inner, _, level) => (level % 2 ? [inner] : { k: inner }),
+        leaf,
+      );
+    expect(MAX_JSON_DEPTH).toBe(32);
+    expect(checkJsonValue(nested(32))).toEqual(nested(32));
+    expect(checkJsonValue(nested(31, []))).toEqual(nested(31, []));
+    expectBadInput(() => checkJsonValue(nested(33)), 'value');
+    expectBadInput(() => checkJsonValue(nested(32, {})), 'value');
+    expectBadInput(() => checkJsonValue(nested(100_000), 'entitlements[0].value'), 'entitlements[0].value');
   });
 
   it('counts JSON escapes as the bytes they take', () => {
@@ -348,7 +383,7 @@ describe('idempotency keys (1 to 255 characters, optional)', () => {
     expect(checkIdempotencyKey('k'.repeat(255))).toBe('k'.repeat(255));
   });
 
-  it.each(['', 'k'.repeat(256)])('refuses a key of %#', (key) => {
+  it.each(['', 'k'.repeat(256), 'k\ud800'])('refuses a key of %#', (key) => {
     expectBadInput(() => checkIdempotencyKey(key), 'idempotencyKey');
   });
 });

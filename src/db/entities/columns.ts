@@ -1,7 +1,5 @@
 import type { ColumnOptions } from 'typeorm';
 
-import type { JsonValue } from '../../domain/types';
-
 /** Millisecond timestamps, stored as UTC on both MySQL (`timezone: 'Z'`) and SQLite. */
 export const timestamp = (options: ColumnOptions = {}): ColumnOptions => ({
   type: 'datetime',
@@ -9,8 +7,8 @@ export const timestamp = (options: ColumnOptions = {}): ColumnOptions => ({
   ...options,
 });
 
-/** JSON values are kept as text so one column type works on MySQL and SQLite alike. */
-export const toJsonText = (value: JsonValue | undefined): string | null =>
-  value === null || value === undefined ? null : JSON.stringify(value);
-
-export const fromJsonText = (text: string | null): JsonValue => (text === null ? null : JSON.parse(text));
+/**
+ * What a `simple-json` column holds: a JsonValue (the mappers read it back as one), declared without the
+ * recursion TypeORM's insert types cannot expand.
+ */
+export type StoredJson = string | number | boolean | null | object;

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 import { timestamp } from './columns';
+import type { StoredJson } from './columns';
 
 @Entity('grants')
 export class GrantRow {
@@ -16,8 +17,9 @@ export class GrantRow {
   @Column({ name: 'limit_amount', type: 'int', nullable: true })
   limit!: number | null;
 
-  @Column({ name: 'value', type: 'text', nullable: true })
-  valueJson!: string | null;
+  /** A CONFIG grant's value, as JSON text (null: none). */
+  @Column({ type: 'simple-json', nullable: true })
+  value!: StoredJson;
 
   @Column(timestamp({ name: 'starts_at' }))
   startsAt!: Date;

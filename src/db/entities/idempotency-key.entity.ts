@@ -2,9 +2,13 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 
 import { timestamp } from './columns';
 
-/** The first request made with a key, and its response, per operation. */
+/** The first request made with a key, and its response, per caller and operation. */
 @Entity('idempotency_keys')
 export class IdempotencyKeyRow {
+  /** The `sub` of the token that used the key. */
+  @PrimaryColumn({ type: 'varchar', length: 255 })
+  caller!: string;
+
   @PrimaryColumn({ type: 'varchar', length: 32 })
   operation!: string;
 

@@ -1,3 +1,5 @@
+export { CatalogChangeRow } from './catalog-change.entity';
+export type { CatalogEntity } from './catalog-change.entity';
 export { FeatureRow } from './feature.entity';
 export { GrantRow } from './grant.entity';
 export { IdempotencyKeyRow } from './idempotency-key.entity';

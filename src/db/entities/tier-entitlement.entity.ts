@@ -1,5 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
+import type { StoredJson } from './columns';
+
 @Entity('tier_entitlements')
 export class TierEntitlementRow {
   @PrimaryColumn({ name: 'tier_key', type: 'varchar', length: 64 })
@@ -12,6 +14,7 @@ export class TierEntitlementRow {
   @Column({ name: 'limit_amount', type: 'int', nullable: true })
   limit!: number | null;
 
-  @Column({ name: 'value', type: 'text', nullable: true })
-  valueJson!: string | null;
+  /** A CONFIG entitlement's value, as JSON text (null: none). */
+  @Column({ type: 'simple-json', nullable: true })
+  value!: StoredJson;
 }

@@ -2,6 +2,7 @@ import { Table, TableIndex } from 'typeorm';
 import type { MigrationInterface, QueryRunner, TableColumnOptions } from 'typeorm';
 
 import { exactCollation } from './collation';
+import { increasingId } from './columns';
 
 /** Catalog, licenses, grants and the audit trail. One definition for MySQL and SQLite. */
 export class InitialSchema1764378000000 implements MigrationInterface {
@@ -134,14 +135,7 @@ export class InitialSchema1764378000000 implements MigrationInterface {
       new Table({
         name: 'license_events',
         columns: [
-          {
-            name: 'id',
-            // SQLite only auto-increments an INTEGER PRIMARY KEY (which is 64-bit there).
-            type: mysql ? 'bigint' : 'integer',
-            isPrimary: true,
-            isGenerated: true,
-            generationStrategy: 'increment',
-          },
+          increasingId(queryRunner),
           { name: 'type', type: 'varchar', length: '32' },
           userId(),
           key('feature_key', { isNullable: true }),

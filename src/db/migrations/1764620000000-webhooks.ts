@@ -1,12 +1,13 @@
 import { Table, TableIndex } from 'typeorm';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+import { increasingId } from './columns';
+
 /** Webhook endpoints and the durable delivery queue. */
 export class Webhooks1764620000000 implements MigrationInterface {
   name = 'Webhooks1764620000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const mysql = queryRunner.connection.options.type === 'mysql';
     const time = (name: string, isNullable = false) => ({ name, type: 'datetime', precision: 3, isNullable });
 
     await queryRunner.createTable(
@@ -28,14 +29,7 @@ export class Webhooks1764620000000 implements MigrationInterface {
       new Table({
         name: 'webhook_deliveries',
         columns: [
-          {
-            name: 'id',
-            // SQLite only auto-increments an INTEGER PRIMARY KEY (which is 64-bit there).
-            type: mysql ? 'bigint' : 'integer',
-            isPrimary: true,
-            isGenerated: true,
-            generationStrategy: 'increment',
-          },
+          increasingId(queryRunner),
           { name: 'endpoint_id', type: 'varchar', length: '36' },
           { name: 'event_id', type: 'bigint' },
           { name: 'status', type: 'varchar', length: '16' },

@@ -3,6 +3,8 @@ import { UsageAndIdempotency1764460000000 } from './1764460000000-usage-and-idem
 import { EventDelivery1764540000000 } from './1764540000000-event-delivery';
 import { Webhooks1764620000000 } from './1764620000000-webhooks';
 import { CatalogVersion1764700000000 } from './1764700000000-catalog-version';
+import { IdempotencyPerCaller1764780000000 } from './1764780000000-idempotency-per-caller';
+import { CatalogChanges1764860000000 } from './1764860000000-catalog-changes';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -11,4 +13,6 @@ export const migrations = [
   EventDelivery1764540000000,
   Webhooks1764620000000,
   CatalogVersion1764700000000,
+  IdempotencyPerCaller1764780000000,
+  CatalogChanges1764860000000,
 ];

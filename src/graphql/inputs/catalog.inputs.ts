@@ -16,10 +16,10 @@ export class FeatureInput {
   @Field(() => FeatureKind)
   kind!: FeatureKindValue;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Omitted: unchanged; null: none' })
   description?: string | null;
 
-  @Field(() => UsagePeriod, { nullable: true, defaultValue: 'MONTH' })
+  @Field(() => UsagePeriod, { nullable: true, description: 'Omitted: unchanged (MONTH for a new feature)' })
   usagePeriod?: UsagePeriodValue | null;
 }
 
