@@ -2,8 +2,10 @@ import type { DataSource } from 'typeorm';
 
 import { createAuthenticator } from './auth/token-verifier';
 import type { Config } from './config';
+import { CatalogStore } from './db/catalog-store';
 import { isDatabaseUnavailable } from './db/connection-errors';
 import { Database } from './db/database';
+import { WebhookQueue } from './db/webhook-queue';
 import type { LiveDelivery } from './events';
 import { CommittedEvents } from './events/committed-events';
 import { EventFeed } from './events/event-feed';
@@ -16,7 +18,7 @@ import { startApp } from './server/app';
 import type { RunningApp } from './server/app';
 import { Metrics } from './server/metrics';
 import { createServices } from './services';
-import type { Services } from './services';
+import type { Services, SharedWithDelivery } from './services';
 
 /** Half a second keeps expiry pushes within the contract's 2 seconds. */
 const EXPIRY_SWEEP_INTERVAL_MS = 500;
@@ -52,15 +54,19 @@ export async function startSubgraph(
   options: SubgraphOptions = {},
 ): Promise<Subgraph> {
   const db = new Database(dataSource);
-  const committed = new CommittedEvents();
-  const services = createServices(db, config, committed);
+  const shared: SharedWithDelivery = {
+    catalogStore: new CatalogStore(db),
+    webhookQueue: new WebhookQueue(db),
+    committed: new CommittedEvents(),
+  };
+  const services = createServices(db, config, shared);
   const authenticator = await createAuthenticator(config);
   const metrics = new Metrics(db);
   const onError = logBackgroundError(logger);
   const notifier: EventNotifier = config.redisUrl
     ? new RedisNotifier(config.redisUrl, onError)
     : new LocalNotifier();
-  const feed = new EventFeed(new EventReader(db, services.catalog), {
+  const feed = new EventFeed(new EventReader(db, shared.catalogStore), {
     pollIntervalMs: config.eventPollIntervalMs,
     onError,
   });
@@ -68,7 +74,7 @@ export async function startSubgraph(
   const stopJobs =
     options.backgroundJobs === false
       ? async () => undefined
-      : await startBackgroundJobs(config, services, committed, live, metrics, logger, onError);
+      : await startBackgroundJobs(config, services, shared, live, metrics, logger, onError);
   const app = await startApp({ config, db, services, live, authenticator, logger, metrics });
   return {
     db,
@@ -90,14 +96,14 @@ export async function startSubgraph(
 async function startBackgroundJobs(
   config: Config,
   services: Services,
-  committed: CommittedEvents,
+  { webhookQueue, committed }: SharedWithDelivery,
   { feed, notifier }: LiveDelivery,
   metrics: Metrics,
   logger: Logger,
   onError: (error: unknown) => void,
 ): Promise<() => Promise<void>> {
   await feed.start();
-  const webhooks = new WebhookDispatcher(services.webhookQueue, {
+  const webhooks = new WebhookDispatcher(webhookQueue, {
     ...config.webhooks,
     // Short retry delays (tests, impatient receivers) are honoured without waiting for the next look.
     pollIntervalMs: Math.max(50, Math.min(WEBHOOK_POLL_INTERVAL_MS, config.webhooks.retryBaseMs)),

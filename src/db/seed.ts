@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 
 import type { FeatureKind, UsagePeriod } from '../domain/types';
-import { bumpCatalogVersion } from './catalog-version';
+import { bumpCatalogVersion } from './catalog-store';
 import { FeatureRow, TierEntitlementRow, TierRow } from './entities';
 import { toTierEntitlementRow } from './mappers';
 

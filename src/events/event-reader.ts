@@ -1,6 +1,7 @@
 import { In, MoreThan } from 'typeorm';
 import type { FindOptionsWhere } from 'typeorm';
 
+import type { CatalogStore } from '../db/catalog-store';
 import type { Database } from '../db/database';
 import { GrantRow, LicenseEventRow } from '../db/entities';
 import { toGrant, toLicenseEvent } from '../db/mappers';
@@ -16,16 +17,11 @@ export interface DeliveredEvent {
   grant: Grant | null;
 }
 
-/** Where delivery gets the current catalog from (a cached copy checked against the version row). */
-export interface CatalogSnapshots {
-  snapshot(): Promise<Catalog>;
-}
-
 /** The stored events as live delivery reads them: the outbox the feed follows and subscriptions replay. */
 export class EventReader {
   constructor(
     private readonly db: Database,
-    private readonly catalog: CatalogSnapshots,
+    private readonly catalog: CatalogStore,
   ) {}
 
   /** The id of the newest stored event (0 when there is none). */
@@ -53,7 +49,7 @@ export class EventReader {
       ...new Set(events.map((event) => event.grantId).filter((id): id is string => id !== null)),
     ];
     const [catalog, grants] = await Promise.all([
-      this.catalog.snapshot(),
+      this.catalog.current(),
       grantIds.length === 0 ? [] : this.db.manager.findBy(GrantRow, { id: In(grantIds) }),
     ]);
     const grantById = new Map(grants.map((row) => [row.id, toGrant(row)]));

@@ -4,7 +4,8 @@ import type { EntityManager } from 'typeorm';
 import { assertAuthenticated, assertScope } from '../auth/access';
 import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
-import { bumpCatalogVersion, readCatalogVersion } from '../db/catalog-version';
+import { bumpCatalogVersion } from '../db/catalog-store';
+import type { CatalogStore } from '../db/catalog-store';
 import type { Database } from '../db/database';
 import {
   CatalogChangeRow,
@@ -46,66 +47,18 @@ export interface TierInput {
 const MAX_TIER_NAME_LENGTH = 200;
 
 /**
- * Features and tiers: what can be entitled, and what each tier includes. The catalog is small and every
- * license read needs it, so each replica keeps the last one it read, with the version it was read at; a
- * read checks the version row (one primary-key lookup) and reads the three tables only after a change.
+ * Features and tiers: what can be entitled, and what each tier includes. Reads go through the replica's
+ * cached copy (CatalogStore); every change bumps the catalog version in its transaction.
  */
 export class CatalogService {
-  private cached: { version: string; catalog: Promise<Catalog>; ready: boolean } | null = null;
-
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly store: CatalogStore,
+  ) {}
 
   async load(caller: Caller): Promise<Catalog> {
     assertAuthenticated(caller);
-    return this.snapshot();
-  }
-
-  /** The current catalog without an access check, for delivery, which has checked each subscriber already. */
-  async snapshot(): Promise<Catalog> {
-    return this.atVersion(this.db.manager, await readCatalogVersion(this.db.manager));
-  }
-
-  /**
-   * The catalog as of `version` (read with the caller's own statements): the cached one unless it changed.
-   * A miss reads through `manager`, the caller's own connection: a transaction may hold a lock, and must
-   * never wait for another connection from the pool (the callers queued on its lock may hold them all),
-   * so it does not wait for a read in progress elsewhere either.
-   */
-  atVersion(manager: EntityManager, version: string): Promise<Catalog> {
-    const cached = this.cached;
-    if (cached?.version === version && (cached.ready || !manager.queryRunner?.isTransactionActive)) {
-      return cached.catalog;
-    }
-    // A change committed after the version was read is caught by the next read's check.
-    const entry = { version, catalog: this.read(manager), ready: false };
-    this.cached = entry;
-    entry.catalog.then(
-      () => (entry.ready = true),
-      () => {
-        if (this.cached === entry) this.cached = null;
-      },
-    );
-    return entry.catalog;
-  }
-
-  private async read(manager: EntityManager): Promise<Catalog> {
-    const [featureRows, tierRows, entryRows] = await Promise.all([
-      manager.find(FeatureRow, { order: { key: 'ASC' } }),
-      manager.find(TierRow, { order: { rank: 'ASC', key: 'ASC' } }),
-      manager.find(TierEntitlementRow, { order: { featureKey: 'ASC' } }),
-    ]);
-    const features = new Map(featureRows.map((row) => [row.key, toFeature(row)]));
-    const tiers = new Map(
-      tierRows.map((row) => [
-        row.key,
-        toTier(
-          row,
-          entryRows.filter((e) => e.tierKey === row.key),
-          features,
-        ),
-      ]),
-    );
-    return { features, tiers };
+    return this.store.current();
   }
 
   /**

@@ -1,14 +1,15 @@
 import type { Config } from '../config';
+import type { CatalogStore } from '../db/catalog-store';
 import type { Database } from '../db/database';
+import { LicenseStore } from '../db/license-store';
+import type { WebhookQueue } from '../db/webhook-queue';
 import type { CommittedEvents } from '../events/committed-events';
 import { CatalogService } from './catalog.service';
 import { LicenseEventLog } from './license-event.service';
 import { ExpiryService } from './expiry.service';
 import { IdempotencyStore } from './idempotency';
-import { LicenseStore } from './license-store';
 import { LicenseService } from './license.service';
 import { UsageService } from './usage.service';
-import { WebhookQueue } from '../db/webhook-queue';
 import { WebhookService } from './webhook.service';
 
 export interface Services {
@@ -20,19 +21,23 @@ export interface Services {
   idempotency: IdempotencyStore;
   expiries: ExpiryService;
   webhooks: WebhookService;
-  webhookQueue: WebhookQueue;
 }
 
-/** `committed` is raised after each commit that stored events (live delivery listens to it). */
+/** What the services share with live delivery: the catalog cache, the webhook queue, the commit signal. */
+export interface SharedWithDelivery {
+  catalogStore: CatalogStore;
+  webhookQueue: WebhookQueue;
+  committed: CommittedEvents;
+}
+
 export function createServices(
   db: Database,
   config: Pick<Config, 'defaultTier' | 'webhooks'>,
-  committed: CommittedEvents,
+  { catalogStore, webhookQueue, committed }: SharedWithDelivery,
 ): Services {
-  const catalog = new CatalogService(db);
-  const webhookQueue = new WebhookQueue(db);
+  const catalog = new CatalogService(db, catalogStore);
   const licenseEventLog = new LicenseEventLog(db, webhookQueue, committed);
-  const store = new LicenseStore(db, catalog, config.defaultTier);
+  const store = new LicenseStore(db, catalogStore, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
   const expiries = new ExpiryService(db, licenseEventLog, config.defaultTier);
   return {
@@ -43,6 +48,5 @@ export function createServices(
     idempotency,
     expiries,
     webhooks: new WebhookService(db, { allowPrivate: config.webhooks.allowPrivate }),
-    webhookQueue,
   };
 }

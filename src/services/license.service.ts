@@ -30,7 +30,7 @@ import { BadUserInputError, NotFoundError } from '../errors';
 import type { ExpiryService } from './expiry.service';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
-import type { LicenseStore } from './license-store';
+import type { LicenseStore } from '../db/license-store';
 
 export interface GrantInput {
   userId: string;

@@ -15,7 +15,7 @@ import { checkAmount, checkIdempotencyKey, checkKey, checkUserId } from '../doma
 import { BadUserInputError, NotFoundError } from '../errors';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog } from './license-event.service';
-import type { LicenseStore } from './license-store';
+import type { LicenseStore } from '../db/license-store';
 
 export interface RecordUsageInput {
   userId: string;

@@ -1,11 +1,13 @@
 import type { EntityManager } from 'typeorm';
 
+import { CatalogStore } from '../../src/db/catalog-store';
 import { LicenseRow } from '../../src/db/entities';
+import { WebhookQueue } from '../../src/db/webhook-queue';
 import { CommittedEvents } from '../../src/events/committed-events';
 import { LicenseEventLog } from '../../src/services/license-event.service';
 import type { NewLicenseEvent } from '../../src/services/license-event.service';
 import { IdempotencyStore } from '../../src/services/idempotency';
-import { LicenseStore } from '../../src/services/license-store';
+import { LicenseStore } from '../../src/db/license-store';
 import { LicenseService } from '../../src/services/license.service';
 import { authenticated, Scope } from '../../src/auth/caller';
 import { createTestCatalog } from '../testkit/catalog';
@@ -144,8 +146,8 @@ describe('a mutation that fails midway', () => {
   it('stores neither the change nor its event', async () => {
     const licenses = new LicenseService(
       server.db,
-      new LicenseStore(server.db, server.services.catalog, 'basic'),
-      new FailingEventLog(server.db, server.services.webhookQueue, new CommittedEvents()),
+      new LicenseStore(server.db, new CatalogStore(server.db), 'basic'),
+      new FailingEventLog(server.db, new WebhookQueue(server.db), new CommittedEvents()),
       new IdempotencyStore(server.db),
       server.services.expiries,
       'basic',

@@ -1,4 +1,4 @@
-import { bumpCatalogVersion } from '../../src/db/catalog-version';
+import { bumpCatalogVersion } from '../../src/db/catalog-store';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
 

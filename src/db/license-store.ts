@@ -1,14 +1,15 @@
 import type { EntityManager } from 'typeorm';
 
-import type { Database } from '../db/database';
-import { GrantRow, LicenseRow, UsageCounterRow } from '../db/entities';
-import { toGrant, toLicense } from '../db/mappers';
-import { hydrate, statement } from '../db/raw-sql';
 import { defaultLicense } from '../domain/effective';
 import type { LicenseState } from '../domain/effective';
 import { groupBy } from '../domain/group-by';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
-import type { CatalogService } from './catalog.service';
+import { catalogVersionStatement } from './catalog-store';
+import type { CatalogStore } from './catalog-store';
+import type { Database } from './database';
+import { GrantRow, LicenseRow, UsageCounterRow } from './entities';
+import { toGrant, toLicense } from './mappers';
+import { hydrate, statement } from './raw-sql';
 
 /**
  * Reading and locking license state, shared by the license and usage services. Reads are batched: one round
@@ -17,7 +18,7 @@ import type { CatalogService } from './catalog.service';
 export class LicenseStore {
   constructor(
     private readonly db: Database,
-    private readonly catalog: CatalogService,
+    private readonly catalog: CatalogStore,
     private readonly defaultTier: string,
   ) {}
 
@@ -30,7 +31,7 @@ export class LicenseStore {
     const ids = [...userIds];
     if (ids.length === 0) return new Map();
     const reads = [
-      statement(manager, 'SELECT version FROM catalog_version WHERE id = 1'),
+      catalogVersionStatement(manager),
       statement(
         manager,
         `SELECT * FROM grants WHERE user_id IN (:...ids)
@@ -46,7 +47,7 @@ export class LicenseStore {
       statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
     ];
     const [[version], grantRows, counterRows, licenseRows] = await this.db.readBatch(manager, reads);
-    const catalog = await this.catalog.atVersion(manager, String(version.version));
+    const catalog = await this.catalog.atVersion(manager, version.version);
 
     const licenses = new Map(
       hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),
