@@ -18,15 +18,19 @@ export interface ServerProcess {
 
 /** Runs `src/main.ts` as its own Node process (TypeScript compiled on the fly by swc). */
 export function spawnServer(env: NodeJS.ProcessEnv): ServerProcess {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src', 'main.ts')], {
+  return spawnNode(['-r', '@swc-node/register', join(ROOT, 'src', 'main.ts')], {
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE,
+    ...env,
+  });
+}
+
+/** Runs `node ARGS` in the repository's root with `env` (and PATH) as its whole environment. */
+export function spawnNode(args: string[], env: NodeJS.ProcessEnv): ServerProcess {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE,
-      ...env,
-    },
+    env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -56,4 +60,22 @@ export async function waitUntilReady(server: ServerProcess, timeoutMs = 30_000):
     { timeoutMs, intervalMs: 100, what: () => `the server to be ready; its output:\n${server.output()}` },
   );
   return url as string;
+}
+
+/** Waits until `url` answers 2xx, or fails with the process's output when it exits first. */
+export async function waitUntilAnswers(
+  server: ServerProcess,
+  url: string,
+  { headers = {}, timeoutMs = 30_000 }: { headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<void> {
+  await waitUntil(
+    async () => {
+      if (server.child.exitCode !== null) throw new Error(`process exited early:\n${server.output()}`);
+      return fetch(url, { headers }).then(
+        (response) => response.ok,
+        () => false,
+      );
+    },
+    { timeoutMs, intervalMs: 100, what: () => `${url} to answer; the process's output:\n${server.output()}` },
+  );
 }
