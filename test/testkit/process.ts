@@ -21,15 +21,22 @@ export function spawnServer(
   env: NodeJS.ProcessEnv,
   user: { uid?: number; gid?: number } = {},
 ): ServerProcess {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(ROOT, 'src', 'main.ts')], {
+  return spawnNode(
+    ['-r', '@swc-node/register', join(ROOT, 'src', 'main.ts')],
+    { PORT: '0', LOG_LEVEL: 'info', AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE, ...env },
+    user,
+  );
+}
+
+/** Runs `node ARGS` in the repository's root with `env` (and PATH) as its whole environment. */
+export function spawnNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  user: { uid?: number; gid?: number } = {},
+): ServerProcess {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      AUTH_DEV_KEY_FILE: TEST_DEV_KEY_FILE,
-      ...env,
-    },
+    env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...user,
   });
@@ -60,4 +67,22 @@ export async function waitUntilReady(server: ServerProcess, timeoutMs = 30_000):
     { timeoutMs, intervalMs: 100, what: () => `the server to be ready; its output:\n${server.output()}` },
   );
   return url as string;
+}
+
+/** Waits until `url` answers 2xx, or fails with the process's output when it exits first. */
+export async function waitUntilAnswers(
+  server: ServerProcess,
+  url: string,
+  { headers = {}, timeoutMs = 30_000 }: { headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<void> {
+  await waitUntil(
+    async () => {
+      if (server.child.exitCode !== null) throw new Error(`process exited early:\n${server.output()}`);
+      return fetch(url, { headers }).then(
+        (response) => response.ok,
+        () => false,
+      );
+    },
+    { timeoutMs, intervalMs: 100, what: () => `${url} to answer; the process's output:\n${server.output()}` },
+  );
 }
