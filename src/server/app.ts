@@ -14,17 +14,15 @@ import type { Database } from '../db/database';
 import type { LiveDelivery } from '../events';
 import { createRequestContext } from '../graphql/context';
 import type { RequestContext } from '../graphql/context';
-import { parseOptions, queryLimitRules } from '../graphql/limits';
 import { buildSubgraph } from '../graphql/schema';
 import type { Services } from '../services';
 import { bodyErrors } from './body-errors';
-import { errorFormatter } from './errors';
 import { healthRoutes } from './health';
 import { accessLog } from './logger';
 import type { Logger } from './logger';
 import type { Metrics } from './metrics';
+import { createOperationPipeline } from './operation-pipeline';
 import { InFlightOperations } from './in-flight';
-import { introspectionNeedsToken } from './introspection';
 import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
 import { attachWebSocketServer } from './websocket';
@@ -66,13 +64,15 @@ export async function startApp({
   logger,
   metrics,
 }: AppDependencies): Promise<RunningApp> {
-  const production = config.nodeEnv === 'production';
   const app = express();
   const httpServer = http.createServer(app);
   const schema = await buildSubgraph();
+  const pipeline = createOperationPipeline({ nodeEnv: config.nodeEnv, logger });
   const webSockets = attachWebSocketServer({
     httpServer,
     schema,
+    pipeline,
+    limits: config.webSockets,
     services,
     feed: live.feed,
     authenticator,
@@ -82,13 +82,7 @@ export async function startApp({
   const operations = new InFlightOperations();
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    introspection: !production,
-    // No "Did you mean ...?" hints that map the schema for a caller who may not introspect it.
-    hideSchemaDetailsFromClientErrors: production,
-    includeStacktraceInErrorResponses: config.nodeEnv === 'development',
-    formatError: errorFormatter({ exposeInternals: config.nodeEnv === 'development', logger }),
-    validationRules: queryLimitRules(),
-    parseOptions,
+    ...pipeline.apolloOptions,
     allowBatchedHttpRequests: false,
     // main.ts owns shutdown (sockets, feed, pool, exit code); Apollo's own handler would re-raise the signal.
     stopOnTerminationSignals: false,
@@ -97,7 +91,7 @@ export async function startApp({
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginSubscriptionCallback({ logger }),
       { serverWillStart: async () => ({ drainServer: () => webSockets.close() }) },
-      introspectionNeedsToken,
+      pipeline.apolloPlugin,
       metrics.apolloPlugin(),
       operations.plugin(),
       // The schema declares no cache hints; Apollo's default plugin would still wrap every field resolver.
