@@ -1,3 +1,4 @@
+import pino from 'pino';
 import WebSocket from 'ws';
 
 import { startTestServer } from '../testkit/server';
@@ -111,8 +112,11 @@ describe('in production, when the database fails', () => {
   let server: TestServer;
   let reader: string;
 
+  const logLines: Record<string, any>[] = [];
+
   beforeAll(async () => {
-    server = await startTestServer({ ...production, seedCatalog: false });
+    const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(JSON.parse(line)) });
+    server = await startTestServer({ ...production, seedCatalog: false, logger });
     reader = await server.token('auditor', ['entitlements:read']);
     await server.dataSource.query('DROP TABLE grants');
     await server.dataSource.query('DROP TABLE license_events');
@@ -129,6 +133,14 @@ describe('in production, when the database fails', () => {
     );
   };
 
+  /** The error was logged in full, once: what the caller does not see, the operator does. */
+  const expectLogged = (table: string) => {
+    const logged = logLines.filter((line) => line.msg === 'unexpected error while resolving');
+    expect(logged).toHaveLength(1);
+    expect(logged[0].err.message).toMatch(new RegExp(table));
+    logLines.length = 0;
+  };
+
   it('masks a resolver error of a query', async () => {
     const response = await operationOver(
       socketAs(server, reader),
@@ -138,11 +150,13 @@ describe('in production, when the database fails', () => {
       { representations: [{ __typename: 'User', id: 'victim' }] },
     );
     expectMasked(response);
+    expectLogged('grants');
   });
 
   it('masks the error of a subscription whose replay fails', async () => {
     const response = await operationOver(socketAs(server, reader), LICENSE_EVENTS, { after: '0' });
     expectMasked(response);
+    expectLogged('license_events');
   });
 });
 

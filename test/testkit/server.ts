@@ -13,6 +13,7 @@ import type { LiveDelivery } from '../../src/events';
 import { startSubgraph } from '../../src/runtime';
 import type { Services } from '../../src/services';
 import { createLogger } from '../../src/server/logger';
+import type { Logger } from '../../src/server/logger';
 import { openTestDatabase } from './database';
 import { QueryCounter } from './query-counter';
 
@@ -68,6 +69,8 @@ export async function startTestServer(
     env?: NodeJS.ProcessEnv;
     /** Settings loadConfig would refuse here, e.g. nodeEnv 'production' on SQLite. */
     configOverrides?: Partial<Config>;
+    /** Instead of the one LOG_LEVEL (TEST_LOG_LEVEL, default silent) makes. */
+    logger?: Logger;
   } = {},
 ): Promise<TestServer> {
   const queries = new QueryCounter();
@@ -83,7 +86,7 @@ export async function startTestServer(
     }),
     ...options.configOverrides,
   };
-  const subgraph = await startSubgraph(config, dataSource, createLogger(config));
+  const subgraph = await startSubgraph(config, dataSource, options.logger ?? createLogger(config));
   const { db, services, live, app } = subgraph;
   const adminToken = await mintToken('admin', ADMIN_SCOPES);
   const gqlAs = (token: string | null, query: string, variables?: Record<string, unknown>) =>
