@@ -72,6 +72,7 @@ export function assertCostWithinLimit(
   const cost = operationCost(document, operation, variables ?? {});
   if (cost > QUERY_LIMITS.maxCost) {
     throw new GraphQLError(`Query cost limit of ${QUERY_LIMITS.maxCost} exceeded, found ${cost}.`, {
+      // `http` makes Apollo Server answer 400, as for the other limits; the WebSocket transport drops it.
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
     });
   }
@@ -82,7 +83,7 @@ export function assertCostWithinLimit(
  * `first`/`last` read from literals or variables, and `_entities` multiplied by its number of representations,
  * each costing what its selection would cost as an operation of its own.
  */
-export function operationCost(
+function operationCost(
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>>,
