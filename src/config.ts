@@ -29,6 +29,14 @@ export interface Config {
   seedCatalog: boolean;
   logLevel: LogLevel;
   webhooks: { allowPrivate: boolean; retryBaseMs: number };
+  webSockets: WebSocketLimits;
+}
+
+export interface WebSocketLimits {
+  /** Operations one socket may have open at once; one more is refused with an error. */
+  maxOperationsPerSocket: number;
+  /** Authenticated sockets one identity (`sub`) may hold open; one more is closed with 4429. */
+  maxSocketsPerIdentity: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -61,6 +69,9 @@ const integer = (message: string, min: number, max: number) =>
     .regex(/^\d+$/, message)
     .transform(Number)
     .refine((value) => value >= min && value <= max, message);
+
+const socketCap = (fallback: number) =>
+  z.preprocess(unsetIfEmpty, integer('must be 1 to 100000', 1, 100_000).default(fallback));
 
 const environment = z.object({
   NODE_ENV: z.preprocess(
@@ -128,6 +139,8 @@ const environment = z.object({
     unsetIfEmpty,
     integer('must be a positive integer', 1, Number.MAX_SAFE_INTEGER).default(5000),
   ),
+  WS_MAX_OPERATIONS_PER_SOCKET: socketCap(1000),
+  WS_MAX_SOCKETS_PER_IDENTITY: socketCap(100),
 });
 
 /** Every environment variable the subgraph reads. */
@@ -186,6 +199,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: {
       allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE ?? vars.NODE_ENV !== 'production',
       retryBaseMs: vars.WEBHOOK_RETRY_BASE_MS,
+    },
+    webSockets: {
+      maxOperationsPerSocket: vars.WS_MAX_OPERATIONS_PER_SOCKET,
+      maxSocketsPerIdentity: vars.WS_MAX_SOCKETS_PER_IDENTITY,
     },
   };
 }

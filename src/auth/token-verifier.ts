@@ -54,7 +54,11 @@ export async function createAuthenticator(config: Pick<Config, 'auth'>): Promise
           requiredClaims: ['sub', 'exp'],
         });
         if (!isSubject(payload.sub)) return unauthenticated('The token\'s "sub" claim is not accepted');
-        return authenticated(payload.sub, scopesOf(payload), new Date((payload.exp as number) * 1000));
+        // jose takes any number, 1e400 (Infinity) included; a socket could not be closed at such a time.
+        const expiresAt = new Date((payload.exp as number) * 1000);
+        if (Number.isNaN(expiresAt.getTime()))
+          return unauthenticated('The token\'s "exp" claim is not accepted');
+        return authenticated(payload.sub, scopesOf(payload), expiresAt);
       } catch (error) {
         return unauthenticated(rejectionReason(error));
       }

@@ -1,17 +1,25 @@
-import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import type { GraphQLError, ParseOptions, ValidationContext, ValidationRule } from 'graphql';
+import { GraphQLError, Kind } from 'graphql';
+import type {
+  DocumentNode,
+  FieldNode,
+  FragmentDefinitionNode,
+  OperationDefinitionNode,
+  ParseOptions,
+  SelectionSetNode,
+  ValidationContext,
+  ValidationRule,
+  ValueNode,
+} from 'graphql';
 
 /**
- * Bounds on what one operation may ask for, shared by every transport (HTTP now, WebSocket later).
- * Sized for real traffic: the deepest useful query (events -> grant -> user -> entitlements -> grants
- * -> feature) is 8 levels, and the router sends one `_entities` operation whatever the number of
- * representations, which travel as variables and cost nothing here.
+ * Bounds on what one operation may ask for, shared by both transports (HTTP and WebSocket). Sized for real
+ * traffic: the deepest useful query (events -> grant -> user -> entitlements -> grants -> feature) is
+ * 8 levels; a literal or variable full page of the audit trail fits the cost, and so does the router's
+ * `_entities` operation with 10,000 representations asking a user's tier and a few entitlements.
  */
-// The cost estimate multiplies by a literal `first` only (a variable counts as 1), so the bound is sized
-// for a literal full page of the audit trail; `first` itself is capped at 1,000 either way.
 export const QUERY_LIMITS = {
   maxDepth: 12,
   maxAliases: 30,
@@ -43,8 +51,97 @@ export function queryLimitRules(): ValidationRule[] {
     }),
     maxAliasesRule({ n: QUERY_LIMITS.maxAliases, ...reportInstead }),
     maxDirectivesRule({ n: QUERY_LIMITS.maxDirectives, ...reportInstead }),
-    costLimitRule({ maxCost: QUERY_LIMITS.maxCost, flattenFragments: true, ...reportInstead }),
   ] as ValidationRule[];
+}
+
+/** graphql-armor's cost weights: a leaf 1, an object 2 plus 1.5 times what it selects. */
+const SCALAR_COST = 1;
+const OBJECT_COST = 2;
+const DEPTH_FACTOR = 1.5;
+
+/**
+ * Refuses an operation whose estimated cost, with the request's variables, is over `QUERY_LIMITS.maxCost`.
+ * It runs once the operation is known and validated (a static rule cannot see variables, so a
+ * `first: $n` would count as 1). The document must have passed validation: fragments exist and do not cycle.
+ */
+export function assertCostWithinLimit(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): void {
+  const cost = operationCost(document, operation, variables ?? {});
+  if (cost > QUERY_LIMITS.maxCost) {
+    throw new GraphQLError(`Query cost limit of ${QUERY_LIMITS.maxCost} exceeded, found ${cost}.`, {
+      // `http` makes Apollo Server answer 400, as for the other limits; the WebSocket transport drops it.
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+    });
+  }
+}
+
+/**
+ * graphql-armor's estimate (fragments count as the fields they stand for; `__schema` costs nothing), with
+ * `first`/`last` read from literals or variables, and `_entities` multiplied by its number of representations,
+ * each costing what its selection would cost as an operation of its own.
+ */
+function operationCost(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>>,
+): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const defaults = new Map(
+    (operation.variableDefinitions ?? []).map((definition) => [
+      definition.variable.name.value,
+      definition.defaultValue,
+    ]),
+  );
+  const valueOf = (node: ValueNode): unknown => {
+    if (node.kind === Kind.INT) return Number(node.value);
+    if (node.kind === Kind.LIST) return node.values;
+    if (node.kind !== Kind.VARIABLE) return undefined;
+    const name = node.name.value;
+    if (name in variables) return variables[name];
+    const fallback = defaults.get(name);
+    return fallback ? valueOf(fallback) : undefined;
+  };
+
+  /** The fields of a selection set, fragments flattened into it. */
+  const sumOf = (selectionSet: SelectionSetNode, weight: number): number =>
+    selectionSet.selections.reduce((total, selection) => {
+      if (selection.kind === Kind.FIELD) return total + weight * fieldCost(selection);
+      const fragment =
+        selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
+      return fragment ? total + sumOf(fragment.selectionSet, weight) : total;
+    }, 0);
+
+  const fieldCost = (field: FieldNode): number => {
+    if (field.name.value === '__schema') return 0;
+    if (!field.selectionSet) return SCALAR_COST;
+    if (field.name.value === '_entities') {
+      return representationCount(field) * sumOf(field.selectionSet, 1);
+    }
+    return (OBJECT_COST + sumOf(field.selectionSet, DEPTH_FACTOR)) * pageSize(field);
+  };
+
+  const argument = (field: FieldNode, name: string) =>
+    field.arguments?.find((candidate) => candidate.name.value === name)?.value;
+
+  const pageSize = (field: FieldNode): number => {
+    const node = argument(field, 'first') ?? argument(field, 'last');
+    const size = node ? valueOf(node) : undefined;
+    return typeof size === 'number' && Number.isFinite(size) ? Math.max(size, 1) : 1;
+  };
+
+  const representationCount = (field: FieldNode): number => {
+    const node = argument(field, 'representations');
+    const representations = node ? valueOf(node) : undefined;
+    return Array.isArray(representations) ? representations.length : 1;
+  };
+
+  return sumOf(operation.selectionSet, 1);
 }
 
 /**

@@ -13,18 +13,16 @@ import type { Database } from '../db/database';
 import type { LiveDelivery } from '../events';
 import { createRequestContext } from '../graphql/context';
 import type { RequestContext } from '../graphql/context';
-import { parseOptions, queryLimitRules } from '../graphql/limits';
 import { buildSubgraph } from '../graphql/schema';
 import type { Services } from '../services';
 import { bodyErrors } from './body-errors';
 import { distinctRepresentationsPlugin } from './distinct-representations';
-import { errorFormatter } from './errors';
 import { healthRoutes } from './health';
 import type { Logger } from '../logger';
 import { accessLog } from './access-log';
 import type { Metrics } from './metrics';
+import { createOperationPipeline } from './operation-pipeline';
 import { InFlightOperations } from './in-flight';
-import { introspectionNeedsToken } from './introspection';
 import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
 import { subscriptionCallbackPlugin } from './subscription-callback';
@@ -67,20 +65,14 @@ export async function startApp({
   logger,
   metrics,
 }: AppDependencies): Promise<RunningApp> {
-  const production = config.nodeEnv === 'production';
   const app = express();
   const httpServer = http.createServer(app);
   const schema = await buildSubgraph();
+  const pipeline = createOperationPipeline({ nodeEnv: config.nodeEnv, logger });
   const operations = new InFlightOperations();
   const apollo = new ApolloServer<RequestContext>({
     schema,
-    introspection: !production,
-    // No "Did you mean ...?" hints that map the schema for a caller who may not introspect it.
-    hideSchemaDetailsFromClientErrors: production,
-    includeStacktraceInErrorResponses: config.nodeEnv === 'development',
-    formatError: errorFormatter({ exposeInternals: config.nodeEnv === 'development', logger }),
-    validationRules: queryLimitRules(),
-    parseOptions,
+    ...pipeline.apolloOptions,
     allowBatchedHttpRequests: false,
     // main.ts owns shutdown (sockets, feed, pool, exit code); Apollo's own handler would re-raise the signal.
     stopOnTerminationSignals: false,
@@ -88,7 +80,8 @@ export async function startApp({
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       subscriptionCallbackPlugin({ logger, outbound: { allowPrivate: config.webhooks.allowPrivate } }),
-      introspectionNeedsToken,
+      // Before the representations are made distinct: the cost counts every one the caller sent.
+      pipeline.apolloPlugin,
       distinctRepresentationsPlugin,
       metrics.apolloPlugin(),
       operations.plugin(),
@@ -131,6 +124,8 @@ export async function startApp({
   const webSockets = attachWebSocketServer({
     httpServer,
     schema,
+    pipeline,
+    limits: config.webSockets,
     services,
     feed: live.feed,
     authenticator,

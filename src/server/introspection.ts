@@ -1,25 +1,20 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind } from 'graphql';
-import type { DocumentNode, SelectionSetNode } from 'graphql';
+import type { DocumentNode, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 
 import { assertAuthenticated } from '../auth/access';
-import type { RequestContext } from '../graphql/context';
+import type { Caller } from '../auth/caller';
 
 /**
  * Introspection (where it is on at all, outside production) needs a valid token like everything else;
  * only `_service`, which composition reads, answers without one.
  */
-export const introspectionNeedsToken: ApolloServerPlugin<RequestContext> = {
-  async requestDidStart() {
-    return {
-      async didResolveOperation({ operation, document, contextValue }) {
-        if (operation && rootFields(operation.selectionSet, document).some(isIntrospection)) {
-          assertAuthenticated(contextValue.caller);
-        }
-      },
-    };
-  },
-};
+export function assertIntrospectionAuthenticated(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  caller: Caller,
+): void {
+  if (rootFields(operation.selectionSet, document).some(isIntrospection)) assertAuthenticated(caller);
+}
 
 const isIntrospection = (name: string) => name === '__schema' || name === '__type';
 

@@ -1,23 +1,37 @@
 import type http from 'node:http';
 
-import { GraphQLError, parse, specifiedRules, validate } from 'graphql';
-import type { DocumentNode, ExecutionArgs, GraphQLSchema, ValidationRule } from 'graphql';
+import { getOperationAST, GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import type {
+  DocumentNode,
+  ExecutionArgs,
+  ExecutionResult,
+  GraphQLFormattedError,
+  GraphQLSchema,
+  ValidationRule,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
+import { LRUCache } from 'lru-cache';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 
 import type { Caller } from '../auth/caller';
 import type { Authenticator } from '../auth/token-verifier';
+import type { WebSocketLimits } from '../config';
 import type { EventFeed } from '../events';
 import { createRequestContext } from '../graphql/context';
-import { isTokenLimitError, parseOptions, queryLimitRules } from '../graphql/limits';
+import { isTokenLimitError, parseOptions } from '../graphql/limits';
 import type { Services } from '../services';
 import type { Logger } from '../logger';
+import type { OperationPipeline } from './operation-pipeline';
 import { matchesRouterSecret } from './router-secret';
 import { subscribeShared } from './shared-execution';
 
 /** graphql-ws closes with 4403 ("Forbidden") when onConnect refuses; the same code ends an expired token. */
 const FORBIDDEN = 4403;
+/** An identity over its number of open sockets (HTTP's 429, in the application's range of close codes). */
+const TOO_MANY_SOCKETS = 4429;
+/** The largest message a client may send, as HTTP's body limit; ws closes with 1009 before buffering more. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
 const GOING_AWAY = 1001;
 /** setTimeout's ceiling; a token valid longer is checked again when this fires. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -28,6 +42,8 @@ type SocketExtra = {
   request: http.IncomingMessage;
   caller?: Caller;
   expiry?: NodeJS.Timeout;
+  /** Set once the socket counts towards its identity's open sockets. */
+  countedFor?: string;
 };
 
 export interface WebSocketTransport {
@@ -40,25 +56,36 @@ export interface WebSocketTransport {
 /**
  * Subscriptions over graphql-ws on the HTTP server's port and path. The token comes from
  * `connection_init` (`authorization`, `Authorization` or `token`, with or without `Bearer `) or the upgrade
- * request; the same query limits as HTTP apply to every subscribe message.
+ * request; every subscribe message goes through the same operation pipeline as HTTP (limits, cost with
+ * its variables, introspection rule, error masking and logging).
  */
 export function attachWebSocketServer(options: {
   httpServer: http.Server;
   schema: GraphQLSchema;
+  pipeline: OperationPipeline;
+  limits: WebSocketLimits;
   services: Services;
   feed: EventFeed;
   authenticator: Authenticator;
   routerSecret: string | undefined;
   logger: Logger;
 }): WebSocketTransport {
-  const { schema, services, feed, authenticator, routerSecret, logger } = options;
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
-  const rules = [...specifiedRules, ...queryLimitRules()];
-  const documents = new DocumentCache(schema, rules);
+  const { schema, pipeline, limits, services, feed, authenticator, routerSecret, logger } = options;
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: '/graphql',
+    maxPayload: MAX_MESSAGE_BYTES,
+  });
+  const documents = new DocumentCache(schema, [...specifiedRules, ...pipeline.validationRules]);
+  const socketsByIdentity = new Map<string, number>();
+  /** Subscribers of one document share each event's result (shared-execution.ts); format it once. */
+  const formatted = new WeakMap<ExecutionResult, GraphQLFormattedError[]>();
 
   const cleanup = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
       schema,
+      // Close reasons of internal failures say "Internal server error" only, in production.
+      isProd: pipeline.production,
       async onConnect(ctx) {
         if (
           routerSecret &&
@@ -68,6 +95,18 @@ export function attachWebSocketServer(options: {
         }
         const caller = await authenticator.callerFor(tokenOf(ctx.connectionParams, ctx.extra.request));
         if (caller.subject === null) return false;
+        // Gone while its token was checked: onClose has run already and would never count it out.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        const open = socketsByIdentity.get(caller.subject) ?? 0;
+        if (open >= limits.maxSocketsPerIdentity) {
+          ctx.extra.socket.close(
+            TOO_MANY_SOCKETS,
+            `Too many open sockets for this identity (at most ${limits.maxSocketsPerIdentity})`,
+          );
+          return false;
+        }
+        socketsByIdentity.set(caller.subject, open + 1);
+        ctx.extra.countedFor = caller.subject;
         ctx.extra.caller = caller;
         if (caller.expiresAt) closeAtExpiry(ctx.extra, caller.expiresAt);
         // Nothing needs the upgrade request or the token again; a socket may live for hours.
@@ -77,19 +116,51 @@ export function attachWebSocketServer(options: {
       },
       subscribe: subscribeShared,
       onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+        // graphql-ws has already registered this one.
+        if (Object.keys(ctx.subscriptions).length > limits.maxOperationsPerSocket) {
+          return [
+            coded(
+              `Too many operations on this socket (at most ${limits.maxOperationsPerSocket} at a time)`,
+              'GRAPHQL_VALIDATION_FAILED',
+            ),
+          ];
+        }
         const checked = documents.get(payload.query);
         if ('errors' in checked) return checked.errors;
         const { document } = checked;
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [coded('Unable to identify operation', 'GRAPHQL_VALIDATION_FAILED')];
+        const caller = ctx.extra.caller as Caller;
+        try {
+          pipeline.checkOperation(document, operation, payload.variables, caller);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         return {
           schema,
           document,
           variableValues: payload.variables,
           operationName: payload.operationName,
-          contextValue: createRequestContext(services, feed, ctx.extra.caller as Caller),
+          contextValue: createRequestContext(services, feed, caller),
         };
+      },
+      onNext(_ctx, _id, _payload, _args, result) {
+        if (!result.errors) return undefined;
+        let errors = formatted.get(result);
+        if (!errors) formatted.set(result, (errors = pipeline.formatErrors(result.errors)));
+        return { ...result, errors };
+      },
+      onError(_ctx, _id, _payload, errors) {
+        return pipeline.formatErrors(errors);
       },
       onClose(ctx) {
         clearTimeout(ctx.extra.expiry);
+        const identity = ctx.extra.countedFor;
+        if (identity === undefined) return;
+        const open = (socketsByIdentity.get(identity) ?? 1) - 1;
+        if (open > 0) socketsByIdentity.set(identity, open);
+        else socketsByIdentity.delete(identity);
       },
     },
     wss,
@@ -107,6 +178,12 @@ export function attachWebSocketServer(options: {
   }
 
   wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
+  // A client's protocol error (a message over the cap, a bad frame): ws has already closed the socket with
+  // the right code (1009, 1002, ...). graphql-ws would also print it to the console, outside the JSON log.
+  wss.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => logger.info({ err: { message: error.message } }, 'websocket client error'));
+  });
 
   return {
     clientCount: () => wss.clients.size,
@@ -123,8 +200,12 @@ export function attachWebSocketServer(options: {
  * text; sharing one document keeps memory per subscription small and lets their executions be shared.
  */
 class DocumentCache {
-  private static readonly MAX_ENTRIES = 1000;
-  private readonly checked = new Map<string, { document: DocumentNode } | { errors: GraphQLError[] }>();
+  // Bounded in entries and in query text (a message may carry up to 1 MiB of it).
+  private readonly checked = new LRUCache<string, { document: DocumentNode } | { errors: GraphQLError[] }>({
+    max: 1000,
+    maxSize: 16 * 1024 * 1024,
+    sizeCalculation: (_entry, query) => query.length + 1,
+  });
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -133,13 +214,7 @@ class DocumentCache {
 
   get(query: string): { document: DocumentNode } | { errors: GraphQLError[] } {
     let entry = this.checked.get(query);
-    if (!entry) {
-      entry = this.check(query);
-      // Oldest first out: a Map iterates in insertion order.
-      if (this.checked.size >= DocumentCache.MAX_ENTRIES)
-        this.checked.delete(this.checked.keys().next().value!);
-      this.checked.set(query, entry);
-    }
+    if (!entry) this.checked.set(query, (entry = this.check(query)));
     return entry;
   }
 

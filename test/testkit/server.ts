@@ -13,6 +13,7 @@ import type { LiveDelivery } from '../../src/events';
 import { startSubgraph } from '../../src/runtime';
 import type { Services } from '../../src/services';
 import { createLogger } from '../../src/logger';
+import type { Logger } from '../../src/logger';
 import { openTestDatabase } from './database';
 import { QueryCounter } from '../../support/query-counter';
 
@@ -72,6 +73,8 @@ export async function startTestServer(
     configOverrides?: Partial<Config>;
     /** false: no event feed reads, sweeps, webhook dispatch or pruning; for tests that count statements or drive them. */
     backgroundJobs?: boolean;
+    /** Instead of the one LOG_LEVEL (TEST_LOG_LEVEL, default silent) makes. */
+    logger?: Logger;
   } = {},
 ): Promise<TestServer> {
   const queries = new QueryCounter();
@@ -91,7 +94,7 @@ export async function startTestServer(
     }),
     ...options.configOverrides,
   };
-  const subgraph = await startSubgraph(config, dataSource, createLogger(config), {
+  const subgraph = await startSubgraph(config, dataSource, options.logger ?? createLogger(config), {
     backgroundJobs: options.backgroundJobs,
   });
   const { db, services, live, app } = subgraph;

@@ -30,6 +30,7 @@ const DEFAULTS: Config = {
   seedCatalog: true,
   logLevel: 'info',
   webhooks: { allowPrivate: true, retryBaseMs: 5000 },
+  webSockets: { maxOperationsPerSocket: 1000, maxSocketsPerIdentity: 100 },
 };
 
 /** Runs loadConfig on `env`, expects a ConfigError and returns it. */
@@ -94,6 +95,8 @@ describe('loadConfig values', () => {
       LOG_LEVEL: 'debug',
       WEBHOOK_ALLOW_PRIVATE: 'false',
       WEBHOOK_RETRY_BASE_MS: '250',
+      WS_MAX_OPERATIONS_PER_SOCKET: '50',
+      WS_MAX_SOCKETS_PER_IDENTITY: '5',
     });
     expect(config).toEqual({
       nodeEnv: 'test',
@@ -114,6 +117,7 @@ describe('loadConfig values', () => {
       seedCatalog: false,
       logLevel: 'debug',
       webhooks: { allowPrivate: false, retryBaseMs: 250 },
+      webSockets: { maxOperationsPerSocket: 50, maxSocketsPerIdentity: 5 },
     });
   });
 
@@ -192,6 +196,8 @@ describe('loadConfig errors', () => {
     ['WEBHOOK_RETRY_BASE_MS', '-5'],
     ['WEBHOOK_RETRY_BASE_MS', '1.5'],
     ['WEBHOOK_RETRY_BASE_MS', '0'],
+    ['WS_MAX_OPERATIONS_PER_SOCKET', '0'],
+    ['WS_MAX_SOCKETS_PER_IDENTITY', '100001'],
     ['PORT', ' '],
     ['PORT', '0x10'],
     ['AUTH_JWKS_URL', 'ftp://idp.example.com/jwks'],

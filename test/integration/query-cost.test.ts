@@ -1,0 +1,105 @@
+import { createTestCatalog } from '../testkit/catalog';
+import { startTestServer } from '../testkit/server';
+import type { GraphQLResponse, TestServer } from '../testkit/server';
+import { openSocket } from '../testkit/subscriptions';
+import type { TestSocket } from '../testkit/subscriptions';
+
+/**
+ * The cost limit counts what the request's variables ask for: a `first` given as a variable, and the
+ * representations `_entities` is given. HTTP and WebSocket refuse the same operations.
+ */
+
+let server: TestServer;
+let socket: TestSocket;
+
+const EVENTS = 'events { id type actor reason }';
+/** 30 aliased pages (the alias limit) of `first` events each: 30 × 14 × first. */
+const thirtyPages = (first: string, variables = '($n: Int)') =>
+  `query${variables} { ${Array.from({ length: 30 }, (_, i) => `p${i}: licenseEvents(first: ${first}) { ${EVENTS} }`).join(' ')} }`;
+const ONE_PAGE = `query($n: Int) { licenseEvents(first: $n) { ${EVENTS} hasMore } }`;
+const ENTITIES = `query($representations: [_Any!]!) {
+  _entities(representations: $representations) { ... on User { id tier { key } hasEntitlement(feature: "api") } }
+}`;
+const users = (count: number) =>
+  Array.from({ length: count }, () => ({ __typename: 'User', id: 'same-user' }));
+
+type Transport = (query: string, variables?: Record<string, unknown>) => Promise<GraphQLResponse>;
+
+const overHttp: Transport = async (query, variables) => {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await server.token('admin', ['entitlements:read'])}`,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { ...((await response.json()) as GraphQLResponse), status: response.status } as GraphQLResponse;
+};
+
+/** The operation as a graphql-ws subscribe message; its one result or its errors. */
+const overWebSocket: Transport = async (query, variables) => {
+  const operation = socket.subscribe(query, variables);
+  await operation.ended;
+  return operation.received[0];
+};
+
+const transports: [string, Transport][] = [
+  ['HTTP', overHttp],
+  ['WebSocket', overWebSocket],
+];
+
+function expectRefusedForCost(response: GraphQLResponse): void {
+  expect(response.data ?? null).toBeNull();
+  expect(response.errors?.map((error) => error.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  expect(response.errors?.[0].message).toMatch(/cost limit of 100000 exceeded/i);
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  await createTestCatalog(server);
+  socket = openSocket(server.wsUrl, {
+    connectionParams: { authorization: `Bearer ${await server.token('auditor', ['entitlements:read'])}` },
+  });
+});
+afterAll(async () => {
+  await socket.close();
+  await server.stop();
+});
+
+describe.each(transports)('over %s', (_name, send) => {
+  it('refuses 30 pages of $n = 1,000 events, as it refuses them with a literal 1000', async () => {
+    expectRefusedForCost(await send(thirtyPages('$n'), { n: 1000 }));
+    expectRefusedForCost(await send(thirtyPages('1000', '')));
+  });
+
+  it('refuses them when $n takes its default value 1,000 from the operation', async () => {
+    expectRefusedForCost(await send(thirtyPages('$n', '($n: Int = 1000)')));
+  });
+
+  it('answers one page of $n = 1,000 events, and 30 pages of $n = 10', async () => {
+    for (const [query, n] of [
+      [ONE_PAGE, 1000],
+      [thirtyPages('$n'), 10],
+    ] as const) {
+      const response = await send(query, { n });
+      expect(response.errors).toBeUndefined();
+      expect(response.data).toBeTruthy();
+    }
+  });
+
+  it('refuses 20,000 representations of one user: they cost what 20,000 entities cost', async () => {
+    expectRefusedForCost(await send(ENTITIES, { representations: users(20_000) }));
+  });
+
+  it("answers 10,000 representations asking the router's hot check", async () => {
+    const response = await send(ENTITIES, { representations: users(10_000) });
+    expect(response.errors).toBeUndefined();
+    expect(response.data?._entities).toHaveLength(10_000);
+  });
+});
+
+it('refuses over HTTP with status 400, as the static limits', async () => {
+  const response = (await overHttp(thirtyPages('$n'), { n: 1000 })) as GraphQLResponse & { status: number };
+  expect(response.status).toBe(400);
+});
