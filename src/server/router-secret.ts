@@ -9,9 +9,6 @@ export function matchesSecret(secret: string, given: string | string[] | undefin
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
 
-/** The name the WebSocket transport knows it by. */
-export const matchesRouterSecret = matchesSecret;
-
 /** With ROUTER_SECRET set, only a caller that knows it (the router) may send GraphQL requests. */
 export function requireRouterSecret(secret: string): RequestHandler {
   return (req, res, next) => {

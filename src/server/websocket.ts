@@ -23,7 +23,7 @@ import { isTokenLimitError, parseOptions } from '../graphql/limits';
 import type { Services } from '../services';
 import type { Logger } from '../logger';
 import type { OperationPipeline } from './operation-pipeline';
-import { matchesRouterSecret } from './router-secret';
+import { matchesSecret } from './router-secret';
 import { subscribeShared } from './shared-execution';
 
 /** graphql-ws closes with 4403 ("Forbidden") when onConnect refuses; the same code ends an expired token. */
@@ -87,10 +87,7 @@ export function attachWebSocketServer(options: {
       // Close reasons of internal failures say "Internal server error" only, in production.
       isProd: pipeline.production,
       async onConnect(ctx) {
-        if (
-          routerSecret &&
-          !matchesRouterSecret(routerSecret, ctx.extra.request.headers['router-authorization'])
-        ) {
+        if (routerSecret && !matchesSecret(routerSecret, ctx.extra.request.headers['router-authorization'])) {
           return false;
         }
         const caller = await authenticator.callerFor(tokenOf(ctx.connectionParams, ctx.extra.request));

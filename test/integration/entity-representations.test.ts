@@ -15,18 +15,19 @@ describe('_entities representations', () => {
   afterAll(() => server.stop());
   afterEach(() => jest.restoreAllMocks());
 
-  it('resolves 20,000 copies of one representation once and answers every position', async () => {
+  // As many copies as the cost limit lets through with this selection (20,000 are refused: see query-cost tests).
+  it('resolves 4,000 copies of one representation once and answers every position', async () => {
     const token = await server.token('victim', []);
     const loads = jest.spyOn(DataLoader.prototype, 'load');
     const response = await server.gqlAs(
       token,
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id tier { key } entitlements { feature { key } } } } }',
-      { r: users(Array.from({ length: 20_000 }, () => 'victim')) },
+      { r: users(Array.from({ length: 4_000 }, () => 'victim')) },
     );
     const entities = dataOf(response)._entities as any[];
-    expect(entities).toHaveLength(20_000);
+    expect(entities).toHaveLength(4_000);
     expect(new Set(entities.map((entity) => JSON.stringify(entity))).size).toBe(1);
-    expect(entities[19_999]).toMatchObject({ id: 'victim', tier: { key: 'basic' } });
+    expect(entities[3_999]).toMatchObject({ id: 'victim', tier: { key: 'basic' } });
     expect(loads.mock.calls.map(([key]) => key)).toEqual(['victim']);
   });
 
