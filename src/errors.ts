@@ -4,7 +4,26 @@ import { GraphQLError } from 'graphql';
  * The contract's error codes. Every error a caller is meant to act on is one of these classes, so
  * `extensions.code` never depends on message text, and anything else can be masked as internal.
  */
-export type ErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BAD_USER_INPUT' | 'NOT_FOUND' | 'CONFLICT';
+export const CONTRACT_ERROR_CODES = [
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'CONFLICT',
+] as const;
+export type ErrorCode = (typeof CONTRACT_ERROR_CODES)[number];
+
+/** Every code a response may carry: the contract's, and those of the request pipeline (Apollo Server, graphql-js). */
+export const ERROR_CODES = [
+  ...CONTRACT_ERROR_CODES,
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+  'BAD_REQUEST',
+  'INTERNAL_SERVER_ERROR',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
+] as const;
 
 export abstract class ContractError extends GraphQLError {
   protected constructor(message: string, code: ErrorCode, extra: Record<string, unknown> = {}) {

@@ -15,7 +15,7 @@ import type {
 /** GraphQL `Int` is 32-bit; summed limits saturate here instead of failing serialization. */
 export const MAX_LIMIT = 2_147_483_647;
 
-/** The license of an identity that has no record yet (rule 1). */
+/** The license of an identity that has no record yet (the rule "Effective tier"). */
 export function defaultLicense(userId: string): License {
   return {
     userId,
@@ -65,7 +65,7 @@ export function baseTierKey(license: License, defaultTier: string): string {
   return license.baseTierKey ?? defaultTier;
 }
 
-/** Rule 1: the trial's tier while the trial runs, else the base tier. */
+/** Effective tier: the trial's tier while the trial runs, else the base tier. */
 export function effectiveTierKey(license: License, defaultTier: string, now: Date): string {
   return isTrialActive(license.trial, now) ? license.trial.tierKey : baseTierKey(license, defaultTier);
 }
@@ -80,7 +80,7 @@ export interface LicenseState {
   usedByFeature?: ReadonlyMap<string, number>;
 }
 
-/** Rule 2: one entitlement per feature, from the effective tier plus active grants; none while revoked. */
+/** Effective entitlements: one entitlement per feature, from the effective tier plus active grants; none while revoked. */
 export function effectiveEntitlements(state: LicenseState, now: Date): Entitlement[] {
   const { license, grants, catalog, defaultTier } = state;
   if (license.status === 'REVOKED') return [];
@@ -161,7 +161,7 @@ export function viewLicense(state: LicenseState, now: Date): LicenseView {
   };
 }
 
-/** Rule 11: entitled now and, for a metered feature, not exhausted in the current period. */
+/** `hasEntitlement`: entitled now and, for a metered feature, not exhausted in the current period. */
 export function allowsUse(entitlement: Entitlement | undefined): boolean {
   if (!entitlement) return false;
   return (

@@ -6,6 +6,7 @@ import type { Database } from '../db/database';
 import type { LicenseEventType } from '../domain/types';
 import type { EventFeed, LiveDeliveryObservers } from '../events';
 import type { WebhookAttemptOutcome } from '../events/webhook-dispatcher';
+import { ERROR_CODES } from '../errors';
 import type { RequestContext } from '../graphql/context';
 import { matchesSecret } from './router-secret';
 
@@ -14,20 +15,7 @@ import { matchesSecret } from './router-secret';
  * later new ones count as `other`, and every operation without a valid token as `unauthenticated`.
  */
 const MAX_OPERATION_NAMES = 200;
-const KNOWN_ERROR_CODES = new Set([
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'GRAPHQL_VALIDATION_FAILED',
-  'GRAPHQL_PARSE_FAILED',
-  'BAD_REQUEST',
-  'INTERNAL_SERVER_ERROR',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-  'PERSISTED_QUERY_HASH_MISMATCH',
-]);
+const KNOWN_ERROR_CODES = new Set<string>(ERROR_CODES);
 
 /**
  * The Prometheus metrics of one replica, on a registry of its own (several servers may share a test

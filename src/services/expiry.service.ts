@@ -10,8 +10,8 @@ const SYSTEM_ACTOR = 'system';
 const BATCH_SIZE = 200;
 
 /**
- * Rule 5: when a grant expires or a trial ends, ENTITLEMENT_EXPIRED / TRIAL_ENDED is stored, exactly once
- * however many replicas look. A batch of due rows is claimed with FOR UPDATE SKIP LOCKED and marked in the
+ * When a grant expires or a trial ends, ENTITLEMENT_EXPIRED / TRIAL_ENDED is stored (and so pushed) exactly
+ * once, however many replicas look. A batch of due rows is claimed with FOR UPDATE SKIP LOCKED and marked in the
  * transaction that records the events, so replicas share the work instead of racing for the same rows, and
  * one commit records a whole batch. (Access itself ends at read time; this is the notice.)
  */

@@ -8,7 +8,7 @@ import type { Database } from '../db/database';
 import { IdempotencyKeyRow } from '../db/entities';
 import { ConflictError } from '../errors';
 
-/** Keys are kept at least this long (rule 8), then pruned. */
+/** Keys are kept at least this long (the README's "Idempotency keys"), then pruned. */
 export const IDEMPOTENCY_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** Either the key is new (do the work, then `complete` with its response) or it replays the first response. */

@@ -176,7 +176,7 @@ export class LicenseService {
       });
       if (grant.revokedAt !== null) return toGrant(grant);
       if (grant.expiresAt !== null && grant.expiresAt <= now) {
-        // It ended by itself: nothing is left to revoke, but its expiry must be on record (rule 5).
+        // It ended by itself: nothing is left to revoke, but its expiry must be on record (expiries are stored and pushed, see the README's Subscriptions).
         await this.expiries.recordGrantExpiry(manager, grant, now);
         return toGrant(grant);
       }

@@ -13,13 +13,13 @@ import { User } from '../types/user.type';
 export class UserResolver {
   @Directive(AUTHENTICATED)
   @FieldResolver(() => License)
-  license(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<LicenseView['license']> {
+  license(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<LicenseView['license']> {
     return withView(user, ctx, (view) => view.license);
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => Tier, { description: 'Effective tier now (the trial tier while a trial runs)' })
-  tier(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<Tier> {
+  tier(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<Tier> {
     return withView(user, ctx, (view) => view.tier);
   }
 
@@ -27,7 +27,7 @@ export class UserResolver {
   @FieldResolver(() => [Entitlement], {
     description: 'Effective now, one per feature; empty when the license is revoked',
   })
-  entitlements(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<Entitlement[]> {
+  entitlements(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<Entitlement[]> {
     return withView(user, ctx, (view) => view.entitlements);
   }
 
@@ -37,7 +37,7 @@ export class UserResolver {
     @Root() user: User,
     @Arg('feature', () => ID) feature: string,
     @Ctx() ctx: RequestContext,
-  ): Viewed<Entitlement | null> {
+  ): NowOrLoaded<Entitlement | null> {
     return withView(user, ctx, (view) => view.entitlements.find((e) => e.feature.key === feature) ?? null);
   }
 
@@ -49,20 +49,21 @@ export class UserResolver {
     @Root() user: User,
     @Arg('feature', () => ID) feature: string,
     @Ctx() ctx: RequestContext,
-  ): Viewed<boolean> {
+  ): NowOrLoaded<boolean> {
     return withView(user, ctx, (view) => allowsUse(view.entitlements.find((e) => e.feature.key === feature)));
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [UsageMeter], { description: 'One per metered feature the user is entitled to' })
-  usage(@Root() user: User, @Ctx() ctx: RequestContext): Viewed<UsageMeter[]> {
+  usage(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<UsageMeter[]> {
     return withView(user, ctx, (view) => usageMeters(view.entitlements, view.now));
   }
 }
 
-type Viewed<T> = T | Promise<T>;
+/** At once when `_entities` brought the view along, else once the request's loader has read it. */
+type NowOrLoaded<T> = T | Promise<T>;
 
 /** From the view the User came with (`_entities`), else from the request's batched loader. */
-function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): Viewed<T> {
+function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): NowOrLoaded<T> {
   return user.view ? pick(user.view) : ctx.loaders.license.load(user.id).then(pick);
 }
