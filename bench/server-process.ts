@@ -64,6 +64,8 @@ export async function startServerProcess(
       LOG_LEVEL: options.logLevel,
       AUTH_DEV_KEY_FILE: options.devKeyFile,
       SEED_CATALOG: 'false',
+      // The fan-out and memory scenarios hold thousands of sockets of one service identity.
+      WS_MAX_SOCKETS_PER_IDENTITY: '20000',
       ...extra.env,
     },
     stdio: ['ignore', out, out, 'ipc'],
