@@ -1,11 +1,14 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { GraphQLError, Kind } from 'graphql';
+import { getNamedType, GraphQLError, isInterfaceType, isObjectType, Kind } from 'graphql';
 import type {
   DocumentNode,
   FieldNode,
   FragmentDefinitionNode,
+  GraphQLField,
+  GraphQLNamedType,
+  GraphQLSchema,
   OperationDefinitionNode,
   ParseOptions,
   SelectionSetNode,
@@ -65,11 +68,12 @@ const DEPTH_FACTOR = 1.5;
  * `first: $n` would count as 1). The document must have passed validation: fragments exist and do not cycle.
  */
 export function assertCostWithinLimit(
+  schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>> | null | undefined,
 ): void {
-  const cost = operationCost(document, operation, variables ?? {});
+  const cost = operationCost(schema, document, operation, variables ?? {});
   if (cost > QUERY_LIMITS.maxCost) {
     throw new GraphQLError(`Query cost limit of ${QUERY_LIMITS.maxCost} exceeded, found ${cost}.`, {
       // `http` makes Apollo Server answer 400, as for the other limits; the WebSocket transport drops it.
@@ -80,10 +84,12 @@ export function assertCostWithinLimit(
 
 /**
  * graphql-armor's estimate (fragments count as the fields they stand for; `__schema` costs nothing), with
- * `first`/`last` read from literals or variables, and `_entities` multiplied by its number of representations,
- * each costing what its selection would cost as an operation of its own.
+ * `first`/`last` read from literals or variables, or, when absent or null, the argument's default in the
+ * schema (what the resolver then returns); `_entities` is multiplied by its number of representations, each
+ * costing what its selection would cost as an operation of its own.
  */
 function operationCost(
+  schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>>,
@@ -107,32 +113,48 @@ function operationCost(
     const fallback = defaults.get(name);
     return fallback ? valueOf(fallback) : undefined;
   };
+  const typeNamed = (name: string | undefined, fallback: GraphQLNamedType | undefined) =>
+    name === undefined ? fallback : schema.getType(name);
 
-  /** The fields of a selection set, fragments flattened into it. */
-  const sumOf = (selectionSet: SelectionSetNode, weight: number): number =>
+  /** The fields of a selection set, fragments flattened into it; `parent` is the type they are selected on. */
+  const sumOf = (
+    selectionSet: SelectionSetNode,
+    weight: number,
+    parent: GraphQLNamedType | undefined,
+  ): number =>
     selectionSet.selections.reduce((total, selection) => {
-      if (selection.kind === Kind.FIELD) return total + weight * fieldCost(selection);
+      if (selection.kind === Kind.FIELD) return total + weight * fieldCost(selection, parent);
       const fragment =
         selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
-      return fragment ? total + sumOf(fragment.selectionSet, weight) : total;
+      if (!fragment) return total;
+      return (
+        total + sumOf(fragment.selectionSet, weight, typeNamed(fragment.typeCondition?.name.value, parent))
+      );
     }, 0);
 
-  const fieldCost = (field: FieldNode): number => {
+  const fieldCost = (field: FieldNode, parent: GraphQLNamedType | undefined): number => {
     if (field.name.value === '__schema') return 0;
     if (!field.selectionSet) return SCALAR_COST;
+    const definition =
+      isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[field.name.value] : undefined;
+    const type = definition ? getNamedType(definition.type) : undefined;
     if (field.name.value === '_entities') {
-      return representationCount(field) * sumOf(field.selectionSet, 1);
+      return representationCount(field) * sumOf(field.selectionSet, 1, type);
     }
-    return (OBJECT_COST + sumOf(field.selectionSet, DEPTH_FACTOR)) * pageSize(field);
+    return (OBJECT_COST + sumOf(field.selectionSet, DEPTH_FACTOR, type)) * pageSize(field, definition);
   };
 
   const argument = (field: FieldNode, name: string) =>
     field.arguments?.find((candidate) => candidate.name.value === name)?.value;
 
-  const pageSize = (field: FieldNode): number => {
-    const node = argument(field, 'first') ?? argument(field, 'last');
-    const size = node ? valueOf(node) : undefined;
-    return typeof size === 'number' && Number.isFinite(size) ? Math.max(size, 1) : 1;
+  const pageSize = (field: FieldNode, definition: GraphQLField<unknown, unknown> | undefined): number => {
+    for (const name of ['first', 'last']) {
+      const node = argument(field, name);
+      const given = node ? valueOf(node) : undefined;
+      const size = given ?? definition?.args.find((arg) => arg.name === name)?.defaultValue;
+      if (typeof size === 'number' && Number.isFinite(size)) return Math.max(size, 1);
+    }
+    return 1;
   };
 
   const representationCount = (field: FieldNode): number => {
@@ -141,7 +163,7 @@ function operationCost(
     return Array.isArray(representations) ? representations.length : 1;
   };
 
-  return sumOf(operation.selectionSet, 1);
+  return sumOf(operation.selectionSet, 1, schema.getRootType(operation.operation) ?? undefined);
 }
 
 /**

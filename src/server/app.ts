@@ -68,7 +68,7 @@ export async function startApp({
   const app = express();
   const httpServer = http.createServer(app);
   const schema = await buildSubgraph();
-  const pipeline = createOperationPipeline({ nodeEnv: config.nodeEnv, logger });
+  const pipeline = createOperationPipeline({ schema, nodeEnv: config.nodeEnv, logger });
   const operations = new InFlightOperations();
   const apollo = new ApolloServer<RequestContext>({
     schema,

@@ -1,6 +1,12 @@
 import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
-import type { DocumentNode, GraphQLFormattedError, OperationDefinitionNode, ValidationRule } from 'graphql';
+import { getVariableValues, GraphQLError } from 'graphql';
+import type {
+  DocumentNode,
+  GraphQLFormattedError,
+  GraphQLSchema,
+  OperationDefinitionNode,
+  ValidationRule,
+} from 'graphql';
 
 import type { Caller } from '../auth/caller';
 import type { RequestContext } from '../graphql/context';
@@ -37,6 +43,7 @@ export interface OperationPipeline {
 }
 
 export function createOperationPipeline(options: {
+  schema: GraphQLSchema;
   nodeEnv: 'development' | 'test' | 'production';
   logger: Logger;
 }): OperationPipeline {
@@ -57,7 +64,8 @@ export function createOperationPipeline(options: {
     caller: Caller,
   ): void {
     assertIntrospectionAuthenticated(document, operation, caller);
-    assertCostWithinLimit(document, operation, variables);
+    assertVariablesValid(options.schema, operation, variables);
+    assertCostWithinLimit(options.schema, document, operation, variables);
   }
 
   return {
@@ -109,4 +117,24 @@ const noIntrospection: ValidationRule = (context) => ({
 /** Apollo Server's own pattern for graphql-js's "Did you mean ...?" hints. */
 function withoutSuggestion(message: string): string {
   return message.replace(/ ?Did you mean(.+?)\?$/, '');
+}
+
+/**
+ * Variables that do not fit their declared types are the caller's mistake on every transport: refused as
+ * `BAD_USER_INPUT` (the formatter names the field) before anything runs. graphql-js would report them from
+ * inside execution, which the WebSocket transport cannot tell from a failure of ours.
+ */
+function assertVariablesValid(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): void {
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, {
+    maxErrors: 1,
+  });
+  if (coerced.errors) {
+    throw new GraphQLError(coerced.errors[0].message, {
+      extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+    });
+  }
 }

@@ -77,6 +77,21 @@ describe.each(transports)('over %s', (_name, send) => {
     expectRefusedForCost(await send(thirtyPages('$n', '($n: Int = 1000)')));
   });
 
+  it.each([
+    ['omitted', '', ''],
+    ['null', '(first: null)', ''],
+    ['a null variable', '(first: $n)', '($n: Int)'],
+  ])(
+    'counts a `first` that is %s as the default page it returns (100 events)',
+    async (_name, argument, declared) => {
+      const pages = (page: string, variables: string) =>
+        `query${variables} { ${Array.from({ length: 30 }, (_, i) => `p${i}: licenseEvents${page} { events { id type actor reason user { id tier { key name rank } license { status updatedAt } } } }`).join(' ')} }`;
+      const variables = declared ? { n: null } : undefined;
+      expectRefusedForCost(await send(pages(argument, declared), variables));
+      expect((await send(pages('(first: 2)', ''))).errors).toBeUndefined();
+    },
+  );
+
   it('answers one page of $n = 1,000 events, and 30 pages of $n = 10', async () => {
     for (const [query, n] of [
       [ONE_PAGE, 1000],

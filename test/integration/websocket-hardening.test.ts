@@ -84,6 +84,39 @@ describe('in production', () => {
     expect(JSON.stringify(response)).not.toMatch(/did you mean/i);
   });
 
+  it.each([
+    [
+      'an object for an ID',
+      'subscription($u: ID) { licenseEvents(userId: $u) { id } }',
+      { u: { a: 1 } },
+      'u',
+    ],
+    [
+      'an unknown enum value',
+      'mutation($k: FeatureKind!) { upsertFeature(input: { key: "x", kind: $k }) { key } }',
+      { k: 'METERD' },
+      'k',
+    ],
+    [
+      'an unknown input field',
+      'mutation($i: FeatureInput!) { upsertFeature(input: $i) { key } }',
+      { i: { key: 'x', kind: 'BOOLEAN', colour: 'red' } },
+      'i',
+    ],
+  ])(
+    'answers variables of the wrong type (%s) as BAD_USER_INPUT naming the variable, as HTTP does',
+    async (_name, query, variables, field) => {
+      const response = await operationOver(socketAs(server, admin), query, variables);
+      expect(response.errors?.map((error) => [error.extensions.code, error.extensions.field])).toEqual([
+        ['BAD_USER_INPUT', field],
+      ]);
+      const overHttp = await server.gqlAs(admin, query, variables);
+      expect(overHttp.errors?.map((error) => [error.extensions.code, error.extensions.field])).toEqual([
+        ['BAD_USER_INPUT', field],
+      ]);
+    },
+  );
+
   it('closes a socket that sends a 2 MiB message before authenticating with 1009', async () => {
     const { socket, closed } = rawSocket(server.wsUrl);
     await new Promise((resolve) => socket.on('open', resolve));
