@@ -57,6 +57,17 @@ describe('_entities representations', () => {
     expect(response.errors).toHaveLength(4);
   });
 
+  it('answers 20,000 distinct representations without a token with one UNAUTHENTICATED, not one per user', async () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `u${i}`);
+    const response = await server.gqlAs(
+      null,
+      'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }',
+      { r: users(ids) },
+    );
+    expect(response.data?._entities ?? null).toBeNull();
+    expect(response.errors?.map((error) => error.extensions.code)).toEqual(['UNAUTHENTICATED']);
+  });
+
   it('refuses the whole request when one representation is not a User', async () => {
     const response = await server.gql(
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }',

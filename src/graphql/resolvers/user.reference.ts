@@ -1,3 +1,4 @@
+import { assertAuthenticated } from '../../auth/access';
 import { BadUserInputError } from '../../errors';
 import type { RequestContext } from '../context';
 import type { User } from '../types/user.type';
@@ -21,7 +22,8 @@ export const userReferenceResolvers = {
 /**
  * `_entities`, in place of @apollo/subgraph's: User is the only entity here. Every representation is checked
  * first, and one that is not a User with an id refuses the whole request with one error (not one error, and
- * one log line, per representation). Each distinct id is resolved once; repeats share its answer.
+ * one log line, per representation), and so is a caller without a valid token. Each distinct id is resolved
+ * once; repeats share its answer.
  */
 export function resolveEntities(
   _source: unknown,
@@ -29,6 +31,8 @@ export function resolveEntities(
   ctx: RequestContext,
 ): Promise<UserEntity>[] {
   const ids = representations.map(userIdOf);
+  // Every User field needs a token: without one, one error for the request rather than one per representation.
+  assertAuthenticated(ctx.caller);
   const resolved = new Map<string, Promise<UserEntity>>();
   return ids.map((id) => {
     let user = resolved.get(id);
