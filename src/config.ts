@@ -159,7 +159,7 @@ function parseDatabaseUrl(url: string, queryTimeoutMs: number): DatabaseConfig {
 function productionProblems(env: NodeJS.ProcessEnv): string[] {
   if (env.NODE_ENV !== 'production') return [];
   const problems = (['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const)
-    .filter((name) => !env[name])
+    .filter((name) => !env[name]?.trim())
     .map((name) => `${name}: is required when NODE_ENV=production`);
   if (!env.DATABASE_URL?.startsWith('mysql://'))
     problems.push('DATABASE_URL: production needs a mysql:// database');

@@ -5,12 +5,12 @@ import type { Config } from './config';
 import { openDatabase } from './db/migrate';
 import { startSubgraph } from './runtime';
 import { createLogger } from './logger';
+import type { Logger } from './logger';
 import { ListenError } from './server/app';
 
 const SHUTDOWN_DEADLINE_MS = 30_000;
 
-async function main(config: Config): Promise<void> {
-  const logger = createLogger(config);
+async function main(config: Config, logger: Logger): Promise<void> {
   const dataSource = await openDatabase(config.database, { seedCatalog: config.seedCatalog, log: logger });
   const { app, stop } = await startSubgraph(config, dataSource, logger).catch((error: unknown) => {
     if (!(error instanceof ListenError)) throw error;
@@ -54,7 +54,9 @@ function configOrExit(): Config {
   }
 }
 
-main(configOrExit()).catch((error: unknown) => {
-  console.error('entitlements subgraph failed to start:', error);
+const config = configOrExit();
+const logger = createLogger(config);
+main(config, logger).catch((error: unknown) => {
+  logger.fatal({ err: error }, 'entitlements subgraph failed to start');
   process.exit(1);
 });

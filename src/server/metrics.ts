@@ -140,5 +140,6 @@ export class Metrics {
 }
 
 function bearerOf(header: string | undefined): string | undefined {
-  return header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+  // The scheme is case-insensitive (RFC 9110).
+  return /^bearer +(.+)$/i.exec(header ?? '')?.[1];
 }

@@ -38,11 +38,14 @@ describe('/metrics', () => {
     }
   });
 
-  it('serves the metrics for `Authorization: Bearer <METRICS_TOKEN>`', async () => {
-    const response = await scrape(`Bearer ${METRICS_TOKEN}`);
-    expect(response.status).toBe(200);
-    expect(await response.text()).toContain('# TYPE process_cpu_seconds_total counter');
-  });
+  it.each(['Bearer', 'bearer', 'BEARER'])(
+    'serves the metrics for `Authorization: %s <METRICS_TOKEN>` (the scheme is case-insensitive)',
+    async (scheme) => {
+      const response = await scrape(`${scheme} ${METRICS_TOKEN}`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toContain('# TYPE process_cpu_seconds_total counter');
+    },
+  );
 
   it('takes no operation name of a caller without a valid token as a label', async () => {
     for (let i = 0; i < 210; i += 1) await server.gqlAs(null, `query Spam${i} { __typename }`);

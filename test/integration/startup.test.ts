@@ -21,6 +21,17 @@ describe('start-up', () => {
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('AUTH_JWKS_URL: is required when NODE_ENV=production');
   });
+
+  it('stops with exit 1 and one JSON log line when the database cannot be reached', async () => {
+    const server = spawnServer({ DATABASE_URL: 'mysql://root@127.0.0.1:1/test' });
+    expect(await server.exited).toBe(1);
+    const lines = server
+      .output()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.at(-1)).toMatchObject({ level: 60, msg: 'entitlements subgraph failed to start' });
+  });
 });
 
 describeOnMysql('two replicas starting at once on an empty MySQL database', () => {

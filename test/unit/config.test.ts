@@ -223,11 +223,15 @@ describe('loadConfig in production', () => {
     expect(problemVariables(configError(env))).toEqual(['AUTH_JWKS_URL']);
   });
 
-  it.each(['AUTH_ISSUER', 'AUTH_AUDIENCE'])('refuses to start without %s (or with it empty)', (name) => {
-    const { [name as keyof typeof PRODUCTION]: _omitted, ...env } = PRODUCTION;
-    expect(problemVariables(configError(env))).toEqual([name]);
-    expect(problemVariables(configError({ ...PRODUCTION, [name]: '' }))).toEqual([name]);
-  });
+  it.each(['AUTH_ISSUER', 'AUTH_AUDIENCE'])(
+    'refuses to start without %s (or with it empty or blank)',
+    (name) => {
+      const { [name as keyof typeof PRODUCTION]: _omitted, ...env } = PRODUCTION;
+      expect(problemVariables(configError(env))).toEqual([name]);
+      expect(problemVariables(configError({ ...PRODUCTION, [name]: '' }))).toEqual([name]);
+      expect(problemVariables(configError({ ...PRODUCTION, [name]: '  ' }))).toEqual([name]);
+    },
+  );
 
   it('refuses an empty AUTH_JWKS_URL as unset', () => {
     expect(problemVariables(configError({ ...PRODUCTION, AUTH_JWKS_URL: '' }))).toEqual(['AUTH_JWKS_URL']);
