@@ -1,3 +1,4 @@
+import { atTime } from './at-time';
 import type { EventFeed } from './event-feed';
 import type { DeliveredEvent } from './event-reader';
 
@@ -7,6 +8,8 @@ export interface StreamOptions {
   /** Replay the stored events after this id first; null to start live. */
   after: number | null;
   accepts(delivered: DeliveredEvent): boolean;
+  /** The stream ends at this moment (the expiry of the token that opened it); null: it does not. */
+  endsAt: Date | null;
 }
 
 const REPLAY_PAGE = 500;
@@ -15,7 +18,8 @@ const REPLAY_PAGE = 500;
  * One subscription's events: the stored ones after `after`, then live ones, in id order, with no gap and
  * no duplicate at the seam. It listens to the feed before it reads the store: an event committed during
  * the replay is then either read by the replay or queued, and nothing at or below the last id handed out
- * is handed out again. Written as a plain iterator (not an async generator) so that `return()` ends it at
+ * is handed out again. It ends when the caller's token expires, on every transport (a socket is also closed
+ * then; a router's callback subscription has no socket). Written as a plain iterator (not an async generator) so that `return()` ends it at
  * once, even while it waits for the next event.
  */
 export function eventStream(feed: EventFeed, options: StreamOptions): AsyncIterableIterator<DeliveredEvent> {
@@ -33,10 +37,13 @@ export function eventStream(feed: EventFeed, options: StreamOptions): AsyncItera
   const finish = (): IteratorResult<DeliveredEvent> => {
     done = true;
     stopListening();
+    cancelEnd();
     live.length = 0;
     wakeUp?.();
     return { value: undefined, done: true };
   };
+
+  const cancelEnd = options.endsAt ? atTime(options.endsAt, finish) : () => undefined;
 
   /** The next event after `lastId`: from the store while replaying, then from the live queue. */
   async function following(): Promise<DeliveredEvent | null> {

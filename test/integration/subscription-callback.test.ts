@@ -79,4 +79,37 @@ describe("the router's HTTP callback mode", () => {
       await receiver.close();
     }
   });
+
+  it('ends the subscription when the token that opened it expires: complete, and no later event', async () => {
+    const receiver = await startCallbackReceiver();
+    const listenersBefore = server.live.feed.listenerCount;
+    try {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${await server.token('short-lived', ['entitlements:read'], 2)}`,
+        },
+        body: JSON.stringify({
+          query: 'subscription { licenseEvents(userId: "cb-2") { type } }',
+          extensions: {
+            subscription: {
+              callbackUrl: receiver.url,
+              subscriptionId: 'sub-2',
+              verifier: 'v',
+              heartbeatIntervalMs: 0,
+            },
+          },
+        }),
+      });
+      expect(response.status).toBe(200);
+      await untilSubscribed(() => server.live.feed.listenerCount, listenersBefore + 1);
+      await waitUntil(() => receiver.messages.some((m) => m.action === 'complete'), { timeoutMs: 6000 });
+      expect(server.live.feed.listenerCount).toBe(listenersBefore);
+      dataOf(await server.gql('mutation { revokeLicense(userId: "cb-2", reason: "late") { id } }'));
+      expect(receiver.messages.map((m) => m.action)).toEqual(['check', 'complete']);
+    } finally {
+      await receiver.close();
+    }
+  });
 });

@@ -45,6 +45,7 @@ function subscribe(access: AccessChange | null) {
       userId,
       after,
       accepts: (delivered) => access === null || delivered.access === access,
+      endsAt: context.caller.expiresAt,
     });
   };
 }
