@@ -24,6 +24,8 @@ export interface Config {
   };
   defaultTier: string;
   routerSecret: string | undefined;
+  /** The shortest heartbeat interval a router's callback subscription may ask for. */
+  callbackMinHeartbeatMs: number;
   /** When set, `/metrics` answers only `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | undefined;
   seedCatalog: boolean;
@@ -124,6 +126,10 @@ const environment = z.object({
     z.string().regex(KEY_PATTERN, `must match ${KEY_PATTERN.source}`).default('free'),
   ),
   ROUTER_SECRET: optionalString,
+  CALLBACK_MIN_HEARTBEAT_MS: z.preprocess(
+    unsetIfEmpty,
+    integer('must be 10 to 3600000', 10, 3_600_000).default(1000),
+  ),
   METRICS_TOKEN: optionalString,
   SEED_CATALOG: booleanFlag,
   LOG_LEVEL: z.preprocess(
@@ -193,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     defaultTier: vars.DEFAULT_TIER,
     routerSecret: vars.ROUTER_SECRET,
+    callbackMinHeartbeatMs: vars.CALLBACK_MIN_HEARTBEAT_MS,
     metricsToken: vars.METRICS_TOKEN,
     seedCatalog: vars.SEED_CATALOG ?? true,
     logLevel: vars.LOG_LEVEL,

@@ -79,7 +79,11 @@ export async function startApp({
     csrfPrevention: true,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      subscriptionCallbackPlugin({ logger, outbound: { allowPrivate: config.webhooks.allowPrivate } }),
+      subscriptionCallbackPlugin({
+        logger,
+        outbound: { allowPrivate: config.webhooks.allowPrivate },
+        minHeartbeatMs: config.callbackMinHeartbeatMs,
+      }),
       // Before the representations are made distinct: the cost counts every one the caller sent.
       pipeline.apolloPlugin,
       distinctRepresentationsPlugin,

@@ -2,11 +2,12 @@ import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server'
 import { ApolloServerPluginSubscriptionCallback } from '@apollo/server/plugin/subscriptionCallback';
 import { createSourceEventStream, GraphQLError } from 'graphql';
 
-import { UnauthenticatedError } from '../errors';
+import { checkWebhookUrl } from '../domain/webhooks';
+import { BadUserInputError, UnauthenticatedError } from '../errors';
 import type { RequestContext } from '../graphql/context';
 import type { Logger } from '../logger';
-import { outboundFetcher } from '../outbound/http';
 import type { OutboundPolicy } from '../outbound/http';
+import { CallbackRequests, MAX_HEARTBEAT_FAILURES } from './callback-requests';
 
 /**
  * The router's HTTP callback protocol (Apollo's plugin), guarded so that nothing leaves this server for a
@@ -22,10 +23,14 @@ import type { OutboundPolicy } from '../outbound/http';
 export function subscriptionCallbackPlugin(options: {
   logger: Logger;
   outbound: OutboundPolicy;
+  /** Heartbeat intervals the router asks for below this are raised to it (0, no heartbeat, stays 0). */
+  minHeartbeatMs: number;
 }): ApolloServerPlugin<RequestContext> {
+  const requests = new CallbackRequests(options.outbound);
   const apollo = ApolloServerPluginSubscriptionCallback({
     logger: options.logger,
-    fetcher: outboundFetcher(options.outbound),
+    fetcher: requests.fetcher,
+    maxConsecutiveHeartbeatFailures: MAX_HEARTBEAT_FAILURES,
   }) as ApolloServerPlugin<RequestContext>;
   return {
     serverWillStart: async (service) => apollo.serverWillStart?.(service),
@@ -33,6 +38,8 @@ export function subscriptionCallbackPlugin(options: {
       if (!requestContext.request.extensions?.subscription) return;
       const { caller } = requestContext.contextValue;
       let delegate: GraphQLRequestListener<RequestContext> | undefined;
+      /** Whether Apollo's plugin answered: only then may it check, beat and subscribe. */
+      let answered = false;
       return {
         async didResolveOperation({ schema, document, operation, request, contextValue, response }) {
           if (caller.subject === null) {
@@ -58,11 +65,25 @@ export function subscriptionCallbackPlugin(options: {
             throw stream.errors?.[0] ?? new GraphQLError('The subscription could not start');
           }
           await (stream as AsyncIterableIterator<unknown>).return?.();
+          let callback: ReturnType<typeof callbackOf>;
+          try {
+            callback = callbackOf(request.extensions!.subscription, options.minHeartbeatMs);
+          } catch (error) {
+            response.http.status = 400;
+            throw error;
+          }
+          request.extensions!.subscription = callback;
+          requests.accept(callback.callbackUrl, callback.subscriptionId, callback.heartbeatIntervalMs);
           delegate = (await apollo.requestDidStart?.(requestContext)) ?? undefined;
         },
-        responseForOperation: async (context) => (await delegate?.responseForOperation?.(context)) ?? null,
+        async responseForOperation(context) {
+          const response = (await delegate?.responseForOperation?.(context)) ?? null;
+          answered = response !== null;
+          return response;
+        },
         async willSendResponse(context) {
-          if (!delegate) return;
+          // A later check (the cost, say) may still have refused the request after this one let it through.
+          if (!delegate || !answered) return;
           await delegate.willSendResponse?.(context);
           const { body, http } = context.response;
           if (http.status === 500 && body.kind === 'single' && body.singleResult.errors?.length) {
@@ -76,5 +97,36 @@ export function subscriptionCallbackPlugin(options: {
         },
       };
     },
+  };
+}
+
+/** Apollo's plugin's own default when the router names no interval. */
+const DEFAULT_HEARTBEAT_MS = 5000;
+const MAX_CALLBACK_ID_LENGTH = 256;
+
+/**
+ * The router's `extensions.subscription`, checked and in the one spelling Apollo's plugin reads first: an
+ * absolute http(s) URL without credentials, an id and a verifier of at most 256 characters (they are echoed
+ * in every request), a heartbeat interval of at least `minHeartbeatMs` (or 0: none).
+ */
+function callbackOf(extension: unknown, minHeartbeatMs: number) {
+  const given = (extension ?? {}) as Record<string, unknown>;
+  const text = (value: unknown, field: string): string => {
+    if (typeof value === 'string' && value.length > 0 && value.length <= MAX_CALLBACK_ID_LENGTH) return value;
+    throw new BadUserInputError(field, `${field} must be 1 to ${MAX_CALLBACK_ID_LENGTH} characters`);
+  };
+  const url = given.callbackUrl ?? given.callback_url;
+  const interval = given.heartbeatIntervalMs ?? given.heartbeat_interval_ms ?? DEFAULT_HEARTBEAT_MS;
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 0) {
+    throw new BadUserInputError(
+      'heartbeatIntervalMs',
+      'heartbeatIntervalMs must be a whole number of milliseconds',
+    );
+  }
+  return {
+    callbackUrl: checkWebhookUrl(typeof url === 'string' ? url : '', 'callbackUrl').href,
+    subscriptionId: text(given.subscriptionId ?? given.subscription_id, 'subscriptionId'),
+    verifier: text(given.verifier, 'verifier'),
+    heartbeatIntervalMs: interval === 0 ? 0 : Math.max(interval, minHeartbeatMs),
   };
 }

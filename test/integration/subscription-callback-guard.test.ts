@@ -9,12 +9,19 @@ const ROUTER_SECRET = 'router-secret-for-callbacks';
 async function subscribeWithCallback(
   server: TestServer,
   callbackUrl: string,
-  options: { token?: string | null; query?: string; headers?: Record<string, string>; id?: string } = {},
+  options: {
+    token?: string | null;
+    query?: string;
+    headers?: Record<string, string>;
+    id?: string;
+    heartbeatIntervalMs?: number;
+  } = {},
 ) {
   const {
     token = await server.token('router-user', ['entitlements:read']),
     query = SUBSCRIPTION,
     id = 'sub-guard',
+    heartbeatIntervalMs = 20,
   } = options;
   const response = await fetch(server.url, {
     method: 'POST',
@@ -26,7 +33,7 @@ async function subscribeWithCallback(
     body: JSON.stringify({
       query,
       extensions: {
-        subscription: { callbackUrl, subscriptionId: id, verifier: 'v', heartbeatIntervalMs: 20 },
+        subscription: { callbackUrl, subscriptionId: id, verifier: 'v', heartbeatIntervalMs },
       },
     }),
   });
@@ -37,13 +44,14 @@ const idOf = (request: { body: string }) => JSON.parse(request.body).id as strin
 
 /**
  * The subscription ids of everything `receiver` got until a later, accepted subscription (at another path of
- * the same receiver) has had its check and two heartbeats: a heartbeat of `sub-guard` still running at 20 ms
+ * the same receiver) has had `messages` requests (a check and heartbeats): a heartbeat of `sub-guard` still running at 20 ms
  * would have arrived in between.
  */
 async function idsUntilALaterSubscriptionBeats(
   server: TestServer,
   receiver: WebhookReceiver,
   headers: Record<string, string>,
+  messages = 3,
 ): Promise<string[]> {
   receiver.answer = () => 200;
   const later = await subscribeWithCallback(server, `http://127.0.0.1:${receiver.port}/later`, {
@@ -52,7 +60,7 @@ async function idsUntilALaterSubscriptionBeats(
   });
   expect(later.status).toBe(200);
   await receiver.waitFor(
-    () => receiver.received.filter((request) => idOf(request) === 'sub-later').length >= 3,
+    () => receiver.received.filter((request) => idOf(request) === 'sub-later').length >= messages,
   );
   return receiver.received.map(idOf);
 }
@@ -69,7 +77,7 @@ describe('callback subscriptions', () => {
   describe('on a server with the router secret, in development', () => {
     let server: TestServer;
     beforeAll(async () => {
-      server = await startTestServer({ env: { ROUTER_SECRET } });
+      server = await startTestServer({ env: { ROUTER_SECRET, CALLBACK_MIN_HEARTBEAT_MS: '20' } });
     });
     afterAll(() => server.stop());
     const fromRouter = { 'router-authorization': ROUTER_SECRET };
@@ -139,6 +147,46 @@ describe('callback subscriptions', () => {
       }
     });
 
+    it('sends nothing for a subscription a later check refuses (the cost limit)', async () => {
+      const thirty = (spread: string) => Array.from({ length: 30 }, () => spread).join(' ');
+      const { status, body } = await subscribeWithCallback(server, callbackUrl, {
+        headers: fromRouter,
+        query: `subscription { licenseEvents { ${thirty('...A')} } }
+          fragment A on LicenseEvent { user { ${thirty('...B')} } }
+          fragment B on User { entitlements { ${thirty('...C')} } }
+          fragment C on Entitlement { feature { key } grants { id } limit }`,
+      });
+      expect(status).toBe(400);
+      expect(body.errors[0].message).toMatch(/cost limit/);
+      expect(receiver.received).toEqual([]);
+      expect(await idsUntilALaterSubscriptionBeats(server, receiver, fromRouter)).not.toContain('sub-guard');
+    });
+
+    it.each([
+      ['a subscription id over 256 characters', { id: 'x'.repeat(257) }, 'subscriptionId'],
+      ['a negative heartbeat interval', { heartbeatIntervalMs: -5 }, 'heartbeatIntervalMs'],
+    ])('refuses %s with BAD_USER_INPUT and sends nothing', async (_name, options, field) => {
+      const { status, body } = await subscribeWithCallback(server, callbackUrl, {
+        headers: fromRouter,
+        ...options,
+      });
+      expect(status).toBe(400);
+      expect(body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+      expect(receiver.received).toEqual([]);
+    });
+
+    it('ends a subscription whose receiver answers heartbeats slower than their interval, after five, and sends nothing more', async () => {
+      const guardRequests = () => receiver.received.filter((request) => idOf(request) === 'sub-guard').length;
+      // The check is answered at once; every heartbeat after it takes 200 ms, ten intervals.
+      receiver.delayMs = ({ body }) => (JSON.parse(body).id === 'sub-guard' && guardRequests() > 1 ? 200 : 0);
+      const { status } = await subscribeWithCallback(server, callbackUrl, { headers: fromRouter });
+      expect(status).toBe(200);
+      await receiver.waitFor(() => guardRequests() >= 6);
+      // Half a second of a later subscription's heartbeats: a heartbeat still going would send two more.
+      await idsUntilALaterSubscriptionBeats(server, receiver, fromRouter, 25);
+      expect(guardRequests()).toBe(6);
+    });
+
     it('still delivers to a callback URL that accepts, with its heartbeat', async () => {
       const { status } = await subscribeWithCallback(server, callbackUrl, { headers: fromRouter });
       expect(status).toBe(200);
@@ -148,6 +196,27 @@ describe('callback subscriptions', () => {
         'check',
         'check',
       ]);
+    });
+  });
+
+  describe('with CALLBACK_MIN_HEARTBEAT_MS=300', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({ env: { CALLBACK_MIN_HEARTBEAT_MS: '300' } });
+    });
+    afterAll(() => server.stop());
+
+    it('raises a heartbeat interval of 1 ms to 300 ms', async () => {
+      const arrivals: number[] = [];
+      receiver.answer = () => {
+        arrivals.push(Date.now());
+        return 204;
+      };
+      const { status } = await subscribeWithCallback(server, callbackUrl, { heartbeatIntervalMs: 1 });
+      expect(status).toBe(200);
+      await receiver.waitFor(() => arrivals.length >= 4);
+      const gaps = arrivals.slice(2).map((at, i) => at - arrivals[i + 1]);
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(250);
     });
   });
 

@@ -17,6 +17,8 @@ export class WebhookReceiver {
   answer: (request: { headers: IncomingHttpHeaders; body: string }) => number = () => 200;
   /** Sent as the `location` header of every response when set (with a 3xx from `answer`: a redirect). */
   location: string | null = null;
+  /** How long to wait before answering a request (0 unless set): a slow receiver. */
+  delayMs: (request: { body: string }) => number = () => 0;
   private server: Server | null = null;
 
   async start(port = 0): Promise<string> {
@@ -27,7 +29,11 @@ export class WebhookReceiver {
       request.on('end', () => {
         const status = this.answer({ headers: request.headers, body });
         this.received.push({ headers: request.headers, body, status });
-        response.writeHead(status, this.location ? { location: this.location } : {}).end();
+        const reply = () =>
+          response.writeHead(status, this.location ? { location: this.location } : {}).end();
+        const delay = this.delayMs({ body });
+        if (delay > 0) setTimeout(reply, delay);
+        else reply();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));

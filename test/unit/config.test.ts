@@ -26,6 +26,7 @@ const DEFAULTS: Config = {
   },
   defaultTier: 'free',
   routerSecret: undefined,
+  callbackMinHeartbeatMs: 1000,
   metricsToken: undefined,
   seedCatalog: true,
   logLevel: 'info',
