@@ -30,7 +30,7 @@ export function subscriptionCallbackPlugin(options: {
   return {
     serverWillStart: async (service) => apollo.serverWillStart?.(service),
     async requestDidStart(requestContext) {
-      if (!requestContext.request.extensions?.subscription) return;
+      if (!requestContext.request.extensions?.subscription) return refuseSubscriptionsWithoutCallback;
       const { caller } = requestContext.contextValue;
       let delegate: GraphQLRequestListener<RequestContext> | undefined;
       return {
@@ -78,3 +78,19 @@ export function subscriptionCallbackPlugin(options: {
     },
   };
 }
+
+/**
+ * A subscription over plain HTTP, without the callback extension, has nowhere to send its events: the caller
+ * is told which transports carry them, as a client error (graphql-js would otherwise try to execute it).
+ */
+const refuseSubscriptionsWithoutCallback: GraphQLRequestListener<RequestContext> = {
+  async didResolveOperation({ operation, response }) {
+    if (operation?.operation !== 'subscription') return;
+    response.http.status = 400;
+    throw new GraphQLError(
+      'Subscriptions are served over graphql-ws (ws://HOST:PORT/graphql, protocol graphql-transport-ws) or ' +
+        "the router's HTTP callback protocol (extensions.subscription), not over a plain HTTP request",
+      { extensions: { code: 'BAD_REQUEST' } },
+    );
+  },
+};
