@@ -24,6 +24,11 @@ export interface Config {
   };
   defaultTier: string;
   routerSecret: string | undefined;
+  /**
+   * Whether `_service { sdl }` declares `@authenticated` / `@requiresScopes` (for routers that enforce them);
+   * the services enforce the same rules either way.
+   */
+  federationAuthDirectives: boolean;
   /** When set, `/metrics` answers only `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | undefined;
   seedCatalog: boolean;
@@ -124,6 +129,7 @@ const environment = z.object({
     z.string().regex(KEY_PATTERN, `must match ${KEY_PATTERN.source}`).default('free'),
   ),
   ROUTER_SECRET: optionalString,
+  FEDERATION_AUTH_DIRECTIVES: booleanFlag,
   METRICS_TOKEN: optionalString,
   SEED_CATALOG: booleanFlag,
   LOG_LEVEL: z.preprocess(
@@ -193,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     defaultTier: vars.DEFAULT_TIER,
     routerSecret: vars.ROUTER_SECRET,
+    federationAuthDirectives: vars.FEDERATION_AUTH_DIRECTIVES ?? true,
     metricsToken: vars.METRICS_TOKEN,
     seedCatalog: vars.SEED_CATALOG ?? true,
     logLevel: vars.LOG_LEVEL,
