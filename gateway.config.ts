@@ -26,14 +26,22 @@ function bearerTokenOf({ connectionParams, request }: CallerContext): string | u
 /**
  * A bearer token that fails verification (signature, `exp`, algorithm, unknown key) is turned away here with
  * the subgraph's own code, UNAUTHENTICATED, over HTTP (status 401) and WebSocket alike: the JWT plugin's own
- * rejection carries no code.
+ * rejection carries no code. So is a WebSocket operation without a token: the subgraph would close the socket
+ * (4401), and the gateway would pass that on as an error without message or code.
  */
 const rejectUnverifiedToken: GatewayPlugin<JWTAuthContextExtension> = {
   onContextBuilding({ context }) {
-    if (context.jwt || !bearerTokenOf(context)) return;
-    throw new GraphQLError('The token is invalid', {
-      extensions: { code: 'UNAUTHENTICATED', ...(context.connectionParams ? {} : { http: { status: 401 } }) },
-    });
+    if (context.jwt) return;
+    // Present, perhaps undefined (no connection_init payload), on every WebSocket operation.
+    const overWebSocket = 'connectionParams' in context;
+    if (bearerTokenOf(context)) {
+      throw new GraphQLError('The token is invalid', {
+        extensions: { code: 'UNAUTHENTICATED', ...(overWebSocket ? {} : { http: { status: 401 } }) },
+      });
+    }
+    if (overWebSocket) {
+      throw new GraphQLError('A bearer token is required', { extensions: { code: 'UNAUTHENTICATED' } });
+    }
   },
 };
 

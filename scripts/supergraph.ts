@@ -4,19 +4,23 @@ import { join } from 'node:path';
 import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 
+import { withoutAuthDirectives } from '../src/graphql/directives';
+
 const ROOT = join(__dirname, '..');
 export const SUPERGRAPH_FILE = join(ROOT, 'supergraph.graphql');
 
 /**
  * The supergraph of the local stack (docker-compose.yml): this subgraph's committed schema.graphql and the
- * demo users subgraph, at the addresses the router reaches them on inside compose.
+ * demo users subgraph, at the addresses the router reaches them on inside compose. `authDirectives: false`
+ * composes what the subgraph serves with FEDERATION_AUTH_DIRECTIVES=false.
  */
-export function composeLocalSupergraph(): string {
+export function composeLocalSupergraph(options = { authDirectives: true }): string {
+  const entitlements = parse(readFileSync(join(ROOT, 'schema.graphql'), 'utf8'));
   const result = composeServices([
     {
       name: 'entitlements',
       url: 'http://entitlements:4001/graphql',
-      typeDefs: parse(readFileSync(join(ROOT, 'schema.graphql'), 'utf8')),
+      typeDefs: options.authDirectives ? entitlements : withoutAuthDirectives(entitlements),
     },
     {
       name: 'users',
@@ -29,7 +33,10 @@ export function composeLocalSupergraph(): string {
   return `${result.supergraphSdl}\n`;
 }
 
+// `npm run supergraph [-- --without-auth-directives]`
 if (require.main === module) {
-  writeFileSync(SUPERGRAPH_FILE, composeLocalSupergraph());
-  console.log(`wrote ${SUPERGRAPH_FILE}`);
+  const authDirectives = !process.argv.includes('--without-auth-directives');
+  const target = authDirectives ? SUPERGRAPH_FILE : join(ROOT, 'supergraph.without-auth-directives.graphql');
+  writeFileSync(target, composeLocalSupergraph({ authDirectives }));
+  console.log(`wrote ${target}`);
 }

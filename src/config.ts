@@ -26,6 +26,11 @@ export interface Config {
   routerSecret: string | undefined;
   /** The shortest heartbeat interval a router's callback subscription may ask for. */
   callbackMinHeartbeatMs: number;
+  /**
+   * Whether `_service { sdl }` declares `@authenticated` / `@requiresScopes` (for routers that enforce them);
+   * the services enforce the same rules either way.
+   */
+  federationAuthDirectives: boolean;
   /** When set, `/metrics` answers only `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | undefined;
   seedCatalog: boolean;
@@ -130,6 +135,7 @@ const environment = z.object({
     unsetIfEmpty,
     integer('must be 10 to 3600000', 10, 3_600_000).default(1000),
   ),
+  FEDERATION_AUTH_DIRECTIVES: booleanFlag,
   METRICS_TOKEN: optionalString,
   SEED_CATALOG: booleanFlag,
   LOG_LEVEL: z.preprocess(
@@ -200,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultTier: vars.DEFAULT_TIER,
     routerSecret: vars.ROUTER_SECRET,
     callbackMinHeartbeatMs: vars.CALLBACK_MIN_HEARTBEAT_MS,
+    federationAuthDirectives: vars.FEDERATION_AUTH_DIRECTIVES ?? true,
     metricsToken: vars.METRICS_TOKEN,
     seedCatalog: vars.SEED_CATALOG ?? true,
     logLevel: vars.LOG_LEVEL,

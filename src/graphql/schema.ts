@@ -5,6 +5,7 @@ import { parse } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 
+import { AUTH_DIRECTIVES, withoutAuthDirectives } from './directives';
 import { CatalogResolver } from './resolvers/catalog.resolver';
 import { GrantResolver } from './resolvers/grant.resolver';
 import { LicenseEventResolver } from './resolvers/license-event.resolver';
@@ -16,10 +17,17 @@ import { UserResolver } from './resolvers/user.resolver';
 import { WebhookResolver } from './resolvers/webhook.resolver';
 import { DateTimeScalar } from './scalars';
 
-const FEDERATION_LINK = `extend schema @link(
+const federationLink = (authDirectives: boolean) => `extend schema @link(
   url: "https://specs.apollo.dev/federation/v2.5"
-  import: ["@key", "@authenticated", "@requiresScopes"]
+  import: ${JSON.stringify(['@key', ...(authDirectives ? AUTH_DIRECTIVES : [])])}
 )`;
+
+export interface SubgraphOptions {
+  /** false: the SDL leaves out `@authenticated` and `@requiresScopes` (FEDERATION_AUTH_DIRECTIVES). */
+  authDirectives: boolean;
+}
+
+const DEFAULTS: SubgraphOptions = { authDirectives: true };
 
 /**
  * type-graphql builds the schema; @apollo/subgraph turns it into a Federation 2 subgraph. The types that are
@@ -27,7 +35,7 @@ const FEDERATION_LINK = `extend schema @link(
  * are read by graphql-js's default resolver instead of a type-graphql wrapper: an `_entities` answer for a
  * thousand users reads tens of thousands of them.
  */
-export async function buildSubgraph(): Promise<GraphQLSchema> {
+export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: [
       UserResolver,
@@ -46,8 +54,9 @@ export async function buildSubgraph(): Promise<GraphQLSchema> {
     skipCheck: true,
   });
   const resolvers = createResolversMap(schema) as Record<string, object>;
+  const typeDefs = parse(`${federationLink(options.authDirectives)}\n${printSchemaWithDirectives(schema)}`);
   return buildSubgraphSchema({
-    typeDefs: parse(`${FEDERATION_LINK}\n${printSchemaWithDirectives(schema)}`),
+    typeDefs: options.authDirectives ? typeDefs : withoutAuthDirectives(typeDefs),
     resolvers: {
       ...resolvers,
       Query: { ...resolvers.Query, _entities: resolveEntities },
@@ -56,7 +65,7 @@ export async function buildSubgraph(): Promise<GraphQLSchema> {
   });
 }
 
-/** The SDL that `_service { sdl }` serves and `schema.graphql` commits. */
-export async function printSubgraphSdl(): Promise<string> {
-  return printSubgraphSchema(await buildSubgraph());
+/** The SDL that `_service { sdl }` serves and (with the defaults) `schema.graphql` commits. */
+export async function printSubgraphSdl(options: SubgraphOptions = DEFAULTS): Promise<string> {
+  return printSubgraphSchema(await buildSubgraph(options));
 }

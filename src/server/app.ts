@@ -67,7 +67,7 @@ export async function startApp({
 }: AppDependencies): Promise<RunningApp> {
   const app = express();
   const httpServer = http.createServer(app);
-  const schema = await buildSubgraph();
+  const schema = await buildSubgraph({ authDirectives: config.federationAuthDirectives });
   const pipeline = createOperationPipeline({ schema, nodeEnv: config.nodeEnv, logger });
   const operations = new InFlightOperations();
   const apollo = new ApolloServer<RequestContext>({

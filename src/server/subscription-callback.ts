@@ -35,7 +35,7 @@ export function subscriptionCallbackPlugin(options: {
   return {
     serverWillStart: async (service) => apollo.serverWillStart?.(service),
     async requestDidStart(requestContext) {
-      if (!requestContext.request.extensions?.subscription) return;
+      if (!requestContext.request.extensions?.subscription) return refuseSubscriptionsWithoutCallback;
       const { caller } = requestContext.contextValue;
       let delegate: GraphQLRequestListener<RequestContext> | undefined;
       /** Whether Apollo's plugin answered: only then may it check, beat and subscribe. */
@@ -130,3 +130,19 @@ function callbackOf(extension: unknown, minHeartbeatMs: number) {
     heartbeatIntervalMs: interval === 0 ? 0 : Math.max(interval, minHeartbeatMs),
   };
 }
+
+/**
+ * A subscription over plain HTTP, without the callback extension, has nowhere to send its events: the caller
+ * is told which transports carry them, as a client error (graphql-js would otherwise try to execute it).
+ */
+const refuseSubscriptionsWithoutCallback: GraphQLRequestListener<RequestContext> = {
+  async didResolveOperation({ operation, response }) {
+    if (operation?.operation !== 'subscription') return;
+    response.http.status = 400;
+    throw new GraphQLError(
+      'Subscriptions are served over graphql-ws (ws://HOST:PORT/graphql, protocol graphql-transport-ws) or ' +
+        "the router's HTTP callback protocol (extensions.subscription), not over a plain HTTP request",
+      { extensions: { code: 'BAD_REQUEST' } },
+    );
+  },
+};

@@ -26,8 +26,13 @@ import type { OperationPipeline } from './operation-pipeline';
 import { matchesSecret } from './router-secret';
 import { subscribeShared } from './shared-execution';
 
-/** graphql-ws closes with 4403 ("Forbidden") when onConnect refuses; the same code ends an expired token. */
-const FORBIDDEN = 4403;
+/**
+ * A socket that is not the router's (ROUTER_SECRET) or has no valid token: graphql-ws clients give up at once
+ * on 4401, where they would retry 4403 (graphql-ws's own code for a refused onConnect) with the same token.
+ */
+const UNAUTHORIZED = 4401;
+/** A token that expired on an open socket: clients may reconnect with a fresh one. */
+const TOKEN_EXPIRED = 4403;
 /** An identity over its number of open sockets (HTTP's 429, in the application's range of close codes). */
 const TOO_MANY_SOCKETS = 4429;
 /** The largest message a client may send, as HTTP's body limit; ws closes with 1009 before buffering more. */
@@ -88,10 +93,10 @@ export function attachWebSocketServer(options: {
       isProd: pipeline.production,
       async onConnect(ctx) {
         if (routerSecret && !matchesSecret(routerSecret, ctx.extra.request.headers['router-authorization'])) {
-          return false;
+          return refuse(ctx.extra.socket, 'Missing or wrong router-authorization');
         }
         const caller = await authenticator.callerFor(tokenOf(ctx.connectionParams, ctx.extra.request));
-        if (caller.subject === null) return false;
+        if (caller.subject === null) return refuse(ctx.extra.socket, caller.problem ?? 'Unauthorized');
         // Gone while its token was checked: onClose has run already and would never count it out.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         const open = socketsByIdentity.get(caller.subject) ?? 0;
@@ -167,7 +172,7 @@ export function attachWebSocketServer(options: {
     const remaining = expiresAt.getTime() - Date.now();
     extra.expiry = setTimeout(
       () => {
-        if (Date.now() >= expiresAt.getTime()) extra.socket.close(FORBIDDEN, 'Token expired');
+        if (Date.now() >= expiresAt.getTime()) extra.socket.close(TOKEN_EXPIRED, 'Token expired');
         else closeAtExpiry(extra, expiresAt);
       },
       Math.min(Math.max(remaining, 0), MAX_TIMER_MS),
@@ -232,6 +237,12 @@ class DocumentCache {
       ? { errors: errors.map((error) => coded(error.message, 'GRAPHQL_VALIDATION_FAILED')) }
       : { document };
   }
+}
+
+/** Closes first, with our code and reason: graphql-ws's own close (4403) then finds the socket closing. */
+function refuse(socket: WebSocket, reason: string): false {
+  socket.close(UNAUTHORIZED, reason);
+  return false;
 }
 
 /** The codes Apollo Server gives the same failures over HTTP. */

@@ -1,42 +1,30 @@
-import { composeServices } from '@apollo/composition';
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway, IntrospectAndCompose, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 
 import { createTestCatalog } from '../testkit/catalog';
-import { parse, visit } from 'graphql';
-
 import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startUsersSubgraph } = require('../../examples/users-subgraph/server.js');
 
-/**
- * Composes the supergraph from each subgraph's `_service { sdl }`, read over HTTP as a router would.
- * @apollo/gateway refuses supergraphs with `for: SECURITY` features, which only GraphOS Router enforces, so
- * `@authenticated` and `@requiresScopes` are left out here: every access rule below is then the subgraph's own.
- */
-async function composeForGateway(usersUrl: string, entitlementsUrl: string): Promise<string> {
-  const sdlOf = async (url: string) =>
-    dataOf(await postGraphQL<any>(url, '{ _service { sdl } }'))._service.sdl as string;
-  const security = new Set(['authenticated', 'requiresScopes']);
-  const withoutSecurity = (sdl: string) =>
-    visit(parse(sdl), {
-      Directive: (node) => (security.has(node.name.value) ? null : undefined),
-      DirectiveDefinition: (node) => (security.has(node.name.value) ? null : undefined),
-      StringValue: (node) => (security.has(node.value.replace('@', '')) ? null : undefined),
-    });
-  const result = composeServices([
-    { name: 'users', url: usersUrl, typeDefs: parse(await sdlOf(usersUrl)) },
-    {
-      name: 'entitlements',
-      url: entitlementsUrl,
-      typeDefs: withoutSecurity(await sdlOf(entitlementsUrl)),
-    },
-  ]);
-  if (result.errors) throw new Error(result.errors.map((error) => error.message).join('\n'));
-  return result.supergraphSdl as string;
+/** As the README's @apollo/gateway section: composed from each subgraph's `_service { sdl }` over HTTP. */
+function gatewayFor(
+  subgraphs: { name: string; url: string }[],
+  onSend?: (name: string, query: string) => void,
+) {
+  return new ApolloGateway({
+    supergraphSdl: new IntrospectAndCompose({ subgraphs }),
+    buildService: ({ name, url }) =>
+      new RemoteGraphQLDataSource<GatewayContext>({
+        url,
+        willSendRequest({ request, context }) {
+          if (context.authorization) request.http?.headers.set('authorization', context.authorization);
+          onSend?.(name, request.query ?? '');
+        },
+      }),
+  });
 }
 
 interface GatewayContext {
@@ -45,9 +33,10 @@ interface GatewayContext {
 
 /**
  * Frontends never call the subgraph directly: these tests go through @apollo/gateway, composed from this
- * subgraph (its own HTTP server) and the demo users subgraph, as a router would.
+ * subgraph (its own HTTP server, with FEDERATION_AUTH_DIRECTIVES=false: @apollo/gateway refuses the
+ * `for: SECURITY` features) and the demo users subgraph. Every access rule below is the subgraph's own.
  */
-describe('through a federated gateway', () => {
+describe('through @apollo/gateway, with FEDERATION_AUTH_DIRECTIVES=false', () => {
   let server: TestServer;
   let users: { url: string; stop(): Promise<void> };
   let gateway: ApolloServer<GatewayContext>;
@@ -61,21 +50,22 @@ describe('through a federated gateway', () => {
 
   beforeAll(async () => {
     // Only the requests' own statements should be counted below.
-    server = await startTestServer({ backgroundJobs: false });
+    server = await startTestServer({
+      backgroundJobs: false,
+      env: { FEDERATION_AUTH_DIRECTIVES: 'false' },
+    });
     await createTestCatalog(server);
     users = await startUsersSubgraph({ port: 0, count: 200 });
     gateway = new ApolloServer<GatewayContext>({
-      gateway: new ApolloGateway({
-        supergraphSdl: async () => ({ supergraphSdl: await composeForGateway(users.url, server.url) }),
-        buildService: ({ name, url }) =>
-          new RemoteGraphQLDataSource<GatewayContext>({
-            url,
-            willSendRequest({ request, context }) {
-              if (context.authorization) request.http?.headers.set('authorization', context.authorization);
-              if (name === 'entitlements') sentToEntitlements.push(request.query ?? '');
-            },
-          }),
-      }),
+      gateway: gatewayFor(
+        [
+          { name: 'users', url: users.url },
+          { name: 'entitlements', url: server.url },
+        ],
+        (name, sent) => {
+          if (name === 'entitlements') sentToEntitlements.push(sent);
+        },
+      ),
     });
     ({ url: gatewayUrl } = await startStandaloneServer(gateway, {
       listen: { port: 0 },
@@ -151,6 +141,25 @@ describe('through a federated gateway', () => {
       await server.token('user-2'),
     );
     expect(withoutScope.errors?.[0].extensions.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('@apollo/gateway with the default FEDERATION_AUTH_DIRECTIVES=true', () => {
+  it('refuses to compose: it does not support the `for: SECURITY` features', async () => {
+    const server = await startTestServer({ seedCatalog: false });
+    const users = await startUsersSubgraph({ port: 0, count: 1 });
+    const gateway = gatewayFor([
+      { name: 'users', url: users.url },
+      { name: 'entitlements', url: server.url },
+    ]);
+    try {
+      await expect(gateway.load()).rejects.toThrow(
+        'feature https://specs.apollo.dev/authenticated/v0.1 is for: SECURITY but is unsupported',
+      );
+    } finally {
+      await users.stop();
+      await server.stop();
+    }
   });
 });
 

@@ -207,4 +207,35 @@ describeOnMysql('the local supergraph through Hive Gateway, as processes', () =>
       await forged.close();
     }
   });
+
+  it('turns away a subscription without a token, with UNAUTHENTICATED', async () => {
+    const anonymous = openSocket(gatewayUrl.replace('http://', 'ws://'));
+    try {
+      const refused = anonymous.subscribe('subscription { entitlementRevoked { type } }');
+      await refused.ended;
+      expect(refused.received[0].errors?.[0]).toMatchObject({
+        message: 'A bearer token is required',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
+    } finally {
+      await anonymous.close();
+    }
+  });
+
+  // The gateway verifies the signature only; the subgraph also refuses a blank `sub` and closes its socket with
+  // 4401, which the gateway's graphql-ws client does not retry: the subscription ends at once. (With 4403 the
+  // client retried for about 40 s, past this test's timeout.) The gateway passes the close on without message.
+  it('ends at once a subscription whose token the subgraph refuses', async () => {
+    const blankSubject = openSocket(gatewayUrl.replace('http://', 'ws://'), {
+      connectionParams: { authorization: `Bearer ${await mintToken(' ')}` },
+    });
+    try {
+      const refused = blankSubject.subscribe('subscription { entitlementRevoked { type } }');
+      await refused.ended;
+      expect(refused.received).toEqual([{ errors: [expect.anything()] }]);
+      expect(refused.received[0].errors?.[0].data).toBeUndefined();
+    } finally {
+      await blankSubject.close();
+    }
+  });
 });

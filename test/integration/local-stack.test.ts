@@ -155,6 +155,12 @@ describe('the local stack (docker-compose.yml, gateway.config.ts, router.yaml, D
     expect(dockerfile).toContain('COPY --chown=node:node examples ./examples');
   });
 
+  it('runs on a maintained Node LTS (22 or 24; Node 20 is past its end of life)', () => {
+    const images = [...read('Dockerfile').matchAll(/^FROM (node:\S+)/gm)].map(([, image]) => image);
+    expect(images.length).toBeGreaterThanOrEqual(2);
+    for (const image of images) expect(image).toMatch(/^node:(22|24)-(bookworm-slim|alpine)$/);
+  });
+
   describe('the users service health check', () => {
     const [, command, ...args] = services.users.healthcheck.test as string[];
     const healthCheck = (port: number) =>

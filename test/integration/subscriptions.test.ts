@@ -241,9 +241,12 @@ describe('expiry pushes', () => {
 });
 
 describe('socket authentication', () => {
-  it('closes a socket without a token, or with a bad one, with 4403', async () => {
-    expect((await socketWith(null).closed).code).toBe(4403);
-    expect((await socketWith('not-a-token').closed).code).toBe(4403);
+  it('closes a socket without a token, or with a bad one, with 4401 and the reason', async () => {
+    expect(await socketWith(null).closed).toMatchObject({ code: 4401, reason: 'A bearer token is required' });
+    expect(await socketWith('not-a-token').closed).toMatchObject({
+      code: 4401,
+      reason: 'The token is invalid',
+    });
   });
 
   it.each(['token', 'header'] as const)('accepts the token as %s', async (how) => {
@@ -358,12 +361,12 @@ describe('revoking a grant that has just expired', () => {
 });
 
 describe('ROUTER_SECRET on sockets', () => {
-  it('closes a socket without the router secret with 4403, and accepts one with it', async () => {
+  it('closes a socket without the router secret with 4401, and accepts one with it', async () => {
     const guarded = await startTestServer({ env: { ROUTER_SECRET: 's3cret' } });
     try {
       const token = await guarded.token('svc', ['entitlements:read']);
       const without = openSocket(guarded.wsUrl, { connectionParams: { token } });
-      expect((await without.closed).code).toBe(4403);
+      expect((await without.closed).code).toBe(4401);
       const withSecret = openSocket(guarded.wsUrl, {
         connectionParams: { token },
         headers: { 'router-authorization': 's3cret' },

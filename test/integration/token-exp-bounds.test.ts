@@ -24,10 +24,10 @@ describe('a token whose exp is not a representable date', () => {
   });
   afterAll(() => server.stop());
 
-  it('gets no socket: it is closed with 4403', async () => {
+  it('gets no socket: it is closed with 4401', async () => {
     const socket = openSocket(server.wsUrl, { connectionParams: { authorization: `Bearer ${token}` } });
     try {
-      expect((await socket.closed).code).toBe(4403);
+      expect((await socket.closed).code).toBe(4401);
     } finally {
       await socket.close();
     }
