@@ -87,7 +87,7 @@ describe('in production', () => {
   it.each([
     [
       'an object for an ID',
-      'subscription($u: ID) { licenseEvents(userId: $u) { id } }',
+      'query($u: ID) { licenseEvents(userId: $u) { events { id } } }',
       { u: { a: 1 } },
       'u',
     ],
