@@ -1,8 +1,8 @@
 // Hive Gateway (open source, no account needed) for the local supergraph: `docker compose up` mounts this file
 // into the gateway's container, and test/e2e/hive-gateway.test.ts runs it with node_modules/.bin/hive-gateway.
 // The defaults are the compose services' addresses; the variables below point it elsewhere.
-import { createRemoteJwksSigningKeyProvider, defineConfig } from '@graphql-hive/gateway';
 import type { GatewayPlugin, JWTAuthContextExtension } from '@graphql-hive/gateway';
+import { createRemoteJwksSigningKeyProvider, defineConfig } from '@graphql-hive/gateway';
 import { GraphQLError } from 'graphql';
 
 const setting = (name: string, fallback: string) => process.env[name] || fallback;

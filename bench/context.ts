@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { loadOrCreateDevKey } from '../src/auth/dev-keys';
 import { signDevToken } from '../src/auth/dev-tokens';
 import type { BenchOptions } from './options';
-import { formatSummary, summarizeProfile } from './profile-summary';
 import type { CpuProfile } from './profile-summary';
+import { formatSummary, summarizeProfile } from './profile-summary';
 import type { SeededData } from './setup';
 
 export interface BenchContext {

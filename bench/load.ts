@@ -1,5 +1,5 @@
-import autocannon from 'autocannon';
 import type { Options, Result } from 'autocannon';
+import autocannon from 'autocannon';
 
 export interface LoadResult {
   /** Completed requests per second over the phase. */

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 
-import { createContext, serveJwks } from './context';
 import type { BenchContext } from './context';
-import { parseOptions, SCENARIOS } from './options';
+import { createContext, serveJwks } from './context';
 import type { BenchOptions, ScenarioName } from './options';
-import { describeMachine, textTable, writeResultsJson, writeResultsMarkdown } from './report';
+import { parseOptions, SCENARIOS } from './options';
 import type { ScenarioResult } from './report';
+import { describeMachine, textTable, writeResultsJson, writeResultsMarkdown } from './report';
 import { runEntities } from './scenario-entities';
 import { runFanout } from './scenario-fanout';
 import { runHot } from './scenario-hot';

@@ -3,11 +3,11 @@ import { Redis } from 'ioredis';
 import type { BenchContext } from './context';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
-import { startServerProcess } from './server-process';
 import type { ServerProcess } from './server-process';
+import { startServerProcess } from './server-process';
 import { FANOUT_USER } from './setup';
-import { closeAll, openSubscribers } from './sockets';
 import type { Subscriber } from './sockets';
+import { closeAll, openSubscribers } from './sockets';
 import { mapLimit, now, round, sleep, summarize, waitUntil } from './stats';
 
 const SUBSCRIBERS = 1000;

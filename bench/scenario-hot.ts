@@ -1,11 +1,11 @@
 import type { BenchContext } from './context';
 import { graphql } from './context';
-import { load } from './load';
 import type { LoadResult } from './load';
+import { load } from './load';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
-import { startServerProcess } from './server-process';
 import type { ServerProcess } from './server-process';
+import { startServerProcess } from './server-process';
 import { idleStatementRate } from './server-process';
 
 const WARMUP_SECONDS = 2;

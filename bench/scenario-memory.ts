@@ -2,11 +2,11 @@ import type { BenchContext } from './context';
 import { graphql } from './context';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
-import { startServerProcess } from './server-process';
 import type { ServerProcess } from './server-process';
+import { startServerProcess } from './server-process';
 import { MEMORY_USERS } from './setup';
-import { closeAll, openSubscribers } from './sockets';
 import type { Subscriber } from './sockets';
+import { closeAll, openSubscribers } from './sockets';
 import { round, sleep, waitUntil } from './stats';
 
 const SUBSCRIPTIONS = 10_000;

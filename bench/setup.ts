@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { createConnection, createPool } from 'mysql2/promise';
 import type { Pool, PoolOptions } from 'mysql2/promise';
+import { createConnection, createPool } from 'mysql2/promise';
 
 import { createDataSource } from '../src/db/data-source';
 import { prepareDatabase } from '../src/db/migrate';

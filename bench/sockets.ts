@@ -1,5 +1,5 @@
-import { createClient } from 'graphql-ws';
 import type { Client } from 'graphql-ws';
+import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
 import { mapLimit } from './stats';

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-import pino from 'pino';
 import type { Logger } from 'pino';
+import pino from 'pino';
 
 import type { Config } from './config';
 

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 
-import { ConfigError, loadConfig } from './config';
 import type { Config } from './config';
+import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/migrate';
-import { startSubgraph } from './runtime';
-import { createLogger } from './logger';
 import type { Logger } from './logger';
+import { createLogger } from './logger';
+import { startSubgraph } from './runtime';
 import { ListenError } from './server/app';
 
 const SHUTDOWN_DEADLINE_MS = 30_000;

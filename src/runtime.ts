@@ -10,15 +10,15 @@ import type { LiveDelivery } from './events';
 import { CommittedEvents } from './events/committed-events';
 import { EventFeed } from './events/event-feed';
 import { EventReader } from './events/event-reader';
-import { LocalNotifier, RedisNotifier } from './events/notifier';
 import type { EventNotifier } from './events/notifier';
+import { LocalNotifier, RedisNotifier } from './events/notifier';
 import { WebhookDispatcher } from './events/webhook-dispatcher';
 import type { Logger } from './logger';
-import { startApp } from './server/app';
 import type { RunningApp } from './server/app';
+import { startApp } from './server/app';
 import { Metrics } from './server/metrics';
-import { createServices } from './services';
 import type { Services, SharedWithDelivery } from './services';
+import { createServices } from './services';
 
 /** Half a second keeps expiry pushes within the contract's 2 seconds. */
 const EXPIRY_SWEEP_INTERVAL_MS = 500;

@@ -1,7 +1,7 @@
 import { checkUserId } from '../domain/validation';
 import { ForbiddenError, UnauthenticatedError } from '../errors';
-import { Scope } from './caller';
 import type { Caller } from './caller';
+import { Scope } from './caller';
 
 /**
  * The access rules of the contract, in one place. Services call these before they validate or touch

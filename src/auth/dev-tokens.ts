@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 
-import { DEV_KEY_ALGORITHM } from './dev-keys';
 import type { DevSigningKey } from './dev-keys';
+import { DEV_KEY_ALGORITHM } from './dev-keys';
 
 export interface DevTokenClaims {
   sub: string;

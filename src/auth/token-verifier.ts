@@ -1,12 +1,12 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify } from 'jose';
 
 import type { Config } from '../config';
 import { isWellFormedText } from '../domain/validation';
-import { authenticated, unauthenticated } from './caller';
 import type { Caller } from './caller';
-import { loadOrCreateDevKey } from './dev-keys';
+import { authenticated, unauthenticated } from './caller';
 import type { DevSigningKey } from './dev-keys';
+import { loadOrCreateDevKey } from './dev-keys';
 
 /** Asymmetric algorithms only: never `none`, never HMAC (whose "secret" could be a public key). */
 export const ALLOWED_ALGORITHMS = [

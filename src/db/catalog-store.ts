@@ -4,8 +4,8 @@ import type { Catalog } from '../domain/types';
 import type { Database } from './database';
 import { FeatureRow, TierEntitlementRow, TierRow } from './entities';
 import { toFeature, toTier } from './mappers';
-import { statement } from './raw-sql';
 import type { Statement } from './raw-sql';
+import { statement } from './raw-sql';
 
 const READ_VERSION = 'SELECT version FROM catalog_version WHERE id = 1';
 

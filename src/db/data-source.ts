@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import type { Logger as AppLogger } from 'pino';
-import { DataSource } from 'typeorm';
 import type { Logger } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 import type { DatabaseConfig } from '../config';
 import * as entities from './entities';

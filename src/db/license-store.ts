@@ -1,11 +1,11 @@
 import type { EntityManager } from 'typeorm';
 
-import { defaultLicense } from '../domain/effective';
 import type { LicenseState } from '../domain/effective';
+import { defaultLicense } from '../domain/effective';
 import { groupBy } from '../domain/group-by';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
-import { catalogVersionStatement } from './catalog-store';
 import type { CatalogStore } from './catalog-store';
+import { catalogVersionStatement } from './catalog-store';
 import type { Database } from './database';
 import { GrantRow, LicenseRow, UsageCounterRow } from './entities';
 import { toGrant, toLicense } from './mappers';

@@ -1,11 +1,11 @@
-import { In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import { In } from 'typeorm';
 
+import type { LicenseEvent, LicenseEventType } from '../domain/types';
 import type { Database } from './database';
 import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from './entities';
 import { toLicenseEvent } from './mappers';
 import { statement } from './raw-sql';
-import type { LicenseEvent, LicenseEventType } from '../domain/types';
 
 /** How long a claimed delivery stays invisible to other replicas; longer than any one attempt. */
 export const DELIVERY_LEASE_MS = 60_000;

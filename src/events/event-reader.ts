@@ -1,12 +1,12 @@
-import { In, MoreThan } from 'typeorm';
 import type { FindOptionsWhere } from 'typeorm';
+import { In, MoreThan } from 'typeorm';
 
 import type { CatalogStore } from '../db/catalog-store';
 import type { Database } from '../db/database';
 import { GrantRow, LicenseEventRow } from '../db/entities';
 import { toGrant, toLicenseEvent } from '../db/mappers';
-import { accessChange } from '../domain/access-change';
 import type { AccessChange } from '../domain/access-change';
+import { accessChange } from '../domain/access-change';
 import type { Catalog, Grant, LicenseEvent } from '../domain/types';
 
 export interface DeliveredEvent {

@@ -1,7 +1,7 @@
-import { nextAttemptAfterFailure, signWebhook, webhookPayload } from '../domain/webhooks';
-import { postOnce } from '../outbound/http';
-import type { PostResult } from '../outbound/http';
 import type { AttemptResult, DueDelivery, WebhookQueue } from '../db/webhook-queue';
+import { nextAttemptAfterFailure, signWebhook, webhookPayload } from '../domain/webhooks';
+import type { PostResult } from '../outbound/http';
+import { postOnce } from '../outbound/http';
 import { CoalescedRun } from './coalesced-run';
 
 /** Attempts in flight on one replica, and to any one endpoint: a slow receiver cannot hold up the others. */

@@ -1,5 +1,5 @@
-import { visit } from 'graphql';
 import type { DocumentNode } from 'graphql';
+import { visit } from 'graphql';
 
 /**
  * Router-side access rules, declared in the SDL so that a GraphOS router can turn requests away before

@@ -1,7 +1,6 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { getNamedType, GraphQLError, isInterfaceType, isObjectType, Kind } from 'graphql';
 import type {
   DocumentNode,
   FieldNode,
@@ -16,6 +15,7 @@ import type {
   ValidationRule,
   ValueNode,
 } from 'graphql';
+import { getNamedType, GraphQLError, isInterfaceType, isObjectType, Kind } from 'graphql';
 
 /**
  * Bounds on what one operation may ask for, shared by both transports (HTTP and WebSocket). Sized for real

@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
 
 import type { Caller } from '../auth/caller';
-import { resolveTier } from '../domain/effective';
 import type { LicenseView } from '../domain/effective';
+import { resolveTier } from '../domain/effective';
 import type { Catalog, Feature, Grant, Tier } from '../domain/types';
 import type { Services } from '../services';
 

@@ -1,15 +1,15 @@
 import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
-import { createPubSub } from '@graphql-yoga/subscription';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { parse } from 'graphql';
+import { createPubSub } from '@graphql-yoga/subscription';
 import type { GraphQLSchema } from 'graphql';
+import { parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 
 import { AUTH_DIRECTIVES, withoutAuthDirectives } from './directives';
 import { CatalogResolver } from './resolvers/catalog.resolver';
 import { GrantResolver } from './resolvers/grant.resolver';
-import { LicenseEventResolver } from './resolvers/license-event.resolver';
 import { LicenseResolver } from './resolvers/license.resolver';
+import { LicenseEventResolver } from './resolvers/license-event.resolver';
 import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
 import { resolveEntities, userReferenceResolvers } from './resolvers/user.reference';

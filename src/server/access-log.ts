@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 
-import { currentRequestId } from '../logger';
 import type { Logger } from '../logger';
+import { currentRequestId } from '../logger';
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 

@@ -11,23 +11,23 @@ import type { Authenticator } from '../auth/token-verifier';
 import type { Config } from '../config';
 import type { Database } from '../db/database';
 import type { LiveDelivery } from '../events';
-import { createRequestContext } from '../graphql/context';
 import type { RequestContext } from '../graphql/context';
+import { createRequestContext } from '../graphql/context';
 import { buildSubgraph } from '../graphql/schema';
+import type { Logger } from '../logger';
 import type { Services } from '../services';
+import { accessLog } from './access-log';
 import { bodyErrors } from './body-errors';
 import { distinctRepresentationsPlugin } from './distinct-representations';
 import { healthRoutes } from './health';
-import type { Logger } from '../logger';
-import { accessLog } from './access-log';
+import { InFlightOperations } from './in-flight';
 import type { Metrics } from './metrics';
 import { createOperationPipeline } from './operation-pipeline';
-import { InFlightOperations } from './in-flight';
 import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
 import { subscriptionCallbackPlugin } from './subscription-callback';
-import { attachWebSocketServer } from './websocket';
 import type { WebSocketTransport } from './websocket';
+import { attachWebSocketServer } from './websocket';
 
 export interface AppDependencies {
   config: Config;

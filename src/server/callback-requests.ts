@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 
-import { OUTBOUND_TIMEOUT_MS, outboundFetcher } from '../outbound/http';
 import type { OutboundPolicy } from '../outbound/http';
+import { OUTBOUND_TIMEOUT_MS, outboundFetcher } from '../outbound/http';
 
 type Fetcher = ReturnType<typeof outboundFetcher>;
 

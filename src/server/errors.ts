@@ -1,6 +1,6 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import { GraphQLError } from 'graphql';
 import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError } from 'graphql';
 
 import { isDatabaseUnavailable } from '../db/connection-errors';
 import { ContractError } from '../errors';

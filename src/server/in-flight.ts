@@ -1,6 +1,6 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { ServerResponse } from 'node:http';
 
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
 
 /**

@@ -1,5 +1,5 @@
-import { Kind } from 'graphql';
 import type { DocumentNode, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { Kind } from 'graphql';
 
 import { assertAuthenticated } from '../auth/access';
 import type { Caller } from '../auth/caller';

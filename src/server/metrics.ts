@@ -4,9 +4,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 import type { Database } from '../db/database';
 import type { LicenseEventType } from '../domain/types';
+import { ERROR_CODES } from '../errors';
 import type { EventFeed, LiveDeliveryObservers } from '../events';
 import type { WebhookAttemptOutcome } from '../events/webhook-dispatcher';
-import { ERROR_CODES } from '../errors';
 import type { RequestContext } from '../graphql/context';
 import { matchesSecret } from './router-secret';
 

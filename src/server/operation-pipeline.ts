@@ -1,5 +1,4 @@
 import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
-import { getVariableValues, GraphQLError } from 'graphql';
 import type {
   DocumentNode,
   GraphQLFormattedError,
@@ -7,13 +6,14 @@ import type {
   OperationDefinitionNode,
   ValidationRule,
 } from 'graphql';
+import { getVariableValues, GraphQLError } from 'graphql';
 
 import type { Caller } from '../auth/caller';
 import type { RequestContext } from '../graphql/context';
 import { assertCostWithinLimit, parseOptions, queryLimitRules } from '../graphql/limits';
+import type { Logger } from '../logger';
 import { errorFormatter } from './errors';
 import { assertIntrospectionAuthenticated } from './introspection';
-import type { Logger } from '../logger';
 
 /**
  * What every operation goes through, whichever transport brought it: the same validation rules (limits;

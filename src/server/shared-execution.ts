@@ -1,5 +1,5 @@
-import { createSourceEventStream, execute } from 'graphql';
 import type { DocumentNode, ExecutionArgs, ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute } from 'graphql';
 
 import type { RequestContext } from '../graphql/context';
 

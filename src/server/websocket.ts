@@ -1,6 +1,5 @@
 import type http from 'node:http';
 
-import { getOperationAST, GraphQLError, parse, specifiedRules, validate } from 'graphql';
 import type {
   DocumentNode,
   ExecutionArgs,
@@ -9,10 +8,11 @@ import type {
   GraphQLSchema,
   ValidationRule,
 } from 'graphql';
+import { getOperationAST, GraphQLError, parse, specifiedRules, validate } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { LRUCache } from 'lru-cache';
-import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 
 import type { Caller } from '../auth/caller';
 import type { Authenticator } from '../auth/token-verifier';
@@ -20,8 +20,8 @@ import type { WebSocketLimits } from '../config';
 import type { EventFeed } from '../events';
 import { createRequestContext } from '../graphql/context';
 import { isTokenLimitError, parseOptions } from '../graphql/limits';
-import type { Services } from '../services';
 import type { Logger } from '../logger';
+import type { Services } from '../services';
 import type { OperationPipeline } from './operation-pipeline';
 import { matchesSecret } from './router-secret';
 import { subscribeShared } from './shared-execution';

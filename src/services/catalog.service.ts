@@ -2,11 +2,12 @@ import { stringify } from 'safe-stable-stringify';
 import type { EntityManager } from 'typeorm';
 
 import { assertAuthenticated, assertScope } from '../auth/access';
-import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
-import { bumpCatalogVersion } from '../db/catalog-store';
+import { actorOf, Scope } from '../auth/caller';
 import type { CatalogStore } from '../db/catalog-store';
+import { bumpCatalogVersion } from '../db/catalog-store';
 import type { Database } from '../db/database';
+import type { CatalogEntity } from '../db/entities';
 import {
   CatalogChangeRow,
   FeatureRow,
@@ -15,8 +16,8 @@ import {
   TierRow,
   UsageCounterRow,
 } from '../db/entities';
-import type { CatalogEntity } from '../db/entities';
 import { toFeature, toTier, toTierEntitlementRow } from '../db/mappers';
+import type { Catalog, Feature, FeatureKind, JsonValue, Tier, UsagePeriod } from '../domain/types';
 import {
   checkFitsKind,
   checkJsonValue,
@@ -25,7 +26,6 @@ import {
   checkRequiredText,
   checkText,
 } from '../domain/validation';
-import type { Catalog, Feature, FeatureKind, JsonValue, Tier, UsagePeriod } from '../domain/types';
 import { BadUserInputError, NotFoundError } from '../errors';
 
 export interface FeatureInput {

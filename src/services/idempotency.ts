@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { stringify } from 'safe-stable-stringify';
-import { LessThan } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import { LessThan } from 'typeorm';
 
 import type { Database } from '../db/database';
 import { IdempotencyKeyRow } from '../db/entities';

@@ -5,10 +5,10 @@ import { LicenseStore } from '../db/license-store';
 import type { WebhookQueue } from '../db/webhook-queue';
 import type { CommittedEvents } from '../events/committed-events';
 import { CatalogService } from './catalog.service';
-import { LicenseEventLog } from './license-event.service';
 import { ExpiryService } from './expiry.service';
 import { IdempotencyStore } from './idempotency';
 import { LicenseService } from './license.service';
+import { LicenseEventLog } from './license-event.service';
 import { UsageService } from './usage.service';
 import { WebhookService } from './webhook.service';
 

@@ -1,15 +1,15 @@
-import { MoreThan } from 'typeorm';
 import type { EntityManager, FindOptionsWhere } from 'typeorm';
+import { MoreThan } from 'typeorm';
 
 import { assertCanReadEvents } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { LicenseEventRow } from '../db/entities';
 import { toLicenseEvent } from '../db/mappers';
-import { checkCursor, checkPageSize, checkUserId, DEFAULT_PAGE_SIZE } from '../domain/validation';
-import type { LicenseEvent } from '../domain/types';
-import type { CommittedEvents } from '../events/committed-events';
 import type { WebhookQueue } from '../db/webhook-queue';
+import type { LicenseEvent } from '../domain/types';
+import { checkCursor, checkPageSize, checkUserId, DEFAULT_PAGE_SIZE } from '../domain/validation';
+import type { CommittedEvents } from '../events/committed-events';
 
 export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
   Partial<Pick<LicenseEvent, 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'>>;

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 
-import { In } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import { In } from 'typeorm';
 
 import { assertAuthenticated, assertCanReadUser, assertScope, canReadUser } from '../auth/access';
-import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
+import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
 import { FeatureRow, GrantRow, LicenseRow, TierRow } from '../db/entities';
+import type { LicenseStore } from '../db/license-store';
 import { toFeature, toGrant, toGrantRow, toLicense } from '../db/mappers';
-import { baseTierKey, effectiveTierKey, isTrialActive, viewLicense } from '../domain/effective';
 import type { LicenseView } from '../domain/effective';
+import { baseTierKey, effectiveTierKey, isTrialActive, viewLicense } from '../domain/effective';
 import type { Catalog, Grant, JsonValue } from '../domain/types';
 import {
   checkDate,
@@ -30,7 +31,6 @@ import { BadUserInputError, NotFoundError } from '../errors';
 import type { ExpiryService } from './expiry.service';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
-import type { LicenseStore } from '../db/license-store';
 
 export interface GrantInput {
   userId: string;

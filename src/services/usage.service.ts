@@ -1,11 +1,12 @@
-import { IsNull } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import { IsNull } from 'typeorm';
 
 import { assertAnyScope } from '../auth/access';
-import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
+import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
 import { UsageCounterRow } from '../db/entities';
+import type { LicenseStore } from '../db/license-store';
 import { statement } from '../db/raw-sql';
 import { effectiveEntitlements } from '../domain/effective';
 import { periodWindow } from '../domain/periods';
@@ -15,7 +16,6 @@ import { checkAmount, checkIdempotencyKey, checkKey, checkUserId } from '../doma
 import { BadUserInputError, NotFoundError } from '../errors';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog } from './license-event.service';
-import type { LicenseStore } from '../db/license-store';
 
 export interface RecordUsageInput {
   userId: string;

@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { In } from 'typeorm';
 
 import { assertCanReadEveryone, assertScope } from '../auth/access';
-import { actorOf, Scope } from '../auth/caller';
 import type { Caller } from '../auth/caller';
+import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
 import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from '../db/entities';
 import { toLicenseEvent } from '../db/mappers';
-import { checkPageSize, DEFAULT_PAGE_SIZE } from '../domain/validation';
 import type { LicenseEventType, WebhookDelivery, WebhookEndpoint } from '../domain/types';
+import { checkPageSize, DEFAULT_PAGE_SIZE } from '../domain/validation';
 import { checkWebhookUrl, newWebhookSecret } from '../domain/webhooks';
 import { BadUserInputError, NotFoundError } from '../errors';
 import { hostIsPublic } from '../outbound/http';

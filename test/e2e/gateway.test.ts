@@ -3,8 +3,8 @@ import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startUsersSubgraph } = require('../../examples/users-subgraph/server.js');

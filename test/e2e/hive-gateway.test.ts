@@ -5,15 +5,15 @@ import { promisify } from 'node:util';
 
 import { parse as parseYaml } from 'yaml';
 
-import { describeOnMysql, openTestDatabase, testDatabaseConfig } from '../testkit/database';
-import { spawnNode, spawnServer, waitUntilAnswers, waitUntilReady } from '../testkit/process';
-import type { ServerProcess } from '../testkit/process';
-import { TestRedis } from '../testkit/redis-server';
-import { dataOf, mintToken, postGraphQL } from '../testkit/server';
-import type { GraphQLResponse } from '../testkit/server';
-import { activeSubscriptions, openSocket, untilSubscribed } from '../testkit/subscriptions';
-import type { TestSocket } from '../testkit/subscriptions';
 import { freePort } from '../../support/processes';
+import { describeOnMysql, openTestDatabase, testDatabaseConfig } from '../testkit/database';
+import type { ServerProcess } from '../testkit/process';
+import { spawnNode, spawnServer, waitUntilAnswers, waitUntilReady } from '../testkit/process';
+import { TestRedis } from '../testkit/redis-server';
+import type { GraphQLResponse } from '../testkit/server';
+import { dataOf, mintToken, postGraphQL } from '../testkit/server';
+import type { TestSocket } from '../testkit/subscriptions';
+import { activeSubscriptions, openSocket, untilSubscribed } from '../testkit/subscriptions';
 
 const ROOT = join(__dirname, '..', '..');
 

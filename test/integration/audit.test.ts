@@ -1,18 +1,18 @@
 import type { EntityManager } from 'typeorm';
 
+import { authenticated, Scope } from '../../src/auth/caller';
 import { CatalogStore } from '../../src/db/catalog-store';
 import { LicenseRow } from '../../src/db/entities';
+import { LicenseStore } from '../../src/db/license-store';
 import { WebhookQueue } from '../../src/db/webhook-queue';
 import { CommittedEvents } from '../../src/events/committed-events';
-import { LicenseEventLog } from '../../src/services/license-event.service';
-import type { NewLicenseEvent } from '../../src/services/license-event.service';
 import { IdempotencyStore } from '../../src/services/idempotency';
-import { LicenseStore } from '../../src/db/license-store';
 import { LicenseService } from '../../src/services/license.service';
-import { authenticated, Scope } from '../../src/auth/caller';
+import type { NewLicenseEvent } from '../../src/services/license-event.service';
+import { LicenseEventLog } from '../../src/services/license-event.service';
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 let server: TestServer;
 

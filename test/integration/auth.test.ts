@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 
 import { createTestCatalog } from '../testkit/catalog';
-import { startIdentityProvider } from '../testkit/jwks-server';
 import type { TestIdentityProvider } from '../testkit/jwks-server';
-import { dataOf, startTestServer } from '../testkit/server';
+import { startIdentityProvider } from '../testkit/jwks-server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 let idp: TestIdentityProvider;
 let server: TestServer;

@@ -1,6 +1,6 @@
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 let server: TestServer;
 

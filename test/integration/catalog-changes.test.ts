@@ -1,6 +1,6 @@
 import { CatalogChangeRow } from '../../src/db/entities';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 const FEATURE =
   'mutation($input: FeatureInput!) { upsertFeature(input: $input) { key kind description usagePeriod } }';

@@ -1,10 +1,10 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 
 import { createDataSource, MYSQL_POOL_SIZE } from '../../src/db/data-source';
-import { describeOnMysql, testDatabaseConfig } from '../testkit/database';
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
+import { describeOnMysql, testDatabaseConfig } from '../testkit/database';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 const CALLS = 60;
 const USER = 'crowd';

@@ -1,6 +1,6 @@
 import { bumpCatalogVersion } from '../../src/db/catalog-store';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 let server: TestServer;
 

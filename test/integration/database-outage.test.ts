@@ -2,8 +2,8 @@ import { createConnection } from 'mysql2/promise';
 
 import { onMysql } from '../testkit/database';
 import { canRunOwnMariaDb, TestMariaDb } from '../testkit/mariadb-server';
-import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
+import { spawnServer, waitUntilReady } from '../testkit/process';
 import { mintToken, postGraphQL } from '../testkit/server';
 import { waitUntil } from '../testkit/wait';
 

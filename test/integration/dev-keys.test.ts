@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 
 import { loadOrCreateDevKey } from '../../src/auth/dev-keys';
-import { dataOf, startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');

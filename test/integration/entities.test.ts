@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import { GrantRow, LicenseRow, UsageCounterRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 const ENTITY_QUERY = `query($reps: [_Any!]!) {
   _entities(representations: $reps) {

@@ -1,8 +1,8 @@
 import DataLoader from 'dataloader';
 
 import { spawnServer, waitUntilReady } from '../testkit/process';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 import { waitUntil } from '../testkit/wait';
 
 const users = (ids: string[]) => ids.map((id) => ({ __typename: 'User', id }));

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { GrantRow, LicenseEventRow } from '../../src/db/entities';
 import { ExpiryService } from '../../src/services/expiry.service';
 import { createTestCatalog } from '../testkit/catalog';
-import { startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { startTestServer } from '../testkit/server';
 
 describe('recording expiries', () => {
   let server: TestServer;

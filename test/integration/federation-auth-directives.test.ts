@@ -1,6 +1,6 @@
 import { printSubgraphSdl } from '../../src/graphql/schema';
-import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 
 /** For gateways that refuse `for: SECURITY` features: the SDL leaves the directives out, the rules stay. */
 describe('FEDERATION_AUTH_DIRECTIVES=false', () => {

@@ -1,7 +1,7 @@
 import { createTestCatalog } from '../testkit/catalog';
 import { expectAnswered, expectRefused, post, send } from '../testkit/http';
-import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 
 /** Apollo's CSRF prevention: a request a browser could send cross-site without a preflight is refused. */
 describe('CSRF prevention', () => {

@@ -1,6 +1,6 @@
 import { expectAnswered, expectRefused, post, send } from '../testkit/http';
-import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 
 /** With ROUTER_SECRET set, only requests carrying it in router-authorization reach GraphQL over HTTP. */
 describe('ROUTER_SECRET', () => {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 
-import { startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { startTestServer } from '../testkit/server';
 
 /** A client that sends a subscription as an ordinary GraphQL POST, without the router's callback extension. */
 describe('a subscription over plain HTTP', () => {

@@ -5,8 +5,8 @@ import { migrations } from '../../src/db/migrations';
 import { IdempotencyPerCaller1764780000000 } from '../../src/db/migrations/1764780000000-idempotency-per-caller';
 import { createTestCatalog } from '../testkit/catalog';
 import { openTestDatabase } from '../testkit/database';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 /**
  * Issue 12 item 10: an idempotency key belongs to the caller that used it (the token's `sub`). Another

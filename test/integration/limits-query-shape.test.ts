@@ -2,15 +2,15 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { Lexer, Source, TokenKind, parse, specifiedRules, validate } from 'graphql';
 import type { GraphQLSchema, ValidationRule } from 'graphql';
+import { Lexer, parse, Source, specifiedRules, TokenKind, validate } from 'graphql';
 
 import { QUERY_LIMITS } from '../../src/graphql/limits';
 import { buildSubgraph } from '../../src/graphql/schema';
 import { createTestCatalog } from '../testkit/catalog';
 import { expectAnswered, expectRefused, post } from '../testkit/http';
-import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 
 /**
  * The limits on a query's shape (depth, aliases, directives, tokens, cost), each just at and just over its

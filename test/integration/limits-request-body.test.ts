@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 
 import { expectAnswered, expectRefused, post, send } from '../testkit/http';
-import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 
 /** The request body: at most 1 MiB (also once inflated), and one operation per request (no batches). */
 

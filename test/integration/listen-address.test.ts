@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import type { Server } from 'node:net';
+import { createServer } from 'node:net';
 
 import { onMysql, testDatabaseConfig } from '../testkit/database';
-import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
+import { spawnServer, waitUntilReady } from '../testkit/process';
 import { mintToken, postGraphQL } from '../testkit/server';
 
 /** The test database in a child's terms: MySQL keeps a pool open, which once made a failed start hang. */

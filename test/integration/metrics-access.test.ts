@@ -1,5 +1,5 @@
-import { startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { startTestServer } from '../testkit/server';
 
 const METRICS_TOKEN = 'metrics-token-7c1e9a';
 

@@ -1,6 +1,6 @@
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 /** `depth` arrays, each holding the next: [[[...]]]. Built by hand: JSON.stringify itself would overflow. */
 const nestedArrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;

@@ -1,7 +1,7 @@
 import { onMysql } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
-import { dataOf, mintToken, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, mintToken, postGraphQL, startTestServer } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
 import { waitUntil } from '../testkit/wait';
 import { WebhookReceiver } from '../testkit/webhook-receiver';

@@ -1,7 +1,7 @@
 import { createTestCatalog } from '../testkit/catalog';
 import { expectAnswered, expectRefused, post } from '../testkit/http';
-import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 
 /** In production the schema stays private (no introspection, no suggestions) and internal errors are masked. */
 

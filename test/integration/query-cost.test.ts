@@ -1,8 +1,8 @@
 import { createTestCatalog } from '../testkit/catalog';
-import { startTestServer } from '../testkit/server';
 import type { GraphQLResponse, TestServer } from '../testkit/server';
-import { openSocket } from '../testkit/subscriptions';
+import { startTestServer } from '../testkit/server';
 import type { TestSocket } from '../testkit/subscriptions';
+import { openSocket } from '../testkit/subscriptions';
 
 /**
  * The cost limit counts what the request's variables ask for: a `first` given as a variable, and the

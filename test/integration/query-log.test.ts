@@ -2,8 +2,8 @@ import type { DataSource, QueryRunner } from 'typeorm';
 
 import { createDataSource } from '../../src/db/data-source';
 import { describeOnMysql, openTestDatabase, testDatabaseConfig } from '../testkit/database';
-import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
+import { spawnServer, waitUntilReady } from '../testkit/process';
 import { mintToken, postGraphQL } from '../testkit/server';
 
 /**

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 
-import { openTestDatabase, describeOnMysql, testDatabaseConfig } from '../testkit/database';
-import { spawnServer, waitUntilReady } from '../testkit/process';
+import { describeOnMysql, openTestDatabase, testDatabaseConfig } from '../testkit/database';
 import type { ServerProcess } from '../testkit/process';
+import { spawnServer, waitUntilReady } from '../testkit/process';
 import { TestRedis } from '../testkit/redis-server';
 import { dataOf, mintToken, postGraphQL } from '../testkit/server';
-import { activeSubscriptions, openSocket, untilSubscribed } from '../testkit/subscriptions';
 import type { TestSocket, TestSubscription } from '../testkit/subscriptions';
+import { activeSubscriptions, openSocket, untilSubscribed } from '../testkit/subscriptions';
 import { waitUntil } from '../testkit/wait';
 
 const REVOKED = 'subscription($u: ID) { entitlementRevoked(userId: $u) { id type user { id } } }';

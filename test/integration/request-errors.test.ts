@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
-import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { ServerProcess } from '../testkit/process';
+import { spawnServer, waitUntilReady } from '../testkit/process';
 import { mintToken } from '../testkit/server';
 import { waitUntil } from '../testkit/wait';
 

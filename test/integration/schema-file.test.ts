@@ -1,7 +1,7 @@
+import 'reflect-metadata';
+
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-import 'reflect-metadata';
 
 import { printSubgraphSdl } from '../../src/graphql/schema';
 

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 
-import { openTestDatabase, describeOnMysql, testDatabaseConfig } from '../testkit/database';
+import { migrations } from '../../src/db/migrations';
+import { describeOnMysql, openTestDatabase, testDatabaseConfig } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import { mintToken, postGraphQL } from '../testkit/server';
-import { migrations } from '../../src/db/migrations';
 
 describe('start-up', () => {
   it('refuses bad configuration with one message naming every bad variable', async () => {

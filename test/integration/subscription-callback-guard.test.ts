@@ -1,5 +1,5 @@
-import { startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { startTestServer } from '../testkit/server';
 import { WebhookReceiver } from '../testkit/webhook-receiver';
 
 const SUBSCRIPTION = 'subscription { entitlementRevoked(userId: "cb-guard") { type } }';

@@ -2,8 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 import { untilSubscribed } from '../testkit/subscriptions';
 import { waitUntil } from '../testkit/wait';
 

@@ -1,9 +1,9 @@
 import { LicenseEventRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
-import { openSocket, untilSubscribed } from '../testkit/subscriptions';
+import { dataOf, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestSocket, TestSubscription } from '../testkit/subscriptions';
+import { openSocket, untilSubscribed } from '../testkit/subscriptions';
 import { waitUntil } from '../testkit/wait';
 
 let server: TestServer;

@@ -1,7 +1,7 @@
 import { loadOrCreateDevKey } from '../../src/auth/dev-keys';
 import { signDevToken } from '../../src/auth/dev-tokens';
-import { startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
 
 /**

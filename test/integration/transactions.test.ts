@@ -2,8 +2,8 @@ import type { EntityManager } from 'typeorm';
 
 import { LicenseRow } from '../../src/db/entities';
 import { describeOnMysql } from '../testkit/database';
-import { startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { startTestServer } from '../testkit/server';
 
 describeOnMysql('transactions on MySQL', () => {
   let server: TestServer;

@@ -1,6 +1,6 @@
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 /**
  * Issue 12 item 9: MySQL stores an unpaired surrogate as U+FFFD, so "x\ud800" and "x\udfff" would be one

@@ -1,7 +1,7 @@
 import { IdempotencyKeyRow, UsageCounterRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
-import { dataOf, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 let server: TestServer;
 let meterToken: string;

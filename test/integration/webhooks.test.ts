@@ -1,6 +1,6 @@
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +13,11 @@ import { postOnce } from '../../src/outbound/http';
 import { WebhookService } from '../../src/services/webhook.service';
 import { createTestCatalog } from '../testkit/catalog';
 import { spawnServer, waitUntilReady } from '../testkit/process';
-import { dataOf, mintToken, postGraphQL, startTestServer } from '../testkit/server';
 import type { TestServer } from '../testkit/server';
+import { dataOf, mintToken, postGraphQL, startTestServer } from '../testkit/server';
 import { waitUntil } from '../testkit/wait';
-import { WebhookReceiver } from '../testkit/webhook-receiver';
 import type { ReceivedWebhook } from '../testkit/webhook-receiver';
+import { WebhookReceiver } from '../testkit/webhook-receiver';
 
 let server: TestServer;
 let receiver: WebhookReceiver;

@@ -1,10 +1,10 @@
 import pino from 'pino';
 import WebSocket from 'ws';
 
-import { startTestServer } from '../testkit/server';
 import type { GraphQLResponse, TestServer } from '../testkit/server';
-import { openSocket } from '../testkit/subscriptions';
+import { startTestServer } from '../testkit/server';
 import type { TestSocket } from '../testkit/subscriptions';
+import { openSocket } from '../testkit/subscriptions';
 
 /**
  * The WebSocket transport applies the HTTP path's protections: masked and logged errors, no introspection

@@ -6,16 +6,16 @@ import type { DataSource } from 'typeorm';
 import { Scope } from '../../src/auth/caller';
 import { loadOrCreateDevKey } from '../../src/auth/dev-keys';
 import { signDevToken } from '../../src/auth/dev-tokens';
-import { loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import type { Database } from '../../src/db/database';
 import type { LiveDelivery } from '../../src/events';
+import type { Logger } from '../../src/logger';
+import { createLogger } from '../../src/logger';
 import { startSubgraph } from '../../src/runtime';
 import type { Services } from '../../src/services';
-import { createLogger } from '../../src/logger';
-import type { Logger } from '../../src/logger';
-import { openTestDatabase } from './database';
 import { QueryCounter } from '../../support/query-counter';
+import { openTestDatabase } from './database';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   data?: T | null;

@@ -1,14 +1,14 @@
 import {
   assertAuthenticated,
-  assertCanReadEveryone,
   assertCanReadEvents,
+  assertCanReadEveryone,
   assertCanReadUser,
   assertScope,
   canReadUser,
   subscriptionUserFilter,
 } from '../../src/auth/access';
-import { authenticated, unauthenticated } from '../../src/auth/caller';
 import type { Caller } from '../../src/auth/caller';
+import { authenticated, unauthenticated } from '../../src/auth/caller';
 
 const anonymous = unauthenticated('A bearer token is required');
 const alice = authenticated('alice', [], null);

@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from '../../src/config';
 import type { Config } from '../../src/config';
+import { ConfigError, loadConfig } from '../../src/config';
 
 const PRODUCTION = {
   NODE_ENV: 'production',

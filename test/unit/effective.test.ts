@@ -1,16 +1,16 @@
+import type { Interval, LicenseState } from '../../src/domain/effective';
 import {
-  MAX_LIMIT,
   accessEnd,
   allowsUse,
   coverageEnd,
   defaultLicense,
   effectiveEntitlements,
   effectiveTierKey,
+  MAX_LIMIT,
   mergeLimits,
   usageMeters,
   viewLicense,
 } from '../../src/domain/effective';
-import type { Interval, LicenseState } from '../../src/domain/effective';
 import type {
   Catalog,
   Entitlement,

@@ -1,5 +1,5 @@
-import { currentUsage, earliestCurrentPeriodStart, meterAfterUse } from '../../src/domain/usage';
 import type { Entitlement, Feature } from '../../src/domain/types';
+import { currentUsage, earliestCurrentPeriodStart, meterAfterUse } from '../../src/domain/usage';
 
 const feature = (key: string, usagePeriod: Feature['usagePeriod']): Feature => ({
   key,

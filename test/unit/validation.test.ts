@@ -1,6 +1,5 @@
+import type { Feature, FeatureKind, JsonValue } from '../../src/domain/types';
 import {
-  MAX_JSON_BYTES,
-  MAX_JSON_DEPTH,
   checkAmount,
   checkCursor,
   checkDate,
@@ -15,9 +14,10 @@ import {
   checkRequiredText,
   checkText,
   checkUserId,
+  MAX_JSON_BYTES,
+  MAX_JSON_DEPTH,
   userIdProblem,
 } from '../../src/domain/validation';
-import type { Feature, FeatureKind, JsonValue } from '../../src/domain/types';
 import { BadUserInputError } from '../../src/errors';
 
 const NOW = new Date('2026-06-15T12:00:00.000Z');

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 
+import type { LicenseEvent } from '../../src/domain/types';
 import {
   checkWebhookUrl,
   MAX_RETRY_DELAY_MS,
@@ -10,7 +11,6 @@ import {
   WEBHOOK_RETRY_WINDOW_MS,
   webhookPayload,
 } from '../../src/domain/webhooks';
-import type { LicenseEvent } from '../../src/domain/types';
 
 const event: LicenseEvent = {
   id: '42',

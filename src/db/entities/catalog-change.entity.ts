@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
-import { timestamp } from './columns';
 import type { StoredJson } from './columns';
+import { timestamp } from './columns';
 
 export type CatalogEntity = 'FEATURE' | 'TIER';
 

@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-import { timestamp } from './columns';
 import type { StoredJson } from './columns';
+import { timestamp } from './columns';
 
 @Entity('grants')
 export class GrantRow {

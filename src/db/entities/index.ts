@@ -1,12 +1,12 @@
-export { CatalogChangeRow } from './catalog-change.entity';
 export type { CatalogEntity } from './catalog-change.entity';
+export { CatalogChangeRow } from './catalog-change.entity';
 export { FeatureRow } from './feature.entity';
 export { GrantRow } from './grant.entity';
 export { IdempotencyKeyRow } from './idempotency-key.entity';
-export { LicenseEventRow } from './license-event.entity';
 export { LicenseRow } from './license.entity';
-export { TierEntitlementRow } from './tier-entitlement.entity';
+export { LicenseEventRow } from './license-event.entity';
 export { TierRow } from './tier.entity';
+export { TierEntitlementRow } from './tier-entitlement.entity';
 export { UsageCounterRow } from './usage-counter.entity';
 export { WebhookDeliveryRow } from './webhook-delivery.entity';
 export { WebhookEndpointRow } from './webhook-endpoint.entity';

@@ -1,5 +1,5 @@
-import { Table, TableIndex } from 'typeorm';
 import type { MigrationInterface, QueryRunner, TableColumnOptions } from 'typeorm';
+import { Table, TableIndex } from 'typeorm';
 
 import { exactCollation } from './collation';
 import { increasingId } from './columns';

@@ -1,5 +1,5 @@
-import { Table, TableColumn, TableIndex } from 'typeorm';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { Table, TableColumn, TableIndex } from 'typeorm';
 
 /**
  * What live delivery needs: a one-row table whose lock makes event ids become visible in commit order

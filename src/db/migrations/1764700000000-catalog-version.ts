@@ -1,5 +1,5 @@
-import { Table } from 'typeorm';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { Table } from 'typeorm';
 
 /**
  * A one-row counter that every catalog change increments in its own transaction, so each replica may keep

@@ -1,5 +1,5 @@
-import { Table, TableIndex } from 'typeorm';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { Table, TableIndex } from 'typeorm';
 
 import { increasingId } from './columns';
 

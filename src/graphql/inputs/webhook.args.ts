@@ -1,7 +1,7 @@
 import { ArgsType, Field, ID, Int } from 'type-graphql';
 
-import { DEFAULT_PAGE_SIZE } from '../../domain/validation';
 import type { LicenseEventType as LicenseEventTypeValue } from '../../domain/types';
+import { DEFAULT_PAGE_SIZE } from '../../domain/validation';
 import { LicenseEventType } from '../types/enums';
 
 @ArgsType()

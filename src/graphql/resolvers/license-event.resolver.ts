@@ -1,6 +1,6 @@
 import { Args, Ctx, Directive, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 
-import type { LicenseEvent as LicenseEventValue, Grant as GrantValue } from '../../domain/types';
+import type { Grant as GrantValue, LicenseEvent as LicenseEventValue } from '../../domain/types';
 import type { LicenseEventPage as LicenseEventPageValue } from '../../services/license-event.service';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';

@@ -1,12 +1,12 @@
-import { Args, ArgsType, Ctx, Directive, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
 import type { SubscribeResolverData } from 'type-graphql';
+import { Args, ArgsType, Ctx, Directive, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
 
 import { subscriptionUserFilter } from '../../auth/access';
 import type { AccessChange } from '../../domain/access-change';
 import type { LicenseEvent as LicenseEventValue } from '../../domain/types';
 import { checkCursor } from '../../domain/validation';
-import { eventStream } from '../../events/event-stream';
 import type { DeliveredEvent } from '../../events/event-reader';
+import { eventStream } from '../../events/event-stream';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
 import { LicenseEvent } from '../types/license-event.type';

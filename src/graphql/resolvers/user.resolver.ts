@@ -1,7 +1,7 @@
 import { Arg, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
 
-import { allowsUse, usageMeters } from '../../domain/effective';
 import type { LicenseView } from '../../domain/effective';
+import { allowsUse, usageMeters } from '../../domain/effective';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
 import { Tier } from '../types/catalog.types';
