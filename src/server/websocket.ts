@@ -18,6 +18,7 @@ import type { Caller } from '../auth/caller';
 import type { Authenticator } from '../auth/token-verifier';
 import type { WebSocketLimits } from '../config';
 import type { EventFeed } from '../events';
+import { atTime } from '../events/at-time';
 import { createRequestContext } from '../graphql/context';
 import { isTokenLimitError, parseOptions } from '../graphql/limits';
 import type { Logger } from '../logger';
@@ -38,15 +39,14 @@ const TOO_MANY_SOCKETS = 4429;
 /** The largest message a client may send, as HTTP's body limit; ws closes with 1009 before buffering more. */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 const GOING_AWAY = 1001;
-/** setTimeout's ceiling; a token valid longer is checked again when this fires. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 type SocketExtra = {
   socket: WebSocket;
   /** Dropped (set to undefined) once the socket is authenticated. */
   request: http.IncomingMessage;
   caller?: Caller;
-  expiry?: NodeJS.Timeout;
+  /** Cancels the close at the token's expiry. */
+  cancelExpiry?: () => void;
   /** Set once the socket counts towards its identity's open sockets. */
   countedFor?: string;
 };
@@ -157,7 +157,7 @@ export function attachWebSocketServer(options: {
         return pipeline.formatErrors(errors);
       },
       onClose(ctx) {
-        clearTimeout(ctx.extra.expiry);
+        ctx.extra.cancelExpiry?.();
         const identity = ctx.extra.countedFor;
         if (identity === undefined) return;
         const open = (socketsByIdentity.get(identity) ?? 1) - 1;
@@ -169,14 +169,7 @@ export function attachWebSocketServer(options: {
   );
 
   function closeAtExpiry(extra: SocketExtra, expiresAt: Date): void {
-    const remaining = expiresAt.getTime() - Date.now();
-    extra.expiry = setTimeout(
-      () => {
-        if (Date.now() >= expiresAt.getTime()) extra.socket.close(TOKEN_EXPIRED, 'Token expired');
-        else closeAtExpiry(extra, expiresAt);
-      },
-      Math.min(Math.max(remaining, 0), MAX_TIMER_MS),
-    );
+    extra.cancelExpiry = atTime(expiresAt, () => extra.socket.close(TOKEN_EXPIRED, 'Token expired'));
   }
 
   wss.on('error', (error) => logger.error({ err: error }, 'websocket server error'));
