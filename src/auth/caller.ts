@@ -10,6 +10,8 @@ export interface Caller {
   expiresAt: Date | null;
   /** Why the request is not authenticated, for the UNAUTHENTICATED message. */
   problem: string | null;
+  /** The token could not be checked (the identity provider did not answer): the same token may pass later. */
+  checkUnavailable: boolean;
 }
 
 export const Scope = {
@@ -18,12 +20,18 @@ export const Scope = {
   usageWrite: 'usage:write',
 } as const;
 
-export function unauthenticated(problem: string): Caller {
-  return { subject: null, scopes: new Set(), expiresAt: null, problem };
+export function unauthenticated(problem: string, options: { checkUnavailable?: boolean } = {}): Caller {
+  return {
+    subject: null,
+    scopes: new Set(),
+    expiresAt: null,
+    problem,
+    checkUnavailable: options.checkUnavailable ?? false,
+  };
 }
 
 export function authenticated(subject: string, scopes: Iterable<string>, expiresAt: Date | null): Caller {
-  return { subject, scopes: new Set(scopes), expiresAt, problem: null };
+  return { subject, scopes: new Set(scopes), expiresAt, problem: null, checkUnavailable: false };
 }
 
 /** The name written into `LicenseEvent.actor` and `Grant.grantedBy`: the caller's `sub`. */

@@ -60,7 +60,7 @@ export async function createAuthenticator(config: Pick<Config, 'auth'>): Promise
           return unauthenticated('The token\'s "exp" claim is not accepted');
         return authenticated(payload.sub, scopesOf(payload), expiresAt);
       } catch (error) {
-        return unauthenticated(rejectionReason(error));
+        return unauthenticated(rejectionReason(error), { checkUnavailable: providerFailed(error) });
       }
     },
   };
@@ -103,11 +103,16 @@ function rejectionReason(error: unknown): string {
       : `The token's "${error.claim}" claim is not accepted`;
   }
   if (error instanceof errors.JWKSNoMatchingKey) return 'The token was signed by an unknown key';
-  const providerFailed =
-    error instanceof errors.JWKSTimeout ||
-    error instanceof errors.JWKSInvalid ||
-    !(error instanceof errors.JOSEError);
-  return providerFailed
+  return providerFailed(error)
     ? 'The identity provider could not be reached to verify the token'
     : 'The token is invalid';
+}
+
+/** The JWKS could not be had (timeout, unreachable, not a JWKS): nothing is known about the token itself. */
+function providerFailed(error: unknown): boolean {
+  return (
+    error instanceof errors.JWKSTimeout ||
+    error instanceof errors.JWKSInvalid ||
+    !(error instanceof errors.JOSEError)
+  );
 }

@@ -32,6 +32,8 @@ import { subscribeShared } from './shared-execution';
  * on 4401, where they would retry 4403 (graphql-ws's own code for a refused onConnect) with the same token.
  */
 const UNAUTHORIZED = 4401;
+/** The identity provider did not answer, so the token could not be checked: clients retry this one. */
+const TRY_AGAIN_LATER = 1013;
 /** A token that expired on an open socket: clients may reconnect with a fresh one. */
 const TOKEN_EXPIRED = 4403;
 /** An identity over its number of open sockets (HTTP's 429, in the application's range of close codes). */
@@ -96,7 +98,10 @@ export function attachWebSocketServer(options: {
           return refuse(ctx.extra.socket, 'Missing or wrong router-authorization');
         }
         const caller = await authenticator.callerFor(tokenOf(ctx.connectionParams, ctx.extra.request));
-        if (caller.subject === null) return refuse(ctx.extra.socket, caller.problem ?? 'Unauthorized');
+        if (caller.subject === null) {
+          const code = caller.checkUnavailable ? TRY_AGAIN_LATER : UNAUTHORIZED;
+          return refuse(ctx.extra.socket, caller.problem ?? 'Unauthorized', code);
+        }
         // Gone while its token was checked: onClose has run already and would never count it out.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         const open = socketsByIdentity.get(caller.subject) ?? 0;
@@ -233,8 +238,8 @@ class DocumentCache {
 }
 
 /** Closes first, with our code and reason: graphql-ws's own close (4403) then finds the socket closing. */
-function refuse(socket: WebSocket, reason: string): false {
-  socket.close(UNAUTHORIZED, reason);
+function refuse(socket: WebSocket, reason: string, code = UNAUTHORIZED): false {
+  socket.close(code, reason);
   return false;
 }
 

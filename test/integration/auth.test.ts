@@ -5,6 +5,7 @@ import type { TestIdentityProvider } from '../testkit/jwks-server';
 import { startIdentityProvider } from '../testkit/jwks-server';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
+import { openSocket } from '../testkit/subscriptions';
 
 let idp: TestIdentityProvider;
 let server: TestServer;
@@ -242,6 +243,24 @@ describe('an identity provider that is slow or down', () => {
     try {
       expect(codeOf(await down.gqlAs(token, READ_ALICE))).toBe('UNAUTHENTICATED');
     } finally {
+      await down.stop();
+    }
+  });
+
+  it('closes a socket with 1013 (try again later), not 4401: the token itself may be fine', async () => {
+    const goneIdp = await startIdentityProvider();
+    const token = await goneIdp.sign({ sub: 'alice' });
+    const url = goneIdp.jwksUrl;
+    await goneIdp.close();
+    const down = await startTestServer({ env: { AUTH_JWKS_URL: url } });
+    const socket = openSocket(down.wsUrl, { connectionParams: { token } });
+    try {
+      expect(await socket.closed).toMatchObject({
+        code: 1013,
+        reason: expect.stringMatching(/could not be reached/),
+      });
+    } finally {
+      await socket.close();
       await down.stop();
     }
   });
