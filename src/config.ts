@@ -26,6 +26,8 @@ export interface Config {
   routerSecret: string | undefined;
   /** The shortest heartbeat interval a router's callback subscription may ask for. */
   callbackMinHeartbeatMs: number;
+  /** Callback subscriptions one identity may have open at once. */
+  callbackMaxSubscriptionsPerIdentity: number;
   /**
    * Whether `_service { sdl }` declares `@authenticated` / `@requiresScopes` (for routers that enforce them);
    * the services enforce the same rules either way.
@@ -135,6 +137,7 @@ const environment = z.object({
     unsetIfEmpty,
     integer('must be 10 to 3600000', 10, 3_600_000).default(1000),
   ),
+  CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY: socketCap(1000),
   FEDERATION_AUTH_DIRECTIVES: booleanFlag,
   METRICS_TOKEN: optionalString,
   SEED_CATALOG: booleanFlag,
@@ -206,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultTier: vars.DEFAULT_TIER,
     routerSecret: vars.ROUTER_SECRET,
     callbackMinHeartbeatMs: vars.CALLBACK_MIN_HEARTBEAT_MS,
+    callbackMaxSubscriptionsPerIdentity: vars.CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY,
     federationAuthDirectives: vars.FEDERATION_AUTH_DIRECTIVES ?? true,
     metricsToken: vars.METRICS_TOKEN,
     seedCatalog: vars.SEED_CATALOG ?? true,

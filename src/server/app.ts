@@ -83,6 +83,7 @@ export async function startApp({
         logger,
         outbound: { allowPrivate: config.webhooks.allowPrivate },
         minHeartbeatMs: config.callbackMinHeartbeatMs,
+        maxPerIdentity: config.callbackMaxSubscriptionsPerIdentity,
       }),
       // Before the representations are made distinct: the cost counts every one the caller sent.
       pipeline.apolloPlugin,

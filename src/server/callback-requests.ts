@@ -9,6 +9,7 @@ type Fetcher = ReturnType<typeof outboundFetcher>;
 export const MAX_HEARTBEAT_FAILURES = 5;
 
 interface Subscription {
+  subject: string;
   heartbeatIntervalMs: number;
   checked: boolean;
   failures: number;
@@ -21,20 +22,39 @@ interface Subscription {
  * - a heartbeat waits at most one heartbeat interval for its answer (a receiver slower than that fails it,
  *   and five failures end the subscription), so the queue cannot grow;
  * - once a subscription has ended (an answer that ends it, `complete` sent, five failed heartbeats), nothing
- *   more is sent for it.
+ *   more is sent for it;
+ * - one identity has at most `maxPerIdentity` of them open.
  */
 export class CallbackRequests {
   private readonly open = new Map<string, Subscription>();
   /** Ended subscriptions, remembered long enough to refuse what Apollo still had queued for them. */
   private readonly ended = new LRUCache<string, true>({ max: 10_000 });
 
-  constructor(private readonly policy: OutboundPolicy) {}
+  private readonly openBySubject = new Map<string, number>();
 
-  /** Before Apollo's plugin sends anything for a subscription: its interval, as clamped. */
-  accept(callbackUrl: string, id: string, heartbeatIntervalMs: number): void {
+  constructor(
+    private readonly policy: OutboundPolicy,
+    private readonly maxPerIdentity: number,
+  ) {}
+
+  /**
+   * Before Apollo's plugin sends anything for a subscription of `subject`: its interval, as clamped. False
+   * when that identity already has its most callback subscriptions open (nothing is recorded then).
+   */
+  accept(callbackUrl: string, id: string, heartbeatIntervalMs: number, subject: string): boolean {
     const key = keyOf(callbackUrl, id);
+    if (this.open.has(key)) this.end(key);
+    const count = this.openBySubject.get(subject) ?? 0;
+    if (count >= this.maxPerIdentity) return false;
+    this.openBySubject.set(subject, count + 1);
     this.ended.delete(key);
-    this.open.set(key, { heartbeatIntervalMs, checked: false, failures: 0 });
+    this.open.set(key, { subject, heartbeatIntervalMs, checked: false, failures: 0 });
+    return true;
+  }
+
+  /** A subscription that was accepted but did not start (refused later, or its check failed). */
+  release(callbackUrl: string, id: string): void {
+    this.end(keyOf(callbackUrl, id));
   }
 
   readonly fetcher: Fetcher = async (url, init) => {
@@ -76,7 +96,13 @@ export class CallbackRequests {
   }
 
   private end(key: string): void {
-    this.open.delete(key);
+    const subscription = this.open.get(key);
+    if (subscription) {
+      this.open.delete(key);
+      const left = (this.openBySubject.get(subscription.subject) ?? 1) - 1;
+      if (left === 0) this.openBySubject.delete(subscription.subject);
+      else this.openBySubject.set(subscription.subject, left);
+    }
     this.ended.set(key, true);
   }
 }

@@ -25,8 +25,10 @@ export function subscriptionCallbackPlugin(options: {
   outbound: OutboundPolicy;
   /** Heartbeat intervals the router asks for below this are raised to it (0, no heartbeat, stays 0). */
   minHeartbeatMs: number;
+  /** Callback subscriptions one identity (token `sub`) may have open at once. */
+  maxPerIdentity: number;
 }): ApolloServerPlugin<RequestContext> {
-  const requests = new CallbackRequests(options.outbound);
+  const requests = new CallbackRequests(options.outbound, options.maxPerIdentity);
   const apollo = ApolloServerPluginSubscriptionCallback({
     logger: options.logger,
     fetcher: requests.fetcher,
@@ -40,6 +42,7 @@ export function subscriptionCallbackPlugin(options: {
       let delegate: GraphQLRequestListener<RequestContext> | undefined;
       /** Whether Apollo's plugin answered: only then may it check, beat and subscribe. */
       let answered = false;
+      let accepted: { callbackUrl: string; subscriptionId: string } | null = null;
       return {
         async didResolveOperation({ schema, document, operation, request, contextValue, response }) {
           if (caller.subject === null) {
@@ -73,7 +76,15 @@ export function subscriptionCallbackPlugin(options: {
             throw error;
           }
           request.extensions!.subscription = callback;
-          requests.accept(callback.callbackUrl, callback.subscriptionId, callback.heartbeatIntervalMs);
+          const { callbackUrl, subscriptionId, heartbeatIntervalMs } = callback;
+          if (!requests.accept(callbackUrl, subscriptionId, heartbeatIntervalMs, caller.subject)) {
+            response.http.status = 429;
+            throw new GraphQLError(
+              `At most ${options.maxPerIdentity} callback subscriptions of one identity may be open at once`,
+              { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+            );
+          }
+          accepted = { callbackUrl, subscriptionId };
           delegate = (await apollo.requestDidStart?.(requestContext)) ?? undefined;
         },
         async responseForOperation(context) {
@@ -82,11 +93,14 @@ export function subscriptionCallbackPlugin(options: {
           return response;
         },
         async willSendResponse(context) {
+          if (!accepted) return;
+          const release = () => requests.release(accepted!.callbackUrl, accepted!.subscriptionId);
           // A later check (the cost, say) may still have refused the request after this one let it through.
-          if (!delegate || !answered) return;
+          if (!delegate || !answered) return release();
           await delegate.willSendResponse?.(context);
           const { body, http } = context.response;
           if (http.status === 500 && body.kind === 'single' && body.singleResult.errors?.length) {
+            release();
             body.singleResult.errors = [
               {
                 message: 'The callback URL did not accept the subscription',

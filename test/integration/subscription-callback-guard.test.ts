@@ -199,6 +199,37 @@ describe('callback subscriptions', () => {
     });
   });
 
+  describe('with CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY=2', () => {
+    let server: TestServer;
+    beforeAll(async () => {
+      server = await startTestServer({
+        env: { CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY: '2', CALLBACK_MIN_HEARTBEAT_MS: '20' },
+      });
+    });
+    afterAll(() => server.stop());
+
+    it('refuses a third callback subscription of one identity with 429, sending nothing, and takes one once a slot frees', async () => {
+      const token = await server.token('router-user', ['entitlements:read']);
+      const ended = new Set<string>();
+      receiver.answer = (request) => (ended.has(idOf(request)) ? 404 : 204);
+      for (const id of ['one', 'two']) {
+        expect((await subscribeWithCallback(server, callbackUrl, { token, id })).status).toBe(200);
+      }
+      const third = await subscribeWithCallback(server, callbackUrl, { token, id: 'three' });
+      expect(third.status).toBe(429);
+      expect(third.body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      expect(receiver.received.map(idOf)).not.toContain('three');
+      const other = await server.token('someone-else', ['entitlements:read']);
+      expect((await subscribeWithCallback(server, callbackUrl, { token: other, id: 'other' })).status).toBe(
+        200,
+      );
+
+      ended.add('one');
+      await receiver.waitFor(() => receiver.received.some((request) => request.status === 404));
+      expect((await subscribeWithCallback(server, callbackUrl, { token, id: 'three' })).status).toBe(200);
+    });
+  });
+
   describe('with CALLBACK_MIN_HEARTBEAT_MS=300', () => {
     let server: TestServer;
     beforeAll(async () => {
