@@ -23,7 +23,10 @@ async function main(config: Config, logger: Logger): Promise<void> {
       url: app.url,
       webSocketUrl: app.url.replace(/^http/, 'ws'),
       database: config.database.type,
-      ...(config.auth.jwksUrl === undefined && { token: 'npm run --silent token -- --sub ID --scope "..."' }),
+      // Not `token`: the logger redacts any field of that name.
+      ...(config.auth.jwksUrl === undefined && {
+        mintTokensWith: 'npm run --silent token -- --sub ID --scope "..."',
+      }),
     },
     'entitlements subgraph ready',
   );
