@@ -52,7 +52,11 @@ function configOrExit(): Config {
     return loadConfig();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
+    // Without a configuration there is no log level to honour: the one line goes out as JSON all the same.
+    createLogger({ logLevel: 'info', nodeEnv: 'production' }).fatal(
+      { problems: error.problems },
+      error.message,
+    );
     process.exit(1);
   }
 }

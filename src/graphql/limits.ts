@@ -116,6 +116,21 @@ function operationCost(
   const typeNamed = (name: string | undefined, fallback: GraphQLNamedType | undefined) =>
     name === undefined ? fallback : schema.getType(name);
 
+  /**
+   * A named fragment's cost at weight 1, computed once: a cost is linear in its weight, and a fragment spread
+   * ten times in each of eight nested fragments must not be walked 10^8 times.
+   */
+  const fragmentCosts = new Map<string, number>();
+  const fragmentCost = (fragment: FragmentDefinitionNode): number => {
+    const name = fragment.name.value;
+    let cost = fragmentCosts.get(name);
+    if (cost === undefined) {
+      cost = sumOf(fragment.selectionSet, 1, schema.getType(fragment.typeCondition.name.value) ?? undefined);
+      fragmentCosts.set(name, cost);
+    }
+    return cost;
+  };
+
   /** The fields of a selection set, fragments flattened into it; `parent` is the type they are selected on. */
   const sumOf = (
     selectionSet: SelectionSetNode,
@@ -124,12 +139,14 @@ function operationCost(
   ): number =>
     selectionSet.selections.reduce((total, selection) => {
       if (selection.kind === Kind.FIELD) return total + weight * fieldCost(selection, parent);
-      const fragment =
-        selection.kind === Kind.INLINE_FRAGMENT ? selection : fragments.get(selection.name.value);
-      if (!fragment) return total;
-      return (
-        total + sumOf(fragment.selectionSet, weight, typeNamed(fragment.typeCondition?.name.value, parent))
-      );
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        return (
+          total +
+          sumOf(selection.selectionSet, weight, typeNamed(selection.typeCondition?.name.value, parent))
+        );
+      }
+      const fragment = fragments.get(selection.name.value);
+      return fragment ? total + weight * fragmentCost(fragment) : total;
     }, 0);
 
   const fieldCost = (field: FieldNode, parent: GraphQLNamedType | undefined): number => {

@@ -80,6 +80,10 @@ function apolloRequestProblem(error: unknown): string | null {
  * "input.expiresAt"`. The field is named the way the services name it: `expiresAt`, or the variable.
  */
 export function coercionField(message: string): string | null {
+  const notProvided = /^Variable "\$(\w+)" of (?:required|non-null) type "[^"]+" was not provided/.exec(
+    message,
+  );
+  if (notProvided) return notProvided[1];
   const match = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s.exec(message);
   if (!match) return null;
   const [, variable, path, reason] = match;

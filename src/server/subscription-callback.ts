@@ -116,12 +116,14 @@ export function subscriptionCallbackPlugin(options: {
 
 /** Apollo's plugin's own default when the router names no interval. */
 const DEFAULT_HEARTBEAT_MS = 5000;
+/** An hour; setInterval would take anything above 2^31 - 1 ms as 1 ms. */
+const MAX_HEARTBEAT_MS = 3_600_000;
 const MAX_CALLBACK_ID_LENGTH = 256;
 
 /**
  * The router's `extensions.subscription`, checked and in the one spelling Apollo's plugin reads first: an
  * absolute http(s) URL without credentials, an id and a verifier of at most 256 characters (they are echoed
- * in every request), a heartbeat interval of at least `minHeartbeatMs` (or 0: none).
+ * in every request), a heartbeat interval of at least `minHeartbeatMs` and at most an hour (or 0: none).
  */
 function callbackOf(extension: unknown, minHeartbeatMs: number) {
   const given = (extension ?? {}) as Record<string, unknown>;
@@ -131,10 +133,15 @@ function callbackOf(extension: unknown, minHeartbeatMs: number) {
   };
   const url = given.callbackUrl ?? given.callback_url;
   const interval = given.heartbeatIntervalMs ?? given.heartbeat_interval_ms ?? DEFAULT_HEARTBEAT_MS;
-  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 0) {
+  if (
+    typeof interval !== 'number' ||
+    !Number.isInteger(interval) ||
+    interval < 0 ||
+    interval > MAX_HEARTBEAT_MS
+  ) {
     throw new BadUserInputError(
       'heartbeatIntervalMs',
-      'heartbeatIntervalMs must be a whole number of milliseconds',
+      `heartbeatIntervalMs must be a whole number of milliseconds from 0 to ${MAX_HEARTBEAT_MS}`,
     );
   }
   return {

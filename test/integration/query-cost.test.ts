@@ -92,6 +92,16 @@ describe.each(transports)('over %s', (_name, send) => {
     },
   );
 
+  it('refuses fragments nested ten deep, each spread ten times (10^10 fields), working each fragment out once', async () => {
+    const levels = Array.from(
+      { length: 10 },
+      (_, i) => `fragment F${i} on Query { ${Array.from({ length: 10 }, () => `...F${i + 1}`).join(' ')} }`,
+    );
+    expectRefusedForCost(
+      await send(`query { ...F0 } ${levels.join(' ')} fragment F10 on Query { __typename }`),
+    );
+  });
+
   it('answers one page of $n = 1,000 events, and 30 pages of $n = 10', async () => {
     for (const [query, n] of [
       [ONE_PAGE, 1000],

@@ -14,6 +14,10 @@ describe('start-up', () => {
     for (const variable of ['PORT', 'DEFAULT_TIER', 'SEED_CATALOG'])
       expect(message).toContain(`${variable}:`);
     expect(message.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(message)).toMatchObject({
+      level: 60,
+      msg: expect.stringContaining('Invalid configuration'),
+    });
   });
 
   it('refuses production without an identity provider', async () => {

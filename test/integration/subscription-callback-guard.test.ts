@@ -165,6 +165,8 @@ describe('callback subscriptions', () => {
     it.each([
       ['a subscription id over 256 characters', { id: 'x'.repeat(257) }, 'subscriptionId'],
       ['a negative heartbeat interval', { heartbeatIntervalMs: -5 }, 'heartbeatIntervalMs'],
+      // setInterval reads anything above 2^31 - 1 ms as 1 ms: a flood.
+      ['a heartbeat interval of 2^31 ms', { heartbeatIntervalMs: 2 ** 31 }, 'heartbeatIntervalMs'],
     ])('refuses %s with BAD_USER_INPUT and sends nothing', async (_name, options, field) => {
       const { status, body } = await subscribeWithCallback(server, callbackUrl, {
         headers: fromRouter,
@@ -211,7 +213,10 @@ describe('callback subscriptions', () => {
     it('refuses a third callback subscription of one identity with 429, sending nothing, and takes one once a slot frees', async () => {
       const token = await server.token('router-user', ['entitlements:read']);
       const ended = new Set<string>();
-      receiver.answer = (request) => (ended.has(idOf(request)) ? 404 : 204);
+      receiver.answer = (request) =>
+        idOf(request) === 'failing' ? 500 : ended.has(idOf(request)) ? 404 : 204;
+      // A subscription whose check fails gives its slot back.
+      expect((await subscribeWithCallback(server, callbackUrl, { token, id: 'failing' })).status).toBe(500);
       for (const id of ['one', 'two']) {
         expect((await subscribeWithCallback(server, callbackUrl, { token, id })).status).toBe(200);
       }

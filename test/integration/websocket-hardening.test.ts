@@ -103,6 +103,12 @@ describe('in production', () => {
       { i: { key: 'x', kind: 'BOOLEAN', colour: 'red' } },
       'i',
     ],
+    [
+      'a required variable left out',
+      'query($u: ID!) { licenseEvents(userId: $u) { events { id } } }',
+      {},
+      'u',
+    ],
   ])(
     'answers variables of the wrong type (%s) as BAD_USER_INPUT naming the variable, as HTTP does',
     async (_name, query, variables, field) => {
