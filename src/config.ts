@@ -28,6 +28,8 @@ export interface Config {
   callbackMinHeartbeatMs: number;
   /** Callback subscriptions one identity may have open at once. */
   callbackMaxSubscriptionsPerIdentity: number;
+  /** When set, a callback URL must start with one of these (the router's callback `public_url`). */
+  callbackUrlPrefixes: string[] | undefined;
   /**
    * Whether `_service { sdl }` declares `@authenticated` / `@requiresScopes` (for routers that enforce them);
    * the services enforce the same rules either way.
@@ -138,6 +140,19 @@ const environment = z.object({
     integer('must be 10 to 3600000', 10, 3_600_000).default(1000),
   ),
   CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY: socketCap(1000),
+  CALLBACK_URL_PREFIXES: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .transform((value) => value.split(',').map((prefix) => prefix.trim()))
+      .refine(
+        (prefixes) => prefixes.every((prefix) => /^https?:\/\/[^/]+\/(.*\/)?$/.test(prefix)),
+        'must be comma-separated http(s) URL prefixes, each ending with "/"',
+      )
+      // As callback URLs are compared: normalized (host in lower case, default port left out).
+      .transform((prefixes) => prefixes.map((prefix) => new URL(prefix).href))
+      .optional(),
+  ),
   FEDERATION_AUTH_DIRECTIVES: booleanFlag,
   METRICS_TOKEN: optionalString,
   SEED_CATALOG: booleanFlag,
@@ -210,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     routerSecret: vars.ROUTER_SECRET,
     callbackMinHeartbeatMs: vars.CALLBACK_MIN_HEARTBEAT_MS,
     callbackMaxSubscriptionsPerIdentity: vars.CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY,
+    callbackUrlPrefixes: vars.CALLBACK_URL_PREFIXES,
     federationAuthDirectives: vars.FEDERATION_AUTH_DIRECTIVES ?? true,
     metricsToken: vars.METRICS_TOKEN,
     seedCatalog: vars.SEED_CATALOG ?? true,

@@ -84,6 +84,7 @@ export async function startApp({
         outbound: { allowPrivate: config.webhooks.allowPrivate },
         minHeartbeatMs: config.callbackMinHeartbeatMs,
         maxPerIdentity: config.callbackMaxSubscriptionsPerIdentity,
+        urlPrefixes: config.callbackUrlPrefixes,
       }),
       // Before the representations are made distinct: the cost counts every one the caller sent.
       pipeline.apolloPlugin,

@@ -27,6 +27,8 @@ export function subscriptionCallbackPlugin(options: {
   minHeartbeatMs: number;
   /** Callback subscriptions one identity (token `sub`) may have open at once. */
   maxPerIdentity: number;
+  /** When set, the only places callbacks may go: URLs that start with one of these. */
+  urlPrefixes: string[] | undefined;
 }): ApolloServerPlugin<RequestContext> {
   const requests = new CallbackRequests(options.outbound, options.maxPerIdentity);
   const apollo = ApolloServerPluginSubscriptionCallback({
@@ -70,7 +72,11 @@ export function subscriptionCallbackPlugin(options: {
           await (stream as AsyncIterableIterator<unknown>).return?.();
           let callback: ReturnType<typeof callbackOf>;
           try {
-            callback = callbackOf(request.extensions!.subscription, options.minHeartbeatMs);
+            callback = callbackOf(
+              request.extensions!.subscription,
+              options.minHeartbeatMs,
+              options.urlPrefixes,
+            );
           } catch (error) {
             response.http.status = 400;
             throw error;
@@ -123,9 +129,10 @@ const MAX_CALLBACK_ID_LENGTH = 256;
 /**
  * The router's `extensions.subscription`, checked and in the one spelling Apollo's plugin reads first: an
  * absolute http(s) URL without credentials, an id and a verifier of at most 256 characters (they are echoed
- * in every request), a heartbeat interval of at least `minHeartbeatMs` and at most an hour (or 0: none).
+ * in every request), a heartbeat interval of at least `minHeartbeatMs` and at most an hour (or 0: none), and
+ * the URL under one of `urlPrefixes` when they are set.
  */
-function callbackOf(extension: unknown, minHeartbeatMs: number) {
+function callbackOf(extension: unknown, minHeartbeatMs: number, urlPrefixes: string[] | undefined) {
   const given = (extension ?? {}) as Record<string, unknown>;
   const text = (value: unknown, field: string): string => {
     if (typeof value === 'string' && value.length > 0 && value.length <= MAX_CALLBACK_ID_LENGTH) return value;
@@ -144,8 +151,15 @@ function callbackOf(extension: unknown, minHeartbeatMs: number) {
       `heartbeatIntervalMs must be a whole number of milliseconds from 0 to ${MAX_HEARTBEAT_MS}`,
     );
   }
+  const callbackUrl = checkWebhookUrl(typeof url === 'string' ? url : '', 'callbackUrl').href;
+  if (urlPrefixes && !urlPrefixes.some((prefix) => callbackUrl.startsWith(prefix))) {
+    throw new BadUserInputError(
+      'callbackUrl',
+      'callbackUrl is not one this subgraph calls back (CALLBACK_URL_PREFIXES)',
+    );
+  }
   return {
-    callbackUrl: checkWebhookUrl(typeof url === 'string' ? url : '', 'callbackUrl').href,
+    callbackUrl,
     subscriptionId: text(given.subscriptionId ?? given.subscription_id, 'subscriptionId'),
     verifier: text(given.verifier, 'verifier'),
     heartbeatIntervalMs: interval === 0 ? 0 : Math.max(interval, minHeartbeatMs),

@@ -235,6 +235,31 @@ describe('callback subscriptions', () => {
     });
   });
 
+  describe('with CALLBACK_URL_PREFIXES', () => {
+    it('calls back only under a listed prefix: another path of the same host is refused with nothing sent', async () => {
+      // The receiver's port is known only now, so this server is the test's own.
+      const allowed = `http://127.0.0.1:${receiver.port}/router/`;
+      const server = await startTestServer({ env: { CALLBACK_URL_PREFIXES: allowed } });
+      try {
+        const elsewhere = await subscribeWithCallback(server, callbackUrl, { id: 'elsewhere' });
+        expect(elsewhere.status).toBe(400);
+        expect(elsewhere.body.errors[0].extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          field: 'callbackUrl',
+        });
+        const lookalike = await subscribeWithCallback(server, allowed.replace(/\/$/, 'x/'), {
+          id: 'lookalike',
+        });
+        expect(lookalike.status).toBe(400);
+        expect(receiver.received).toEqual([]);
+        expect((await subscribeWithCallback(server, `${allowed}sub-1`, { id: 'listed' })).status).toBe(200);
+        expect(receiver.received.map(idOf)).toContain('listed');
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+
   describe('with CALLBACK_MIN_HEARTBEAT_MS=300', () => {
     let server: TestServer;
     beforeAll(async () => {

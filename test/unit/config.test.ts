@@ -28,6 +28,7 @@ const DEFAULTS: Config = {
   routerSecret: undefined,
   callbackMinHeartbeatMs: 1000,
   callbackMaxSubscriptionsPerIdentity: 1000,
+  callbackUrlPrefixes: undefined,
   federationAuthDirectives: true,
   metricsToken: undefined,
   seedCatalog: true,
@@ -97,6 +98,7 @@ describe('loadConfig values', () => {
       ROUTER_SECRET: 's3cret',
       CALLBACK_MIN_HEARTBEAT_MS: '2000',
       CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY: '20',
+      CALLBACK_URL_PREFIXES: 'http://Router:4000/callback/, https://router.example.com/cb/',
       METRICS_TOKEN: 'scrape-me',
       FEDERATION_AUTH_DIRECTIVES: 'false',
       SEED_CATALOG: 'false',
@@ -125,6 +127,7 @@ describe('loadConfig values', () => {
       routerSecret: 's3cret',
       callbackMinHeartbeatMs: 2000,
       callbackMaxSubscriptionsPerIdentity: 20,
+      callbackUrlPrefixes: ['http://router:4000/callback/', 'https://router.example.com/cb/'],
       metricsToken: 'scrape-me',
       federationAuthDirectives: false,
       seedCatalog: false,
@@ -214,6 +217,10 @@ describe('loadConfig errors', () => {
     ['PORT', ' '],
     ['PORT', '0x10'],
     ['AUTH_JWKS_URL', 'ftp://idp.example.com/jwks'],
+    ['CALLBACK_MIN_HEARTBEAT_MS', '5'],
+    ['CALLBACK_URL_PREFIXES', 'http://router:4000/callback'],
+    ['CALLBACK_URL_PREFIXES', 'router:4000/callback/'],
+    ['CALLBACK_URL_PREFIXES', 'http://router:4000/callback/, ftp://x/'],
   ])('refuses %s=%s', (name, value) => {
     expect(problemVariables(configError({ [name]: value }))).toEqual([name]);
   });
