@@ -1,7 +1,10 @@
 import { BadUserInputError } from '../errors';
 import type { Feature, JsonValue } from './types';
 
-/** The input bounds (the README's rule "Input bounds"). Each check throws BAD_USER_INPUT naming the field, before anything is written. */
+/**
+ * The input bounds (the README's rule "Input bounds"). Each check throws BAD_USER_INPUT naming the field,
+ * before anything is written.
+ */
 
 export const KEY_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
 export const MAX_USER_ID_LENGTH = 128;

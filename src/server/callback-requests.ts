@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 
 import type { OutboundPolicy } from '../outbound/http';
 import { OUTBOUND_TIMEOUT_MS, outboundFetcher } from '../outbound/http';
+import { IdentitySlots } from './identity-slots';
 
 type Fetcher = ReturnType<typeof outboundFetcher>;
 
@@ -30,12 +31,14 @@ export class CallbackRequests {
   /** Ended subscriptions, remembered long enough to refuse what Apollo still had queued for them. */
   private readonly ended = new LRUCache<string, true>({ max: 10_000 });
 
-  private readonly openBySubject = new Map<string, number>();
+  private readonly perIdentity: IdentitySlots;
 
   constructor(
     private readonly policy: OutboundPolicy,
-    private readonly maxPerIdentity: number,
-  ) {}
+    maxPerIdentity: number,
+  ) {
+    this.perIdentity = new IdentitySlots(maxPerIdentity);
+  }
 
   /**
    * Before Apollo's plugin sends anything for a subscription of `subject`: its interval, as clamped. False
@@ -44,9 +47,7 @@ export class CallbackRequests {
   accept(callbackUrl: string, id: string, heartbeatIntervalMs: number, subject: string): boolean {
     const key = keyOf(callbackUrl, id);
     if (this.open.has(key)) this.end(key);
-    const count = this.openBySubject.get(subject) ?? 0;
-    if (count >= this.maxPerIdentity) return false;
-    this.openBySubject.set(subject, count + 1);
+    if (!this.perIdentity.take(subject)) return false;
     this.ended.delete(key);
     this.open.set(key, { subject, heartbeatIntervalMs, checked: false, failures: 0 });
     return true;
@@ -99,9 +100,7 @@ export class CallbackRequests {
     const subscription = this.open.get(key);
     if (subscription) {
       this.open.delete(key);
-      const left = (this.openBySubject.get(subscription.subject) ?? 1) - 1;
-      if (left === 0) this.openBySubject.delete(subscription.subject);
-      else this.openBySubject.set(subscription.subject, left);
+      this.perIdentity.release(subscription.subject);
     }
     this.ended.set(key, true);
   }

@@ -23,6 +23,7 @@ import { createRequestContext } from '../graphql/context';
 import { isTokenLimitError, parseOptions } from '../graphql/limits';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
+import { IdentitySlots } from './identity-slots';
 import type { OperationPipeline } from './operation-pipeline';
 import { matchesSecret } from './router-secret';
 import { subscribeShared } from './shared-execution';
@@ -84,7 +85,7 @@ export function attachWebSocketServer(options: {
     maxPayload: MAX_MESSAGE_BYTES,
   });
   const documents = new DocumentCache(schema, [...specifiedRules, ...pipeline.validationRules]);
-  const socketsByIdentity = new Map<string, number>();
+  const socketsByIdentity = new IdentitySlots(limits.maxSocketsPerIdentity);
   /** Subscribers of one document share each event's result (shared-execution.ts); format it once. */
   const formatted = new WeakMap<ExecutionResult, GraphQLFormattedError[]>();
 
@@ -104,15 +105,13 @@ export function attachWebSocketServer(options: {
         }
         // Gone while its token was checked: onClose has run already and would never count it out.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
-        const open = socketsByIdentity.get(caller.subject) ?? 0;
-        if (open >= limits.maxSocketsPerIdentity) {
+        if (!socketsByIdentity.take(caller.subject)) {
           ctx.extra.socket.close(
             TOO_MANY_SOCKETS,
             `Too many open sockets for this identity (at most ${limits.maxSocketsPerIdentity})`,
           );
           return false;
         }
-        socketsByIdentity.set(caller.subject, open + 1);
         ctx.extra.countedFor = caller.subject;
         ctx.extra.caller = caller;
         if (caller.expiresAt) closeAtExpiry(ctx.extra, caller.expiresAt);
@@ -163,11 +162,7 @@ export function attachWebSocketServer(options: {
       },
       onClose(ctx) {
         ctx.extra.cancelExpiry?.();
-        const identity = ctx.extra.countedFor;
-        if (identity === undefined) return;
-        const open = (socketsByIdentity.get(identity) ?? 1) - 1;
-        if (open > 0) socketsByIdentity.set(identity, open);
-        else socketsByIdentity.delete(identity);
+        if (ctx.extra.countedFor !== undefined) socketsByIdentity.release(ctx.extra.countedFor);
       },
     },
     wss,
