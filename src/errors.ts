@@ -10,6 +10,7 @@ export const CONTRACT_ERROR_CODES = [
   'BAD_USER_INPUT',
   'NOT_FOUND',
   'CONFLICT',
+  'SEAT_LIMIT_REACHED',
 ] as const;
 export type ErrorCode = (typeof CONTRACT_ERROR_CODES)[number];
 
@@ -63,5 +64,15 @@ export class NotFoundError extends ContractError {
 export class ConflictError extends ContractError {
   constructor(message: string) {
     super(message, 'CONFLICT');
+  }
+}
+
+/** Every seat of the organization's license is taken (rule O2); nothing changed. */
+export class SeatLimitReachedError extends ContractError {
+  constructor(organizationId: string, seatLimit: number) {
+    super(
+      `Organization "${organizationId}" has no free seat (its limit is ${seatLimit})`,
+      'SEAT_LIMIT_REACHED',
+    );
   }
 }

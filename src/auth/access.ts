@@ -1,5 +1,6 @@
-import { checkUserId } from '../domain/validation';
-import { ForbiddenError, UnauthenticatedError } from '../errors';
+import type { EventFilter } from '../domain/event-filter';
+import { checkOrganizationId, checkUserId } from '../domain/validation';
+import { BadUserInputError, ForbiddenError, UnauthenticatedError } from '../errors';
 import type { Caller } from './caller';
 import { Scope } from './caller';
 
@@ -60,15 +61,39 @@ export function assertCanReadEvents(caller: Caller, userId: string | null): void
 }
 
 /**
- * Whose events a subscription follows: the user asked for (if the caller may read them), else everyone's
- * for a token that reads everyone, else the caller's own. `null` means everyone's.
+ * Whose events a reader follows, after the access check: one organization's (needs a token that reads
+ * everyone), the user asked for (if the caller may read them), else everyone's for a token that reads
+ * everyone, else the caller's own.
  */
-export function subscriptionUserFilter(caller: Caller, userId: string | null | undefined): string | null {
-  if (userId !== null && userId !== undefined) {
+export function eventFilterFor(
+  caller: Caller,
+  asked: { userId?: string | null; organizationId?: string | null },
+): EventFilter {
+  const userId = asked.userId ?? null;
+  const organizationId = asked.organizationId ?? null;
+  if (organizationId !== null) {
+    if (userId !== null) {
+      throw new BadUserInputError('organizationId', 'pass userId or organizationId, not both');
+    }
+    checkOrganizationId(organizationId);
+    assertCanReadEveryone(caller, "an organization's events");
+    return { organizationId };
+  }
+  if (userId !== null) {
     checkUserId(userId);
     assertCanReadEvents(caller, userId);
-    return userId;
+    return { userId };
   }
   assertAuthenticated(caller);
-  return canReadEveryone(caller) ? null : caller.subject;
+  return canReadEveryone(caller) ? null : { userId: caller.subject! };
+}
+
+/** The error an access check throws, as a value: batch loaders answer each key on its own. */
+export function accessProblem(check: () => void): Error | null {
+  try {
+    check();
+    return null;
+  } catch (error) {
+    return error as Error;
+  }
 }

@@ -7,13 +7,16 @@ import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { CatalogStore } from './catalog-store';
 import { catalogVersionStatement } from './catalog-store';
 import type { Database } from './database';
-import { GrantRow, LicenseRow, UsageCounterRow } from './entities';
-import { toGrant, toLicense } from './mappers';
+import { GrantRow, LicenseRow, SeatRow, UsageCounterRow } from './entities';
+import { toGrant, toLicense, toSeat } from './mappers';
+import { organizationRecords, organizationStatements, seatedOrganizations } from './organization-store';
 import { hydrate, statement } from './raw-sql';
+
+const HELD_SEAT_ORGANIZATIONS = 'SELECT organization_id FROM seats WHERE user_id IN (:...ids) AND held = 1';
 
 /**
  * Reading and locking license state, shared by the license and usage services. Reads are batched: one round
- * trip on MySQL (four statements) for any number of users, the catalog version included.
+ * trip on MySQL (eight statements) for any number of users and their seats, the catalog version included.
  */
 export class LicenseStore {
   constructor(
@@ -45,14 +48,20 @@ export class LicenseStore {
         { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
       ),
       statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
+      statement(manager, `SELECT * FROM seats WHERE user_id IN (:...ids) AND held = 1 ORDER BY id`, { ids }),
+      // The organizations of those seats, through a subquery: still one batch, however many there are.
+      ...organizationStatements(manager, HELD_SEAT_ORGANIZATIONS, { ids }, now),
     ];
-    const [[version], grantRows, counterRows, licenseRows] = await this.db.readBatch(manager, reads);
+    const [[version], grantRows, counterRows, licenseRows, seatRows, ...organizationRows] =
+      await this.db.readBatch(manager, reads);
     const catalog = await this.catalog.atVersion(manager, version.version);
+    const organizations = organizationRecords(manager, organizationRows, catalog, now);
+    const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
 
     const licenses = new Map(
       hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),
     );
-    const grants = groupBy(hydrate(manager, GrantRow, grantRows).map(toGrant), (grant) => grant.userId);
+    const grants = groupBy(hydrate(manager, GrantRow, grantRows).map(toGrant), (grant) => grant.userId!);
     const counters = groupBy(hydrate(manager, UsageCounterRow, counterRows), (row) => row.userId);
     return new Map(
       ids.map((userId) => [
@@ -67,6 +76,7 @@ export class LicenseStore {
             catalog.features,
             now,
           ),
+          organizations: seatedOrganizations(seats.get(userId) ?? [], organizations),
         },
       ]),
     );

@@ -1,9 +1,20 @@
-import type { Feature, Grant, JsonValue, License, LicenseEvent, Tier } from '../domain/types';
+import type {
+  Feature,
+  Grant,
+  JsonValue,
+  License,
+  LicenseEvent,
+  OrganizationLicense,
+  Seat,
+  Tier,
+} from '../domain/types';
 import type {
   FeatureRow,
   GrantRow,
   LicenseEventRow,
   LicenseRow,
+  OrganizationLicenseRow,
+  SeatRow,
   TierEntitlementRow,
   TierRow,
 } from './entities';
@@ -11,7 +22,13 @@ import type {
 /** Rows to the domain model. The rules never see a row, so they stay independent of storage. */
 
 export function toFeature(row: FeatureRow): Feature {
-  return { key: row.key, kind: row.kind, description: row.description, usagePeriod: row.usagePeriod };
+  return {
+    key: row.key,
+    kind: row.kind,
+    description: row.description,
+    usagePeriod: row.usagePeriod,
+    meterScope: row.meterScope,
+  };
 }
 
 export function toTier(
@@ -57,6 +74,7 @@ export function toGrant(row: GrantRow): Grant {
   return {
     id: row.id,
     userId: row.userId,
+    organizationId: row.organizationId,
     featureKey: row.featureKey,
     limit: row.limit,
     value: row.value as JsonValue,
@@ -85,4 +103,27 @@ export function toTierEntitlementRow(entry: {
 
 export function toLicenseEvent(row: LicenseEventRow): LicenseEvent {
   return { ...row, id: String(row.id) };
+}
+
+export function toOrganizationLicense(row: OrganizationLicenseRow): OrganizationLicense {
+  return {
+    organizationId: row.organizationId,
+    tierKey: row.tierKey,
+    seatLimit: row.seatLimit,
+    seatsUsed: row.seatsUsed,
+    status: row.status,
+    revokedAt: row.revokedAt,
+    revokeReason: row.revokeReason,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function toSeat(row: SeatRow): Seat {
+  return {
+    id: String(row.id),
+    organizationId: row.organizationId,
+    userId: row.userId,
+    assignedAt: row.assignedAt,
+    assignedBy: row.assignedBy,
+  };
 }

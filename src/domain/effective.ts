@@ -1,13 +1,17 @@
-import { groupBy } from './group-by';
 import { periodWindow } from './periods';
 import type {
   Catalog,
   Entitlement,
+  EntitlementSource,
   Feature,
   Grant,
   JsonValue,
   License,
+  OrganizationLicense,
+  PoolMeter,
+  Seat,
   Tier,
+  TierEntitlement,
   Trial,
   UsageMeter,
 } from './types';
@@ -70,6 +74,16 @@ export function effectiveTierKey(license: License, defaultTier: string, now: Dat
   return isTrialActive(license.trial, now) ? license.trial.tierKey : baseTierKey(license, defaultTier);
 }
 
+/** An organization where the identity holds a seat, as the rules see it. */
+export interface OrganizationState {
+  license: OrganizationLicense;
+  seat: Seat;
+  /** The organization's grants that are not revoked (active, future or expired: the rules decide). */
+  grants: Grant[];
+  /** Pooled usage in the current period, by feature key; absent means 0. */
+  usedByFeature: ReadonlyMap<string, number>;
+}
+
 export interface LicenseState {
   license: License;
   /** The user's grants that are not revoked (active, future or expired: the rules decide). */
@@ -78,46 +92,186 @@ export interface LicenseState {
   defaultTier: string;
   /** Usage in the current period, by feature key; absent means 0. */
   usedByFeature?: ReadonlyMap<string, number>;
+  /** The organizations whose seat the identity holds, whatever their license's status. */
+  organizations?: OrganizationState[];
 }
 
-/** Effective entitlements: one entitlement per feature, from the effective tier plus active grants; none while revoked. */
-export function effectiveEntitlements(state: LicenseState, now: Date): Entitlement[] {
-  const { license, grants, catalog, defaultTier } = state;
+/** One source of entitlements: the identity's own license, or one organization's. */
+interface Source {
+  organization: OrganizationState | null;
+  tier: Tier;
+  /** What the entitlement's `source` says when this source's tier is the reason. */
+  tierLabel: EntitlementSource;
+  /** Active grants whose feature is in the catalog. */
+  grants: Grant[];
+  /** Every unrevoked grant (future and expired too), for when access ends. */
+  allGrants: Grant[];
+  /** The trial, when this is the identity's own license and a trial runs. */
+  trial: Trial | null;
+  baseTier: Tier | null;
+}
+
+/**
+ * Effective entitlements (rules 2 and O3): one entitlement per feature, from the identity's own effective
+ * tier and active grants plus, for each organization whose seat it holds and whose license is ACTIVE, that
+ * organization's tier and active grants; nothing while the identity's license is revoked. With
+ * `organizationId`, only the identity's own license and that organization count.
+ */
+export function effectiveEntitlements(
+  state: LicenseState,
+  now: Date,
+  organizationId: string | null = null,
+): Entitlement[] {
+  const { license, catalog, defaultTier } = state;
   if (license.status === 'REVOKED') return [];
-
-  const trialRunning = isTrialActive(license.trial, now);
-  const tier = resolveTier(catalog, effectiveTierKey(license, defaultTier, now));
-  const tierSources = tierEntries(tier);
-  const activeGrantsByFeature = groupBy(
-    grants.filter((grant) => isGrantActive(grant, now) && catalog.features.has(grant.featureKey)),
-    (grant) => grant.featureKey,
+  const trial = isTrialActive(license.trial, now) ? license.trial : null;
+  const own: Source = {
+    organization: null,
+    tier: resolveTier(catalog, effectiveTierKey(license, defaultTier, now)),
+    tierLabel: trial ? 'TRIAL' : 'TIER',
+    grants: activeGrants(state.grants, catalog, now),
+    allGrants: state.grants,
+    trial,
+    baseTier: resolveTier(catalog, baseTierKey(license, defaultTier)),
+  };
+  const organizations = (state.organizations ?? []).filter(
+    (organization) =>
+      organization.license.status === 'ACTIVE' &&
+      (organizationId === null || organization.license.organizationId === organizationId),
   );
-
-  const featureKeys = [...new Set([...tierSources.keys(), ...activeGrantsByFeature.keys()])].sort();
-  return featureKeys.map((key) => {
-    const tierEntry = tierSources.get(key);
-    const feature = tierEntry?.feature ?? (catalog.features.get(key) as Feature);
-    const contributing = newestFirst(activeGrantsByFeature.get(key) ?? NO_GRANTS);
-    const limit =
-      feature.kind !== 'METERED'
-        ? null
-        : contributing.length === 0
-          ? mergeLimits([tierEntry!.limit])
-          : mergeLimits([...(tierEntry ? [tierEntry.limit] : []), ...contributing.map((g) => g.limit)]);
-    const counted = feature.kind === 'METERED' ? (state.usedByFeature?.get(key) ?? 0) : null;
-    // An unlimited meter may count past GraphQL's 32-bit Int; it shows the Int maximum from there on.
-    const used = counted === null ? null : Math.min(counted, MAX_LIMIT);
-    return {
-      feature,
-      source: contributing.length > 0 ? 'GRANT' : trialRunning ? 'TRIAL' : 'TIER',
-      grants: contributing,
-      limit,
-      used,
-      remaining: counted === null || limit === null ? null : Math.max(0, limit - counted),
-      value: feature.kind === 'CONFIG' ? configValue(contributing, tierEntry?.value) : null,
-      expiresAt: accessEnd(state, key, now),
-    };
+  return merge([own, ...organizations.map((o) => organizationSource(o, catalog, now))], catalog, now, {
+    usedByFeature: state.usedByFeature ?? NO_USAGE,
   });
+}
+
+/** What one seat of an organization gives now (its tier and active grants); nothing while revoked. */
+export function organizationEntitlements(
+  organization: Omit<OrganizationState, 'seat'>,
+  catalog: Catalog,
+  now: Date,
+): Entitlement[] {
+  if (organization.license.status === 'REVOKED') return [];
+  // Seen from the organization itself, its tier is just the tier.
+  const source = { ...organizationSource(organization, catalog, now), tierLabel: 'TIER' as const };
+  return merge([source], catalog, now, { usedByFeature: null });
+}
+
+function organizationSource(
+  organization: Omit<OrganizationState, 'seat'>,
+  catalog: Catalog,
+  now: Date,
+): Source {
+  return {
+    organization: organization as OrganizationState,
+    tier: resolveTier(catalog, organization.license.tierKey),
+    tierLabel: 'ORGANIZATION',
+    grants: activeGrants(organization.grants, catalog, now),
+    allGrants: organization.grants,
+    trial: null,
+    baseTier: null,
+  };
+}
+
+function activeGrants(grants: Grant[], catalog: Catalog, now: Date): Grant[] {
+  return grants.filter((grant) => isGrantActive(grant, now) && catalog.features.has(grant.featureKey));
+}
+
+/** A pooled meter counts in organizations' pools only: the identity's own tier and grants do not fill one. */
+export function isPooled(feature: Feature): boolean {
+  return feature.kind === 'METERED' && feature.meterScope === 'ORGANIZATION';
+}
+
+/**
+ * Rule 2 over several sources. The first source is the one an entitlement's `source` speaks for: GRANT when
+ * one of its grants contributes, else its tier's label, else ORGANIZATION. METERED limits add up over every
+ * source (null if any is unlimited); CONFIG takes the newest active grant of any source, else the value of
+ * the highest-ranked contributing tier.
+ */
+function merge(
+  sources: Source[],
+  catalog: Catalog,
+  now: Date,
+  usage: { usedByFeature: ReadonlyMap<string, number> | null },
+): Entitlement[] {
+  const [primary] = sources;
+  const keys = new Set<string>();
+  for (const source of sources) {
+    for (const key of tierEntries(source.tier).keys()) keys.add(key);
+    for (const grant of source.grants) keys.add(grant.featureKey);
+  }
+
+  const entitlements: Entitlement[] = [];
+  for (const key of [...keys].sort()) {
+    const feature = catalog.features.get(key) ?? firstTierEntry(sources, key)!.feature;
+    const pooled = isPooled(feature);
+    const contributing = sources.filter(
+      (source) =>
+        (!pooled || source.organization !== null) &&
+        (tierEntries(source.tier).has(key) || source.grants.some((grant) => grant.featureKey === key)),
+    );
+    if (contributing.length === 0) continue;
+
+    const grants = newestFirst(
+      contributing.flatMap((source) => source.grants.filter((grant) => grant.featureKey === key)),
+    );
+    const limitOf = (source: Source) =>
+      mergeLimits([
+        ...(tierEntries(source.tier).has(key) ? [tierEntries(source.tier).get(key)!.limit] : []),
+        ...source.grants.filter((grant) => grant.featureKey === key).map((grant) => grant.limit),
+      ]);
+    const pools: PoolMeter[] = pooled
+      ? contributing.map((source) => ({
+          organizationId: source.organization!.license.organizationId,
+          limit: limitOf(source),
+          used: source.organization!.usedByFeature.get(key) ?? 0,
+        }))
+      : [];
+
+    let limit: number | null = null;
+    let counted: number | null = null;
+    let remaining: number | null = null;
+    if (pooled) {
+      limit = mergeLimits(pools.map((pool) => pool.limit));
+      counted = pools.reduce((sum, pool) => sum + pool.used, 0);
+      remaining =
+        limit === null ? null : pools.reduce((sum, pool) => sum + Math.max(0, pool.limit! - pool.used), 0);
+    } else if (feature.kind === 'METERED') {
+      limit = mergeLimits(contributing.map(limitOf));
+      counted = usage.usedByFeature === null ? null : (usage.usedByFeature.get(key) ?? 0);
+      remaining = counted === null || limit === null ? null : Math.max(0, limit - counted);
+    }
+
+    const own = contributing.includes(primary);
+    entitlements.push({
+      feature,
+      source:
+        own && primary.grants.some((grant) => grant.featureKey === key)
+          ? 'GRANT'
+          : own && tierEntries(primary.tier).has(key)
+            ? primary.tierLabel
+            : 'ORGANIZATION',
+      grants,
+      organizations: contributing
+        .filter((source) => source.organization !== null)
+        .map((source) => source.organization!.license.organizationId),
+      pools,
+      limit,
+      // An unlimited meter may count past GraphQL's 32-bit Int; it shows the Int maximum from there on.
+      used: counted === null ? null : Math.min(counted, MAX_LIMIT),
+      remaining,
+      value: feature.kind === 'CONFIG' ? configValue(grants, contributing, key) : null,
+      expiresAt: accessEnd(contributing, key, now),
+    });
+  }
+  return entitlements;
+}
+
+function firstTierEntry(sources: Source[], key: string): TierEntitlement | undefined {
+  for (const source of sources) {
+    const entry = tierEntries(source.tier).get(key);
+    if (entry) return entry;
+  }
+  return undefined;
 }
 
 /** Everything the User fields show, computed once per user and request. */
@@ -133,8 +287,12 @@ export interface LicenseView {
   };
   tier: Tier;
   entitlements: Entitlement[];
+  /** The seats the identity holds, oldest first. */
+  seats: Seat[];
   /** When the view was computed; usage meters are derived from it on demand (see usageMeters). */
   now: Date;
+  /** What the view was computed from, for the entitlements as one organization sees them. */
+  state: LicenseState;
 }
 
 export function viewLicense(state: LicenseState, now: Date): LicenseView {
@@ -157,8 +315,25 @@ export function viewLicense(state: LicenseState, now: Date): LicenseView {
     },
     tier: resolveTier(catalog, effectiveTierKey(license, defaultTier, now)),
     entitlements,
+    seats: (state.organizations ?? []).map((organization) => organization.seat),
     now,
+    state,
   };
+}
+
+const narrowedViews = new WeakMap<LicenseView, Map<string, Entitlement[]>>();
+
+/** The view's entitlements, or those of the identity's own license and one organization (rule O3). */
+export function entitlementsOf(view: LicenseView, organizationId: string | null | undefined): Entitlement[] {
+  if (organizationId === null || organizationId === undefined) return view.entitlements;
+  let byOrganization = narrowedViews.get(view);
+  if (!byOrganization) narrowedViews.set(view, (byOrganization = new Map()));
+  let entitlements = byOrganization.get(organizationId);
+  if (!entitlements) {
+    entitlements = effectiveEntitlements(view.state, view.now, organizationId);
+    byOrganization.set(organizationId, entitlements);
+  }
+  return entitlements;
 }
 
 /** `hasEntitlement`: entitled now and, for a metered feature, not exhausted in the current period. */
@@ -169,20 +344,27 @@ export function allowsUse(entitlement: Entitlement | undefined): boolean {
   );
 }
 
-/** One meter per metered feature the user is entitled to, in the feature's current period. */
+/**
+ * One meter per metered feature the identity is entitled to, in the feature's current period; a pooled
+ * feature has one per organization pool the identity may draw on.
+ */
 export function usageMeters(entitlements: Entitlement[], now: Date): UsageMeter[] {
   return entitlements
     .filter((entitlement) => entitlement.feature.kind === 'METERED')
-    .map((entitlement) => {
+    .flatMap((entitlement) => {
       const window = periodWindow(entitlement.feature.usagePeriod, now);
-      return {
+      const meter = (organizationId: string | null, used: number, limit: number | null) => ({
         feature: entitlement.feature,
-        used: entitlement.used ?? 0,
-        limit: entitlement.limit,
-        remaining: entitlement.remaining,
+        organizationId,
+        used: Math.min(used, MAX_LIMIT),
+        limit,
+        remaining: limit === null ? null : Math.max(0, limit - used),
         periodStart: window.start,
         periodEnd: window.end,
-      };
+      });
+      return isPooled(entitlement.feature)
+        ? entitlement.pools.map((pool) => meter(pool.organizationId, pool.used, pool.limit))
+        : [meter(null, entitlement.used ?? 0, entitlement.limit)];
     });
 }
 
@@ -195,13 +377,21 @@ export function mergeLimits(limits: (number | null)[]): number | null {
   );
 }
 
-/** CONFIG: the newest active grant that sets a value wins, else the tier's value. */
-function configValue(grantsNewestFirst: Grant[], tierValue: JsonValue | undefined): JsonValue {
+/** CONFIG: the newest active grant that sets a value wins, else the highest-ranked contributing tier's value. */
+function configValue(grantsNewestFirst: Grant[], contributing: Source[], key: string): JsonValue {
   const fromGrant = grantsNewestFirst.find((grant) => grant.value !== null && grant.value !== undefined);
-  return fromGrant ? fromGrant.value : (tierValue ?? null);
+  if (fromGrant) return fromGrant.value;
+  let best: { rank: number; value: JsonValue } | null = null;
+  for (const source of contributing) {
+    const entry = tierEntries(source.tier).get(key);
+    // Strictly higher: between equal ranks the earlier source (the identity's own license) wins.
+    if (entry && (best === null || source.tier.rank > best.rank))
+      best = { rank: source.tier.rank, value: entry.value };
+  }
+  return best?.value ?? null;
 }
 
-const NO_GRANTS: Grant[] = [];
+const NO_USAGE: ReadonlyMap<string, number> = new Map();
 
 function newestFirst(grants: Grant[]): Grant[] {
   if (grants.length < 2) return grants;
@@ -219,24 +409,25 @@ export interface Interval {
 }
 
 /**
- * When access to `featureKey` ends if nothing changes: the end of the unbroken run of sources
- * (trial tier, then base tier, then every grant, including ones that start later) covering `now`.
+ * When access to `featureKey` ends if nothing changes: the end of the unbroken run of sources covering
+ * `now` (the trial's tier, then the base tier; an organization's tier; every grant, including ones that
+ * start later).
  */
-export function accessEnd(state: LicenseState, featureKey: string, now: Date): Date | null {
-  const { license, catalog, defaultTier } = state;
-  const grants = (tier: Tier) => tierEntries(tier).has(featureKey);
+function accessEnd(sources: Source[], featureKey: string, now: Date): Date | null {
   const intervals: Interval[] = [];
-  const base = resolveTier(catalog, baseTierKey(license, defaultTier));
-  const trial = isTrialActive(license.trial, now) ? license.trial : null;
-  // The common case: the base tier covers it from now on, with no end, whatever else does.
-  if (!trial && grants(base)) return null;
-  if (trial) {
-    if (grants(resolveTier(catalog, trial.tierKey))) intervals.push({ start: now, end: trial.endsAt });
-    if (grants(base)) intervals.push({ start: trial.endsAt, end: null });
-  }
-  for (const grant of state.grants) {
-    if (grant.featureKey === featureKey && grant.revokedAt === null) {
-      intervals.push({ start: grant.startsAt, end: grant.expiresAt });
+  for (const source of sources) {
+    const gives = (tier: Tier | null) => tier !== null && tierEntries(tier).has(featureKey);
+    if (source.trial) {
+      if (gives(source.tier)) intervals.push({ start: now, end: source.trial.endsAt });
+      if (gives(source.baseTier)) intervals.push({ start: source.trial.endsAt, end: null });
+    } else if (gives(source.tier)) {
+      // The common case: a tier covers it from now on, with no end, whatever else does.
+      return null;
+    }
+    for (const grant of source.allGrants) {
+      if (grant.featureKey === featureKey && grant.revokedAt === null) {
+        intervals.push({ start: grant.startsAt, end: grant.expiresAt });
+      }
     }
   }
   return coverageEnd(now, intervals);

@@ -4,7 +4,8 @@
 export const FEATURE_KINDS = ['BOOLEAN', 'METERED', 'CONFIG'] as const;
 export const USAGE_PERIODS = ['DAY', 'WEEK', 'MONTH', 'YEAR', 'NEVER'] as const;
 export const LICENSE_STATUSES = ['ACTIVE', 'REVOKED'] as const;
-export const ENTITLEMENT_SOURCES = ['TIER', 'TRIAL', 'GRANT'] as const;
+export const METER_SCOPES = ['USER', 'ORGANIZATION'] as const;
+export const ENTITLEMENT_SOURCES = ['TIER', 'TRIAL', 'GRANT', 'ORGANIZATION'] as const;
 export const LICENSE_EVENT_TYPES = [
   'ENTITLEMENT_GRANTED',
   'ENTITLEMENT_REVOKED',
@@ -15,11 +16,17 @@ export const LICENSE_EVENT_TYPES = [
   'LICENSE_REVOKED',
   'LICENSE_RESTORED',
   'USAGE_LIMIT_REACHED',
+  'SEAT_ASSIGNED',
+  'SEAT_UNASSIGNED',
+  'ORGANIZATION_LICENSE_CHANGED',
+  'ORGANIZATION_LICENSE_REVOKED',
+  'ORGANIZATION_LICENSE_RESTORED',
 ] as const;
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
 
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
 export type UsagePeriod = (typeof USAGE_PERIODS)[number];
+export type MeterScope = (typeof METER_SCOPES)[number];
 export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
 export type EntitlementSource = (typeof ENTITLEMENT_SOURCES)[number];
 export type LicenseEventType = (typeof LICENSE_EVENT_TYPES)[number];
@@ -33,6 +40,8 @@ export interface Feature {
   kind: FeatureKind;
   description: string | null;
   usagePeriod: UsagePeriod;
+  /** METERED: one counter per user (USER) or one pooled per organization (ORGANIZATION). */
+  meterScope: MeterScope;
 }
 
 export interface TierEntitlement {
@@ -70,9 +79,32 @@ export interface License {
   updatedAt: Date;
 }
 
+export interface OrganizationLicense {
+  organizationId: string;
+  tierKey: string;
+  /** null: unlimited. */
+  seatLimit: number | null;
+  seatsUsed: number;
+  status: LicenseStatus;
+  revokedAt: Date | null;
+  revokeReason: string | null;
+  updatedAt: Date;
+}
+
+export interface Seat {
+  /** Increasing: the cursor of an organization's seats, oldest first. */
+  id: string;
+  organizationId: string;
+  userId: string;
+  assignedAt: Date;
+  assignedBy: string;
+}
+
+/** A grant to one identity (`userId`) or to an organization as a whole (`organizationId`). */
 export interface Grant {
   id: string;
-  userId: string;
+  userId: string | null;
+  organizationId: string | null;
   featureKey: string;
   limit: number | null;
   value: JsonValue;
@@ -89,6 +121,10 @@ export interface Entitlement {
   feature: Feature;
   source: EntitlementSource;
   grants: Grant[];
+  /** The organizations whose seats contribute, by id. */
+  organizations: string[];
+  /** A pooled feature: each organization pool the identity may draw on. */
+  pools: PoolMeter[];
   limit: number | null;
   used: number | null;
   remaining: number | null;
@@ -96,8 +132,17 @@ export interface Entitlement {
   expiresAt: Date | null;
 }
 
+/** What one organization's pool holds for a pooled feature. */
+export interface PoolMeter {
+  organizationId: string;
+  limit: number | null;
+  used: number;
+}
+
 export interface UsageMeter {
   feature: Feature;
+  /** Set on a pooled meter. */
+  organizationId: string | null;
   used: number;
   limit: number | null;
   remaining: number | null;
@@ -108,7 +153,9 @@ export interface UsageMeter {
 export interface LicenseEvent {
   id: string;
   type: LicenseEventType;
-  userId: string;
+  /** null on an organization's event (other than SEAT_*). */
+  userId: string | null;
+  organizationId: string | null;
   featureKey: string | null;
   grantId: string | null;
   fromTierKey: string | null;

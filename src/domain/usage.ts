@@ -1,6 +1,7 @@
+import { BadUserInputError } from '../errors';
 import { MAX_LIMIT } from './effective';
 import { periodWindow } from './periods';
-import type { Entitlement, Feature, UsageMeter } from './types';
+import type { Entitlement, Feature, PoolMeter, UsageMeter } from './types';
 
 /** A stored usage counter: what a user used of a feature in the period starting at `periodStart`. */
 export interface UsageCount {
@@ -41,21 +42,47 @@ export function fitsLimit(used: number, amount: number, limit: number | null): b
   return limit === null || used + amount <= limit;
 }
 
-/** The meter `recordUsage` answers with; not entitled reads as a limit of 0. */
+/**
+ * The meter `recordUsage` answers with; not entitled reads as a limit of 0. `limit` is the entitlement's,
+ * or the pool's for a pooled feature (`organizationId` set).
+ */
 export function meterAfterUse(
   feature: Feature,
-  entitlement: Entitlement | undefined,
+  limit: number | null | undefined,
   used: number,
   now: Date,
+  organizationId: string | null = null,
 ): UsageMeter {
   const window = periodWindow(feature.usagePeriod, now);
-  const limit = entitlement ? entitlement.limit : 0;
+  limit = limit === undefined ? 0 : limit;
   return {
     feature,
+    organizationId,
     used: Math.min(used, MAX_LIMIT),
     limit,
     remaining: limit === null ? null : Math.max(0, limit - used),
     periodStart: window.start,
     periodEnd: window.end,
   };
+}
+
+/**
+ * The pool a pooled `recordUsage` counts in (rule O4): the one `organizationId` names, or the only one the
+ * identity may draw on; none (not entitled) is null. Several and none named cannot be decided.
+ */
+export function choosePool(
+  entitlement: Entitlement | undefined,
+  organizationId: string | null,
+): PoolMeter | null {
+  const pools = entitlement?.pools ?? [];
+  if (organizationId !== null) return pools.find((pool) => pool.organizationId === organizationId) ?? null;
+  if (pools.length > 1) {
+    throw new BadUserInputError(
+      'organizationId',
+      `the user may draw on the pools of ${pools.length} organizations (${pools
+        .map((pool) => pool.organizationId)
+        .join(', ')}); name one with organizationId`,
+    );
+  }
+  return pools[0] ?? null;
 }

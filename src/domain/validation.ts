@@ -26,17 +26,28 @@ export const isWellFormedText = (text: string) => !UNPAIRED_SURROGATE.test(text)
 const notWellFormed = (field: string) =>
   `${field} must be well-formed Unicode text (it has an unpaired surrogate)`;
 
-export function userIdProblem(userId: string): string | null {
+export function userIdProblem(userId: string, what = 'a user id'): string | null {
   const length = characters(userId);
   if (length < 1 || length > MAX_USER_ID_LENGTH)
-    return `a user id must be 1 to ${MAX_USER_ID_LENGTH} characters`;
-  return isWellFormedText(userId) ? null : notWellFormed('a user id');
+    return `${what} must be 1 to ${MAX_USER_ID_LENGTH} characters`;
+  return isWellFormedText(userId) ? null : notWellFormed(what);
 }
 
 export function checkUserId(userId: string, field = 'userId'): string {
   const problem = userIdProblem(userId);
   if (problem !== null) throw new BadUserInputError(field, problem);
   return userId;
+}
+
+/** Organization ids follow the rule for user ids: both belong to other subgraphs. */
+export function organizationIdProblem(organizationId: string): string | null {
+  return userIdProblem(organizationId, 'an organization id');
+}
+
+export function checkOrganizationId(organizationId: string, field = 'organizationId'): string {
+  const problem = organizationIdProblem(organizationId);
+  if (problem !== null) throw new BadUserInputError(field, problem);
+  return organizationId;
 }
 
 export function checkKey(key: string, field: string): string {
@@ -152,6 +163,16 @@ export function checkDate(date: Date, field: string): Date {
 export function checkFutureDate(date: Date, field: string, now: Date): Date {
   if (date <= now) throw new BadUserInputError(field, `${field} must be in the future`);
   return date;
+}
+
+/** Only a metered feature can count in organization pools. */
+export function checkMeterScope(feature: Feature): void {
+  if (feature.meterScope === 'ORGANIZATION' && feature.kind !== 'METERED') {
+    throw new BadUserInputError(
+      'meterScope',
+      `meterScope ORGANIZATION applies to METERED features; "${feature.key}" is ${feature.kind}`,
+    );
+  }
 }
 
 /** A limit only means something for a METERED feature, a value only for a CONFIG one. */

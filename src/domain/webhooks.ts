@@ -17,6 +17,7 @@ export function webhookPayload(event: LicenseEvent): string {
     occurredAt: event.occurredAt.toISOString(),
     data: {
       userId: event.userId,
+      organizationId: event.organizationId,
       feature: event.featureKey,
       grantId: event.grantId,
       fromTier: event.fromTierKey,

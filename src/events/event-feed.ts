@@ -1,9 +1,11 @@
+import type { EventFilter } from '../domain/event-filter';
 import { CoalescedRun } from './coalesced-run';
 import type { DeliveredEvent, EventReader } from './event-reader';
 
 export type FeedListener = (delivered: DeliveredEvent) => void;
 
 const BATCH_SIZE = 500;
+const NONE: ReadonlySet<FeedListener> = new Set();
 
 /**
  * Live delivery on one replica. The stored events are the outbox: the feed follows them by id (ids become
@@ -15,6 +17,7 @@ export class EventFeed {
   private cursor = 0;
   private readonly everyone = new Set<FeedListener>();
   private readonly byUser = new Map<string, Set<FeedListener>>();
+  private readonly byOrganization = new Map<string, Set<FeedListener>>();
   private readonly reads: CoalescedRun;
   private timer: NodeJS.Timeout | undefined;
 
@@ -45,26 +48,33 @@ export class EventFeed {
   get listenerCount(): number {
     let count = this.everyone.size;
     for (const listeners of this.byUser.values()) count += listeners.size;
+    for (const listeners of this.byOrganization.values()) count += listeners.size;
     return count;
   }
 
-  /** Listens to one user's events, or to everyone's (`userId` null). Returns the way to stop. */
-  listen(userId: string | null, listener: FeedListener): () => void {
-    let listeners = this.everyone;
-    if (userId !== null) {
-      listeners = this.byUser.get(userId) ?? new Set();
-      this.byUser.set(userId, listeners);
+  /**
+   * Listens to one user's events (with those of the organizations where it holds a seat), one
+   * organization's, or everyone's (null). Returns the way to stop.
+   */
+  listen(filter: EventFilter, listener: FeedListener): () => void {
+    if (filter === null) {
+      this.everyone.add(listener);
+      return () => this.everyone.delete(listener);
     }
+    const [index, key] =
+      'userId' in filter ? [this.byUser, filter.userId] : [this.byOrganization, filter.organizationId];
+    const listeners = index.get(key) ?? new Set<FeedListener>();
+    index.set(key, listeners);
     listeners.add(listener);
     return () => {
       listeners.delete(listener);
-      if (userId !== null && listeners.size === 0) this.byUser.delete(userId);
+      if (listeners.size === 0 && index.get(key) === listeners) index.delete(key);
     };
   }
 
   /** Stored events after `after` (oldest first), for a subscription that replays before it goes live. */
-  replay(after: number, limit: number, userId: string | null): Promise<DeliveredEvent[]> {
-    return this.reader.readAfter(after, limit, userId);
+  replay(after: number, limit: number, filter: EventFilter): Promise<DeliveredEvent[]> {
+    return this.reader.readAfter(after, limit, filter);
   }
 
   /** Reads what committed since the last read; wakes during a read are folded into one more read. */
@@ -84,7 +94,14 @@ export class EventFeed {
   }
 
   private dispatch(delivered: DeliveredEvent): void {
-    const listeners = [...this.everyone, ...(this.byUser.get(delivered.event.userId) ?? [])];
+    const { userId, organizationId } = delivered.event;
+    const listeners = [...this.everyone];
+    for (const user of userId === null ? delivered.seatHolders : [userId]) {
+      for (const listener of this.byUser.get(user) ?? NONE) listeners.push(listener);
+    }
+    if (organizationId !== null) {
+      for (const listener of this.byOrganization.get(organizationId) ?? NONE) listeners.push(listener);
+    }
     for (const listener of listeners) {
       try {
         listener(delivered);

@@ -1,10 +1,11 @@
+import type { EventFilter } from '../domain/event-filter';
 import { atTime } from './at-time';
 import type { EventFeed } from './event-feed';
 import type { DeliveredEvent } from './event-reader';
 
 export interface StreamOptions {
-  /** Only this user's events; null for everyone's. */
-  userId: string | null;
+  /** Whose events: one user's (with its organizations'), one organization's, or everyone's (null). */
+  filter: EventFilter;
   /** Replay the stored events after this id first; null to start live. */
   after: number | null;
   accepts(delivered: DeliveredEvent): boolean;
@@ -29,7 +30,7 @@ export function eventStream(feed: EventFeed, options: StreamOptions): AsyncItera
   let replayed: DeliveredEvent[] = [];
   let wakeUp: (() => void) | null = null;
   let done = false;
-  const stopListening = feed.listen(options.userId, (delivered) => {
+  const stopListening = feed.listen(options.filter, (delivered) => {
     live.push(delivered);
     wakeUp?.();
   });
@@ -48,7 +49,7 @@ export function eventStream(feed: EventFeed, options: StreamOptions): AsyncItera
   /** The next event after `lastId`: from the store while replaying, then from the live queue. */
   async function following(): Promise<DeliveredEvent | null> {
     if (replaying && replayed.length === 0) {
-      replayed = await feed.replay(lastId, REPLAY_PAGE, options.userId);
+      replayed = await feed.replay(lastId, REPLAY_PAGE, options.filter);
       if (replayed.length < REPLAY_PAGE) replaying = false;
     }
     const delivered = replayed.shift() ?? live.shift();

@@ -5,6 +5,7 @@ import type { LicenseView } from '../domain/effective';
 import { resolveTier } from '../domain/effective';
 import type { Catalog, Feature, Grant, Tier } from '../domain/types';
 import type { Services } from '../services';
+import type { OrganizationView } from '../services/organization.service';
 
 /**
  * Per-request batching: however many users, grants and features a query touches, each lookup
@@ -14,6 +15,7 @@ export class Loaders {
   // Made on first use: a subscription's context lives as long as its socket, mostly without reading.
   private licenseLoader: DataLoader<string, LicenseView> | undefined;
   private grantLoader: DataLoader<string, Grant | null> | undefined;
+  private organizationLoader: DataLoader<string, OrganizationView> | undefined;
   private catalogPromise: Promise<Catalog> | undefined;
 
   constructor(
@@ -34,6 +36,13 @@ export class Loaders {
     return this.licenseLoader;
   }
 
+  get organization(): DataLoader<string, OrganizationView> {
+    this.organizationLoader ??= new DataLoader((ids) => this.services.organizations.view(this.caller, ids), {
+      maxBatchSize: 10_000,
+    });
+    return this.organizationLoader;
+  }
+
   get grant(): DataLoader<string, Grant | null> {
     this.grantLoader ??= new DataLoader((ids) => this.services.licenses.grantsByIds(this.caller, ids));
     return this.grantLoader;
@@ -43,6 +52,7 @@ export class Loaders {
   clear(): void {
     this.catalogPromise = undefined;
     this.licenseLoader?.clearAll();
+    this.organizationLoader?.clearAll();
     this.grantLoader?.clearAll();
   }
 

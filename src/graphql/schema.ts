@@ -7,12 +7,21 @@ import { buildSchema, createResolversMap } from 'type-graphql';
 
 import { AUTH_DIRECTIVES, withoutAuthDirectives } from './directives';
 import { CatalogResolver } from './resolvers/catalog.resolver';
+import { resolveEntities } from './resolvers/entities';
+import { EntitlementResolver, UsageMeterResolver } from './resolvers/entitlement.resolver';
 import { GrantResolver } from './resolvers/grant.resolver';
 import { LicenseResolver } from './resolvers/license.resolver';
 import { LicenseEventResolver } from './resolvers/license-event.resolver';
+import { organizationReferenceResolvers } from './resolvers/organization.reference';
+import {
+  OrganizationLicenseResolver,
+  OrganizationResolver,
+  SeatResolver,
+} from './resolvers/organization.resolver';
+import { OrganizationLicenseMutations } from './resolvers/organization-license.resolver';
 import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
-import { resolveEntities, userReferenceResolvers } from './resolvers/user.reference';
+import { userReferenceResolvers } from './resolvers/user.reference';
 import { UserResolver } from './resolvers/user.resolver';
 import { WebhookResolver } from './resolvers/webhook.resolver';
 import { DateTimeScalar } from './scalars';
@@ -46,6 +55,12 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
       LicenseEventResolver,
       SubscriptionResolver,
       WebhookResolver,
+      OrganizationResolver,
+      OrganizationLicenseResolver,
+      SeatResolver,
+      OrganizationLicenseMutations,
+      EntitlementResolver,
+      UsageMeterResolver,
     ],
     // type-graphql insists on a PubSub; every subscription here brings its own stream (events/event-stream.ts).
     pubSub: createPubSub(),
@@ -61,6 +76,7 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
       ...resolvers,
       Query: { ...resolvers.Query, _entities: resolveEntities },
       User: { ...resolvers.User, ...userReferenceResolvers.User },
+      Organization: { ...resolvers.Organization, ...organizationReferenceResolvers.Organization },
     } as never,
   });
 }

@@ -12,17 +12,27 @@ import {
   CatalogChangeRow,
   FeatureRow,
   GrantRow,
+  OrganizationUsageCounterRow,
   TierEntitlementRow,
   TierRow,
   UsageCounterRow,
 } from '../db/entities';
 import { toFeature, toTier, toTierEntitlementRow } from '../db/mappers';
-import type { Catalog, Feature, FeatureKind, JsonValue, Tier, UsagePeriod } from '../domain/types';
+import type {
+  Catalog,
+  Feature,
+  FeatureKind,
+  JsonValue,
+  MeterScope,
+  Tier,
+  UsagePeriod,
+} from '../domain/types';
 import {
   checkFitsKind,
   checkJsonValue,
   checkKey,
   checkLimit,
+  checkMeterScope,
   checkRequiredText,
   checkText,
 } from '../domain/validation';
@@ -35,6 +45,7 @@ export interface FeatureInput {
   description?: string | null;
   /** Omitted or null: unchanged (MONTH for a new feature). */
   usagePeriod?: UsagePeriod | null;
+  meterScope?: MeterScope | null;
 }
 
 export interface TierInput {
@@ -81,8 +92,13 @@ export class CatalogService {
         kind: input.kind,
         description: description === undefined ? (before?.description ?? null) : description,
         usagePeriod: input.usagePeriod ?? before?.usagePeriod ?? 'MONTH',
+        meterScope: input.meterScope ?? before?.meterScope ?? 'USER',
       };
+      checkMeterScope(feature);
       if (before && before.kind !== feature.kind) await assertKindCanChange(manager, before, feature.kind);
+      if (before && before.meterScope !== feature.meterScope) {
+        await assertScopeCanChange(manager, before, feature.meterScope);
+      }
       const now = new Date();
       if (before) await manager.update(FeatureRow, { key }, { ...feature, updatedAt: now });
       else await manager.insert(FeatureRow, { ...feature, createdAt: now, updatedAt: now });
@@ -172,6 +188,24 @@ async function assertKindCanChange(
     throw new BadUserInputError(
       'kind',
       `the kind of "${feature.key}" cannot change from ${feature.kind} to ${kind} while ${users.join(', ')} use it`,
+    );
+  }
+}
+
+/** Refuses to move a feature's counting between users and pools while any usage is counted for it. */
+async function assertScopeCanChange(
+  manager: EntityManager,
+  feature: Feature,
+  meterScope: MeterScope,
+): Promise<void> {
+  const where = { featureKey: feature.key };
+  const counted =
+    (await manager.existsBy(UsageCounterRow, where)) ||
+    (await manager.existsBy(OrganizationUsageCounterRow, where));
+  if (counted) {
+    throw new BadUserInputError(
+      'meterScope',
+      `the meter scope of "${feature.key}" cannot change from ${feature.meterScope} to ${meterScope} while usage is counted for it`,
     );
   }
 }

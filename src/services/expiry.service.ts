@@ -48,6 +48,7 @@ export class ExpiryService {
       {
         type: 'ENTITLEMENT_EXPIRED',
         userId: grant.userId,
+        organizationId: grant.organizationId,
         featureKey: grant.featureKey,
         grantId: grant.id,
         actor: SYSTEM_ACTOR,

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { CatalogStore } from '../db/catalog-store';
 import type { Database } from '../db/database';
 import { LicenseStore } from '../db/license-store';
+import { OrganizationStore } from '../db/organization-store';
 import type { WebhookQueue } from '../db/webhook-queue';
 import type { CommittedEvents } from '../events/committed-events';
 import { CatalogService } from './catalog.service';
@@ -9,12 +10,14 @@ import { ExpiryService } from './expiry.service';
 import { IdempotencyStore } from './idempotency';
 import { LicenseService } from './license.service';
 import { LicenseEventLog } from './license-event.service';
+import { OrganizationService } from './organization.service';
 import { UsageService } from './usage.service';
 import { WebhookService } from './webhook.service';
 
 export interface Services {
   catalog: CatalogService;
   licenses: LicenseService;
+  organizations: OrganizationService;
   usage: UsageService;
   /** The audit trail: writes events with each change, pages through them. */
   licenseEventLog: LicenseEventLog;
@@ -40,9 +43,19 @@ export function createServices(
   const store = new LicenseStore(db, catalogStore, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
   const expiries = new ExpiryService(db, licenseEventLog, config.defaultTier);
+  const organizations = new OrganizationService(db, new OrganizationStore(db), catalogStore, licenseEventLog);
   return {
     catalog,
-    licenses: new LicenseService(db, store, licenseEventLog, idempotency, expiries, config.defaultTier),
+    licenses: new LicenseService(
+      db,
+      store,
+      licenseEventLog,
+      idempotency,
+      expiries,
+      organizations,
+      config.defaultTier,
+    ),
+    organizations,
     usage: new UsageService(db, store, licenseEventLog, idempotency),
     licenseEventLog,
     idempotency,

@@ -1,18 +1,23 @@
-import type { EntityManager, FindOptionsWhere } from 'typeorm';
-import { MoreThan } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 
-import { assertCanReadEvents } from '../auth/access';
+import { assertCanReadEvents, eventFilterFor } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import type { Database } from '../db/database';
 import { LicenseEventRow } from '../db/entities';
-import { toLicenseEvent } from '../db/mappers';
+import { eventsAfter } from '../db/event-store';
 import type { WebhookQueue } from '../db/webhook-queue';
 import type { LicenseEvent } from '../domain/types';
-import { checkCursor, checkPageSize, checkUserId, DEFAULT_PAGE_SIZE } from '../domain/validation';
+import { checkCursor, checkPageSize, DEFAULT_PAGE_SIZE } from '../domain/validation';
 import type { CommittedEvents } from '../events/committed-events';
 
-export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'userId' | 'actor'> &
-  Partial<Pick<LicenseEvent, 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'>>;
+/** A new event names its user, its organization, or both (SEAT_*). */
+export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'actor'> &
+  Partial<
+    Pick<
+      LicenseEvent,
+      'userId' | 'organizationId' | 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'
+    >
+  >;
 
 export interface LicenseEventPage {
   events: LicenseEvent[];
@@ -31,10 +36,13 @@ export class LicenseEventLog {
     private readonly committed: CommittedEvents,
   ) {}
 
-  async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<void> {
+  /** Stores `event` in the transaction of `manager`; returns its id. */
+  async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<string> {
     await this.db.lockEventSequence(manager);
     this.db.afterCommit(manager, () => this.committed.raise(event.type));
     const { identifiers } = await manager.insert(LicenseEventRow, {
+      userId: null,
+      organizationId: null,
       featureKey: null,
       grantId: null,
       fromTierKey: null,
@@ -43,23 +51,29 @@ export class LicenseEventLog {
       ...event,
       occurredAt,
     });
-    await this.webhooks.enqueue(manager, String(identifiers[0].id), event.type, new Date());
+    const id = String(identifiers[0].id);
+    await this.webhooks.enqueue(manager, id, event.type, new Date());
+    return id;
   }
 
+  /**
+   * The audit trail, oldest first: everyone's, one organization's, or one user's (with the events of the
+   * organizations where it held a seat, as its subscriptions receive them).
+   */
   async page(
     caller: Caller,
-    query: { userId?: string | null; after?: string | null; first?: number | null },
+    query: {
+      userId?: string | null;
+      organizationId?: string | null;
+      after?: string | null;
+      first?: number | null;
+    },
   ): Promise<LicenseEventPage> {
-    assertCanReadEvents(caller, query.userId ?? null);
+    if (query.userId === null || query.userId === undefined) assertCanReadEvents(caller, null);
+    const filter = eventFilterFor(caller, query);
     const first = checkPageSize(query.first ?? DEFAULT_PAGE_SIZE);
-    const where: FindOptionsWhere<LicenseEventRow> = { id: MoreThan(checkCursor(query.after)) };
-    if (query.userId !== null && query.userId !== undefined) where.userId = checkUserId(query.userId);
-    const rows = await this.db.manager.find(LicenseEventRow, {
-      where,
-      order: { id: 'ASC' },
-      take: first + 1,
-    });
-    const events = rows.slice(0, first).map(toLicenseEvent);
+    const rows = await eventsAfter(this.db.manager, checkCursor(query.after), first + 1, filter);
+    const events = rows.slice(0, first);
     // With nothing new, the cursor stays where the caller is, so passing it back polls from there.
     const endCursor = events.at(-1)?.id ?? query.after ?? null;
     return { events, endCursor, hasMore: rows.length > first };

@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { In } from 'typeorm';
 
-import { assertAuthenticated, assertCanReadUser, assertScope, canReadUser } from '../auth/access';
+import {
+  accessProblem,
+  assertAuthenticated,
+  assertCanReadEveryone,
+  assertCanReadUser,
+  assertScope,
+  canReadUser,
+} from '../auth/access';
 import type { Caller } from '../auth/caller';
 import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
@@ -22,6 +29,7 @@ import {
   checkJsonValue,
   checkKey,
   checkLimit,
+  checkOrganizationId,
   checkRequiredText,
   checkText,
   checkUserId,
@@ -31,9 +39,10 @@ import { BadUserInputError, NotFoundError } from '../errors';
 import type { ExpiryService } from './expiry.service';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
+import type { OrganizationService } from './organization.service';
 
-export interface GrantInput {
-  userId: string;
+/** What a grant gives, whoever it is given to. */
+interface GrantDetails {
   feature: string;
   limit?: number | null;
   value?: JsonValue;
@@ -42,6 +51,17 @@ export interface GrantInput {
   reason?: string | null;
   idempotencyKey?: string | null;
 }
+
+export interface GrantInput extends GrantDetails {
+  userId: string;
+}
+
+export interface OrganizationGrantInput extends GrantDetails {
+  organizationId: string;
+}
+
+/** Whom a grant is given to: one identity, or an organization as a whole. */
+type GrantOwner = Pick<Grant, 'userId' | 'organizationId'>;
 
 /** What a license change decided: the event to record, or null when there was nothing to change. */
 type LicenseChange = NewLicenseEvent | null;
@@ -57,6 +77,7 @@ export class LicenseService {
     private readonly events: LicenseEventLog,
     private readonly idempotency: IdempotencyStore,
     private readonly expiries: ExpiryService,
+    private readonly organizations: OrganizationService,
     private readonly defaultTier: string,
   ) {}
 
@@ -91,14 +112,36 @@ export class LicenseService {
     return ids.map((id) => {
       const grant = byId.get(id);
       if (!grant) return null;
-      return accessProblem(() => assertCanReadUser(caller, grant.userId)) ?? grant;
+      const { userId } = grant;
+      const problem = accessProblem(() =>
+        userId === null
+          ? assertCanReadEveryone(caller, 'organization grants')
+          : assertCanReadUser(caller, userId),
+      );
+      return problem ?? grant;
     });
   }
 
   async grantEntitlement(caller: Caller, input: GrantInput): Promise<Grant> {
     assertScope(caller, Scope.write);
-    const now = new Date();
     const userId = checkUserId(input.userId);
+    return this.grant(caller, { userId, organizationId: null }, input, 'grantEntitlement');
+  }
+
+  /** A grant to an organization as a whole: every seat holder has it while the organization's license is active. */
+  async grantOrganizationEntitlement(caller: Caller, input: OrganizationGrantInput): Promise<Grant> {
+    assertScope(caller, Scope.write);
+    const organizationId = checkOrganizationId(input.organizationId);
+    return this.grant(caller, { userId: null, organizationId }, input, 'grantOrganizationEntitlement');
+  }
+
+  private async grant(
+    caller: Caller,
+    owner: GrantOwner,
+    input: GrantDetails,
+    operation: string,
+  ): Promise<Grant> {
+    const now = new Date();
     const featureKey = checkKey(input.feature, 'feature');
     const limit = checkLimit(input.limit);
     const value = checkJsonValue(input.value);
@@ -108,7 +151,7 @@ export class LicenseService {
     checkGrantWindow(startsAt, expiresAt, now);
     const key = checkIdempotencyKey(input.idempotencyKey);
     const request = {
-      userId,
+      ...(owner.userId !== null ? { userId: owner.userId } : { organizationId: owner.organizationId }),
       feature: featureKey,
       limit,
       value,
@@ -118,7 +161,7 @@ export class LicenseService {
     };
 
     return this.db.transaction(async (manager) => {
-      const scope = { caller: actorOf(caller), operation: 'grantEntitlement' };
+      const scope = { caller: actorOf(caller), operation };
       const idempotent = key ? await this.idempotency.start(manager, scope, key, request) : null;
       if (idempotent?.replayed) return reviveGrant(idempotent.response);
       // Locked: a change of the feature's kind (which refuses while grants exist) waits for this one.
@@ -128,10 +171,10 @@ export class LicenseService {
       });
       if (!feature) throw new NotFoundError('Feature', featureKey);
       checkFitsKind(toFeature(feature), { limit, value });
-      await this.store.lock(manager, userId, now);
+      await this.lockOwner(manager, owner, now);
       const grant: Grant = {
         id: randomUUID(),
-        userId,
+        ...owner,
         featureKey,
         limit,
         value,
@@ -148,7 +191,7 @@ export class LicenseService {
         manager,
         {
           type: 'ENTITLEMENT_GRANTED',
-          userId,
+          ...owner,
           featureKey,
           grantId: grant.id,
           actor: grant.grantedBy,
@@ -161,6 +204,12 @@ export class LicenseService {
     });
   }
 
+  /** The lock every change of a grant's owner takes: the user's license, or the organization's (NOT_FOUND without one). */
+  private async lockOwner(manager: EntityManager, owner: GrantOwner, now: Date): Promise<void> {
+    if (owner.organizationId !== null) await this.organizations.requireLicense(manager, owner.organizationId);
+    else await this.store.lock(manager, owner.userId!, now);
+  }
+
   /** Revoking an already revoked grant returns it unchanged. */
   async revokeEntitlement(caller: Caller, grantId: string, reasonInput?: string | null): Promise<Grant> {
     assertScope(caller, Scope.write);
@@ -169,7 +218,7 @@ export class LicenseService {
       const found = await manager.findOneBy(GrantRow, { id: grantId });
       if (!found) throw new NotFoundError('Grant', grantId);
       const now = new Date();
-      await this.store.lock(manager, found.userId, now);
+      await this.lockOwner(manager, found, now);
       const grant = await manager.findOneOrFail(GrantRow, {
         where: { id: grantId },
         lock: this.db.writeLock,
@@ -189,6 +238,7 @@ export class LicenseService {
         {
           type: 'ENTITLEMENT_REVOKED',
           userId: grant.userId,
+          organizationId: grant.organizationId,
           featureKey: grant.featureKey,
           grantId,
           actor: actorOf(caller),
@@ -325,16 +375,6 @@ export class LicenseService {
 
   private async requireTier(manager: EntityManager, tierKey: string): Promise<void> {
     if (!(await manager.existsBy(TierRow, { key: tierKey }))) throw new NotFoundError('Tier', tierKey);
-  }
-}
-
-/** The error an access check throws, as a value: batch loaders answer each key on its own. */
-function accessProblem(check: () => void): Error | null {
-  try {
-    check();
-    return null;
-  } catch (error) {
-    return error as Error;
   }
 }
 

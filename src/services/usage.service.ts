@@ -5,21 +5,30 @@ import { assertAnyScope } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
-import { UsageCounterRow } from '../db/entities';
+import { OrganizationUsageCounterRow, UsageCounterRow } from '../db/entities';
 import type { LicenseStore } from '../db/license-store';
 import { statement } from '../db/raw-sql';
-import { effectiveEntitlements } from '../domain/effective';
+import type { LicenseState } from '../domain/effective';
+import { effectiveEntitlements, isPooled } from '../domain/effective';
 import { periodWindow } from '../domain/periods';
-import type { Catalog, Feature, UsageMeter } from '../domain/types';
-import { fitsLimit, meterAfterUse } from '../domain/usage';
-import { checkAmount, checkIdempotencyKey, checkKey, checkUserId } from '../domain/validation';
+import type { Catalog, Entitlement, Feature, PoolMeter, UsageMeter } from '../domain/types';
+import { choosePool, fitsLimit, meterAfterUse } from '../domain/usage';
+import {
+  checkAmount,
+  checkIdempotencyKey,
+  checkKey,
+  checkOrganizationId,
+  checkUserId,
+} from '../domain/validation';
 import { BadUserInputError, NotFoundError } from '../errors';
 import type { IdempotencyStore } from './idempotency';
-import type { LicenseEventLog } from './license-event.service';
+import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
 
 export interface RecordUsageInput {
   userId: string;
   feature: string;
+  /** Which organization's pool a pooled feature counts in (needed when several qualify). */
+  organizationId?: string | null;
   amount?: number | null;
   idempotencyKey?: string | null;
 }
@@ -47,15 +56,20 @@ export class UsageService {
     const userId = checkUserId(input.userId);
     const featureKey = checkKey(input.feature, 'feature');
     const amount = checkAmount(input.amount ?? 1);
+    const organizationId =
+      input.organizationId === null || input.organizationId === undefined
+        ? null
+        : checkOrganizationId(input.organizationId);
     const key = checkIdempotencyKey(input.idempotencyKey);
 
-    // Five round trips on MySQL: BEGIN, the lock, one batch of reads, the add, COMMIT.
+    // Five round trips on MySQL for a personal meter: BEGIN, the lock, one batch of reads, the add, COMMIT.
     return this.db.transaction(async (manager) => {
       const idempotent = key
         ? await this.idempotency.start(manager, { caller: actorOf(caller), operation: 'recordUsage' }, key, {
             userId,
             feature: featureKey,
             amount,
+            ...(organizationId === null ? {} : { organizationId }),
           })
         : null;
       if (idempotent?.replayed) return reviveUsageResult(idempotent.response);
@@ -64,24 +78,89 @@ export class UsageService {
       await this.store.hold(manager, userId, now);
       const state = (await this.store.states(manager, [userId], now)).get(userId)!;
       const feature = meteredFeature(state.catalog, featureKey);
-      const entitlement = effectiveEntitlements(state, now).find((e) => e.feature.key === featureKey);
-      const counter = { userId, featureKey, periodStart: periodWindow(feature.usagePeriod, now).start };
-      // Read under the license lock, which every add for this user holds: it cannot move before the commit.
-      const usedBefore = state.usedByFeature?.get(featureKey);
-
-      const allowed =
-        entitlement !== undefined &&
-        fitsLimit(usedBefore ?? 0, amount, entitlement.limit) &&
-        (await this.add(manager, counter, amount, entitlement.limit, usedBefore !== undefined, now));
-      const used = (usedBefore ?? 0) + (allowed ? amount : 0);
-      if (allowed && entitlement.limit !== null && used >= entitlement.limit) {
-        await this.markLimitReached(manager, counter, caller, now);
-      }
-
-      const result: UsageResult = { allowed, meter: meterAfterUse(feature, entitlement, used, now) };
+      const use = { caller, feature, amount, now };
+      const result = isPooled(feature)
+        ? await this.drawFromPool(
+            manager,
+            use,
+            choosePool(entitlementOf(state, now, null, featureKey), organizationId),
+          )
+        : await this.countForUser(manager, use, state, entitlementOf(state, now, organizationId, featureKey));
       await idempotent?.complete(JSON.stringify(result));
       return result;
     });
+  }
+
+  /** A personal meter, counted under the user's license lock, which every add for this user holds. */
+  private async countForUser(
+    manager: EntityManager,
+    { caller, feature, amount, now }: Use,
+    state: LicenseState,
+    entitlement: Entitlement | undefined,
+  ): Promise<UsageResult> {
+    const counter = {
+      table: UsageCounterRow,
+      key: {
+        userId: state.license.userId,
+        featureKey: feature.key,
+        periodStart: periodWindow(feature.usagePeriod, now).start,
+      },
+    };
+    // Read under the license lock: it cannot move before the commit.
+    const usedBefore = state.usedByFeature?.get(feature.key);
+    const allowed =
+      entitlement !== undefined &&
+      fitsLimit(usedBefore ?? 0, amount, entitlement.limit) &&
+      (await this.add(manager, counter, amount, entitlement.limit, usedBefore !== undefined, now));
+    const used = (usedBefore ?? 0) + (allowed ? amount : 0);
+    if (allowed && entitlement.limit !== null && used >= entitlement.limit) {
+      await this.markLimitReached(manager, counter, { userId: state.license.userId }, caller, now);
+    }
+    return { allowed, meter: meterAfterUse(feature, entitlement?.limit, used, now) };
+  }
+
+  /**
+   * A pooled meter (rule O4). Its members hold different license locks, so the pool's own row is the lock:
+   * created if missing, then read with FOR UPDATE (the latest count, not the snapshot) and changed under it.
+   */
+  private async drawFromPool(
+    manager: EntityManager,
+    { caller, feature, amount, now }: Use,
+    pool: PoolMeter | null,
+  ): Promise<UsageResult> {
+    if (pool === null) return { allowed: false, meter: meterAfterUse(feature, undefined, 0, now) };
+    const { organizationId } = pool;
+    const counter = {
+      table: OrganizationUsageCounterRow,
+      key: {
+        organizationId,
+        featureKey: feature.key,
+        periodStart: periodWindow(feature.usagePeriod, now).start,
+      },
+    };
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(OrganizationUsageCounterRow)
+      .values({ ...counter.key, used: 0, limitReachedAt: null, updatedAt: now })
+      .orUpdate(['organization_id'], ['organization_id', 'feature_key', 'period_start'])
+      .execute();
+    const { sql, parameters } = statement(
+      manager,
+      `SELECT used FROM organization_usage_counters
+       WHERE organization_id = :organizationId AND feature_key = :featureKey AND period_start = :periodStart${this.db.forUpdateClause}`,
+      counter.key,
+    );
+    const [{ used: stored }] = (await manager.query(sql, parameters)) as { used: string | number }[];
+    const usedBefore = Number(stored);
+    const allowed =
+      fitsLimit(usedBefore, amount, pool.limit) &&
+      (await this.add(manager, counter, amount, pool.limit, true, now));
+    const used = usedBefore + (allowed ? amount : 0);
+    if (allowed && pool.limit !== null && used >= pool.limit) {
+      await this.markLimitReached(manager, counter, { organizationId }, caller, now);
+    }
+    return { allowed, meter: meterAfterUse(feature, pool.limit, used, now, organizationId) };
   }
 
   /**
@@ -90,15 +169,15 @@ export class UsageService {
    */
   private async add(
     manager: EntityManager,
-    counter: CounterKey,
+    counter: Counter,
     amount: number,
     limit: number | null,
     exists: boolean,
     now: Date,
   ): Promise<boolean> {
     if (!exists) {
-      await manager.insert(UsageCounterRow, {
-        ...counter,
+      await manager.insert(counter.table, {
+        ...counter.key,
         used: amount,
         limitReachedAt: null,
         updatedAt: now,
@@ -107,40 +186,77 @@ export class UsageService {
     }
     const { sql, parameters } = statement(
       manager,
-      `UPDATE usage_counters SET used = used + :amount, updated_at = :now
-       WHERE user_id = :userId AND feature_key = :featureKey AND period_start = :periodStart
-       ${limit === null ? '' : 'AND used + :amount <= :limit'}`,
-      { ...counter, amount, limit, now },
+      `UPDATE ${counterWhere(manager, counter)} ${limit === null ? '' : 'AND used + :amount <= :limit'}`,
+      { ...counter.key, amount, limit, now },
     );
     const { affected } = await manager.queryRunner!.query(sql, parameters, true);
     return affected === 1;
   }
 
-  /** USAGE_LIMIT_REACHED once per meter and period: only the call that sets the mark records it. */
+  /**
+   * USAGE_LIMIT_REACHED once per meter and period: only the call that sets the mark records it. A pool's is
+   * the organization's event (no user).
+   */
   private async markLimitReached(
     manager: EntityManager,
-    counter: CounterKey,
+    counter: Counter,
+    owner: Pick<NewLicenseEvent, 'userId' | 'organizationId'>,
     caller: Caller,
     now: Date,
   ): Promise<void> {
     const marked = await manager.update(
-      UsageCounterRow,
-      { ...counter, limitReachedAt: IsNull() },
+      counter.table,
+      { ...counter.key, limitReachedAt: IsNull() },
       { limitReachedAt: now },
     );
     if (marked.affected === 1) {
       await this.events.record(
         manager,
-        {
-          type: 'USAGE_LIMIT_REACHED',
-          userId: counter.userId,
-          featureKey: counter.featureKey,
-          actor: actorOf(caller),
-        },
+        { type: 'USAGE_LIMIT_REACHED', ...owner, featureKey: counter.key.featureKey, actor: actorOf(caller) },
         now,
       );
     }
   }
+}
+
+interface Use {
+  caller: Caller;
+  feature: Feature;
+  amount: number;
+  now: Date;
+}
+
+/** A usage counter: a user's (usage_counters) or an organization's pool (organization_usage_counters). */
+type Counter =
+  | { table: typeof UsageCounterRow; key: { userId: string; featureKey: string; periodStart: Date } }
+  | {
+      table: typeof OrganizationUsageCounterRow;
+      key: { organizationId: string; featureKey: string; periodStart: Date };
+    };
+
+const counterSql = new WeakMap<object, string>();
+
+/** `<table> SET used = used + :amount ... WHERE <key columns>` of a counter's table, worked out once per table. */
+function counterWhere(manager: EntityManager, counter: Counter): string {
+  let sql = counterSql.get(counter.table);
+  if (!sql) {
+    const metadata = manager.connection.getMetadata(counter.table);
+    const where = Object.keys(counter.key)
+      .map((property) => `${metadata.findColumnWithPropertyName(property)!.databaseName} = :${property}`)
+      .join(' AND ');
+    sql = `${metadata.tableName} SET used = used + :amount, updated_at = :now WHERE ${where}`;
+    counterSql.set(counter.table, sql);
+  }
+  return sql;
+}
+
+function entitlementOf(
+  state: LicenseState,
+  now: Date,
+  organizationId: string | null,
+  featureKey: string,
+): Entitlement | undefined {
+  return effectiveEntitlements(state, now, organizationId).find((e) => e.feature.key === featureKey);
 }
 
 function meteredFeature(catalog: Catalog, featureKey: string): Feature {
@@ -153,12 +269,6 @@ function meteredFeature(catalog: Catalog, featureKey: string): Feature {
     );
   }
   return feature;
-}
-
-interface CounterKey {
-  userId: string;
-  featureKey: string;
-  periodStart: Date;
 }
 
 function reviveUsageResult(json: string): UsageResult {

@@ -136,7 +136,7 @@ const admin = authenticated('admin', [Scope.write], null);
 
 /** An audit log whose write fails, as a full disk or a lost connection would make it. */
 class FailingEventLog extends LicenseEventLog {
-  async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<void> {
+  async record(manager: EntityManager, event: NewLicenseEvent, occurredAt: Date): Promise<string> {
     await super.record(manager, event, occurredAt);
     throw new Error('the audit write failed');
   }
@@ -150,6 +150,7 @@ describe('a mutation that fails midway', () => {
       new FailingEventLog(server.db, new WebhookQueue(server.db), new CommittedEvents()),
       new IdempotencyStore(server.db),
       server.services.expiries,
+      server.services.organizations,
       'basic',
     );
     await expect(licenses.changeTier(admin, 'rolled-back', 'team')).rejects.toThrow('the audit write failed');

@@ -5,7 +5,7 @@ import {
   assertCanReadUser,
   assertScope,
   canReadUser,
-  subscriptionUserFilter,
+  eventFilterFor,
 } from '../../src/auth/access';
 import type { Caller } from '../../src/auth/caller';
 import { authenticated, unauthenticated } from '../../src/auth/caller';
@@ -80,21 +80,25 @@ describe('access rules', () => {
 
 describe('whose events a subscription follows', () => {
   it.each([
-    ['alice, userId omitted', alice, undefined, 'alice'],
-    ['alice, her own id', alice, 'alice', 'alice'],
-    ['a reader, userId omitted: everyone', reader, null, null],
-    ['a reader, one user', reader, 'bob', 'bob'],
-    ['a writer, userId omitted: everyone', writer, undefined, null],
-  ] as const)('%s', (_case, caller, userId, follows) => {
-    expect(subscriptionUserFilter(caller, userId)).toBe(follows);
+    ['alice, userId omitted', alice, {}, { userId: 'alice' }],
+    ['alice, her own id', alice, { userId: 'alice' }, { userId: 'alice' }],
+    ['a reader, userId omitted: everyone', reader, { userId: null }, null],
+    ['a reader, one user', reader, { userId: 'bob' }, { userId: 'bob' }],
+    ['a writer, userId omitted: everyone', writer, {}, null],
+    ['a reader, one organization', reader, { organizationId: 'acme' }, { organizationId: 'acme' }],
+  ] as const)('%s', (_case, caller, asked, follows) => {
+    expect(eventFilterFor(caller, asked)).toEqual(follows);
   });
 
   it.each([
-    ['anonymous', anonymous, undefined, 'UNAUTHENTICATED'],
-    ["alice, bob's events", alice, 'bob', 'FORBIDDEN'],
-    ['a meter, another user', meter, 'alice', 'FORBIDDEN'],
-    ['a reader, an id that is no user id', reader, '', 'BAD_USER_INPUT'],
-  ] as const)('refuses %s', (_case, caller, userId, code) => {
-    expect(codeOf(() => subscriptionUserFilter(caller, userId))).toBe(code);
+    ['anonymous', anonymous, {}, 'UNAUTHENTICATED'],
+    ["alice, bob's events", alice, { userId: 'bob' }, 'FORBIDDEN'],
+    ['a meter, another user', meter, { userId: 'alice' }, 'FORBIDDEN'],
+    ['a reader, an id that is no user id', reader, { userId: '' }, 'BAD_USER_INPUT'],
+    ["alice, an organization's events", alice, { organizationId: 'acme' }, 'FORBIDDEN'],
+    ['a reader, a user and an organization at once', reader, { userId: 'bob', organizationId: 'acme' }, 'BAD_USER_INPUT'],
+    ['a reader, an id that is no organization id', reader, { organizationId: '' }, 'BAD_USER_INPUT'],
+  ] as const)('refuses %s', (_case, caller, asked, code) => {
+    expect(codeOf(() => eventFilterFor(caller, asked))).toBe(code);
   });
 });

@@ -1,6 +1,5 @@
 import type { Interval, LicenseState } from '../../src/domain/effective';
 import {
-  accessEnd,
   allowsUse,
   coverageEnd,
   defaultLicense,
@@ -33,7 +32,7 @@ const DAY = 86_400_000;
 const plus = (date: Date, ms: number) => new Date(date.getTime() + ms);
 
 function feature(key: string, kind: FeatureKind = 'BOOLEAN', usagePeriod: UsagePeriod = 'MONTH'): Feature {
-  return { key, kind, description: null, usagePeriod };
+  return { key, kind, description: null, usagePeriod, meterScope: 'USER' };
 }
 
 const API = feature('api', 'METERED', 'MONTH');
@@ -85,6 +84,7 @@ function grant(featureKey: string, overrides: Partial<Grant> = {}): Grant {
   return {
     id: `g${grantSeq}`,
     userId: 'u1',
+    organizationId: null,
     featureKey,
     limit: null,
     value: null,
@@ -122,6 +122,8 @@ function entitlement(f: Feature, overrides: Partial<Entitlement> = {}): Entitlem
     feature: f,
     source: 'TIER',
     grants: [],
+    organizations: [],
+    pools: [],
     limit: null,
     used: null,
     remaining: null,
@@ -244,6 +246,8 @@ describe('effectiveEntitlements', () => {
       feature: SSO,
       source: 'GRANT',
       grants: [g],
+      organizations: [],
+      pools: [],
       limit: null,
       used: null,
       remaining: null,
@@ -544,9 +548,8 @@ describe('coverageEnd', () => {
   });
 });
 
-describe('entitlement expiresAt (accessEnd)', () => {
+describe('entitlement expiresAt', () => {
   it('is null when the base tier covers the feature forever', () => {
-    expect(accessEnd(state(), 'api', NOW)).toBeNull();
     expect(entitlementOf(state(), 'api')?.expiresAt).toBeNull();
   });
 
@@ -639,6 +642,7 @@ describe('usageMeters', () => {
     expect(meters).toEqual([
       {
         feature: API,
+        organizationId: null,
         used: 30,
         limit: 100,
         remaining: 70,
@@ -647,6 +651,7 @@ describe('usageMeters', () => {
       },
       {
         feature: SEATS,
+        organizationId: null,
         used: 0,
         limit: 1,
         remaining: 1,

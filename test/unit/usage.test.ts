@@ -6,6 +6,7 @@ const feature = (key: string, usagePeriod: Feature['usagePeriod']): Feature => (
   kind: 'METERED',
   description: null,
   usagePeriod,
+  meterScope: 'USER',
 });
 const API = feature('api', 'MONTH');
 const DAILY = feature('daily', 'DAY');
@@ -16,6 +17,8 @@ const entitled = (limit: number | null): Entitlement => ({
   feature: API,
   source: 'TIER',
   grants: [],
+  organizations: [],
+  pools: [],
   limit,
   used: 0,
   remaining: limit,
@@ -77,8 +80,9 @@ describe('meterAfterUse', () => {
   const now = new Date('2028-02-29T12:00:00Z');
 
   it('reports the period, the limit and what remains', () => {
-    expect(meterAfterUse(API, entitled(100), 30, now)).toEqual({
+    expect(meterAfterUse(API, entitled(100).limit, 30, now)).toEqual({
       feature: API,
+      organizationId: null,
       used: 30,
       limit: 100,
       remaining: 70,
@@ -92,7 +96,7 @@ describe('meterAfterUse', () => {
   });
 
   it('has no remaining figure when unlimited, and keeps used within a GraphQL Int', () => {
-    expect(meterAfterUse(API, entitled(null), 5_000_000_000, now)).toMatchObject({
+    expect(meterAfterUse(API, entitled(null).limit, 5_000_000_000, now)).toMatchObject({
       used: 2_147_483_647,
       limit: null,
       remaining: null,

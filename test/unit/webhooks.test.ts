@@ -16,6 +16,7 @@ const event: LicenseEvent = {
   id: '42',
   type: 'TIER_CHANGED',
   userId: 'u1',
+  organizationId: null,
   featureKey: null,
   grantId: null,
   fromTierKey: 'free',
@@ -33,6 +34,7 @@ describe('the delivery body', () => {
       occurredAt: '2026-11-29T10:00:00.000Z',
       data: {
         userId: 'u1',
+        organizationId: null,
         feature: null,
         grantId: null,
         fromTier: 'free',

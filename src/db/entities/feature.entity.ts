@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-import type { FeatureKind, UsagePeriod } from '../../domain/types';
+import type { FeatureKind, MeterScope, UsagePeriod } from '../../domain/types';
 import { timestamp } from './columns';
 
 @Entity('features')
@@ -16,6 +16,9 @@ export class FeatureRow {
 
   @Column({ name: 'usage_period', type: 'varchar', length: 8 })
   usagePeriod!: UsagePeriod;
+
+  @Column({ name: 'meter_scope', type: 'varchar', length: 16, default: 'USER' })
+  meterScope!: MeterScope;
 
   @Column(timestamp({ name: 'created_at' }))
   createdAt!: Date;

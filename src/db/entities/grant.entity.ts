@@ -8,8 +8,12 @@ export class GrantRow {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
 
-  @Column({ name: 'user_id', type: 'varchar', length: 128 })
-  userId!: string;
+  /** null for an organization's own grant or event. */
+  @Column({ name: 'user_id', type: 'varchar', length: 128, nullable: true })
+  userId!: string | null;
+
+  @Column({ name: 'organization_id', type: 'varchar', length: 128, nullable: true })
+  organizationId!: string | null;
 
   @Column({ name: 'feature_key', type: 'varchar', length: 64 })
   featureKey!: string;

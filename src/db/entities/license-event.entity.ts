@@ -13,8 +13,12 @@ export class LicenseEventRow {
   @Column({ type: 'varchar', length: 32 })
   type!: LicenseEventType;
 
-  @Column({ name: 'user_id', type: 'varchar', length: 128 })
-  userId!: string;
+  /** null for an organization's own grant or event. */
+  @Column({ name: 'user_id', type: 'varchar', length: 128, nullable: true })
+  userId!: string | null;
+
+  @Column({ name: 'organization_id', type: 'varchar', length: 128, nullable: true })
+  organizationId!: string | null;
 
   @Column({ name: 'feature_key', type: 'varchar', length: 64, nullable: true })
   featureKey!: string | null;

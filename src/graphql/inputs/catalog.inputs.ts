@@ -3,10 +3,11 @@ import { Field, ID, InputType, Int } from 'type-graphql';
 import type {
   FeatureKind as FeatureKindValue,
   JsonValue,
+  MeterScope as MeterScopeValue,
   UsagePeriod as UsagePeriodValue,
 } from '../../domain/types';
 import { JSONScalar } from '../scalars';
-import { FeatureKind, UsagePeriod } from '../types/enums';
+import { FeatureKind, MeterScope, UsagePeriod } from '../types/enums';
 
 @InputType()
 export class FeatureInput {
@@ -21,6 +22,13 @@ export class FeatureInput {
 
   @Field(() => UsagePeriod, { nullable: true, description: 'Omitted: unchanged (MONTH for a new feature)' })
   usagePeriod?: UsagePeriodValue | null;
+
+  @Field(() => MeterScope, {
+    nullable: true,
+    description:
+      'METERED: count per user or in organization pools. Omitted: unchanged (USER for a new feature)',
+  })
+  meterScope?: MeterScopeValue | null;
 }
 
 @InputType()

@@ -3,11 +3,9 @@ import { Field, ID, InputType, Int } from 'type-graphql';
 import type { JsonValue } from '../../domain/types';
 import { DateTimeScalar, JSONScalar } from '../scalars';
 
-@InputType()
-export class GrantEntitlementInput {
-  @Field(() => ID)
-  userId!: string;
-
+/** What a grant gives, to a user or to an organization. */
+@InputType('GrantDetailsInput')
+export abstract class GrantDetailsInput {
   @Field(() => ID)
   feature!: string;
 
@@ -32,4 +30,10 @@ export class GrantEntitlementInput {
       'Retries with the same key and input return the first grant and grant nothing more (kept 24 hours)',
   })
   idempotencyKey?: string | null;
+}
+
+@InputType()
+export class GrantEntitlementInput extends GrantDetailsInput {
+  @Field(() => ID)
+  userId!: string;
 }

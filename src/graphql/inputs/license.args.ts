@@ -58,6 +58,12 @@ export class LicenseEventsArgs {
   @Field(() => ID, { nullable: true })
   userId?: string | null;
 
+  @Field(() => ID, {
+    nullable: true,
+    description: "One organization's events (its own and its seats'); needs entitlements:read",
+  })
+  organizationId?: string | null;
+
   @Field(() => ID, { nullable: true })
   after?: string | null;
 

@@ -8,6 +8,13 @@ export class RecordUsageInput {
   @Field(() => ID)
   feature!: string;
 
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'A pooled feature: the organization whose pool it counts in (may be left out when only one qualifies)',
+  })
+  organizationId?: string | null;
+
   @Field(() => Int, { defaultValue: 1, description: '1 to 1,000,000,000' })
   amount!: number;
 

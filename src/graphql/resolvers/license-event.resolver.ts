@@ -8,6 +8,7 @@ import { LicenseEventsArgs } from '../inputs/license.args';
 import { Feature, Tier } from '../types/catalog.types';
 import { Grant } from '../types/grant.type';
 import { LicenseEvent, LicenseEventPage } from '../types/license-event.type';
+import { Organization } from '../types/organization.types';
 import { User } from '../types/user.type';
 
 @Resolver(() => LicenseEvent)
@@ -21,9 +22,14 @@ export class LicenseEventResolver {
     return ctx.services.licenseEventLog.page(ctx.caller, args);
   }
 
-  @FieldResolver(() => User)
-  user(@Root() event: LicenseEventValue): User {
-    return { id: event.userId };
+  @FieldResolver(() => User, { nullable: true, description: "null on an organization's event (but SEAT_*)" })
+  user(@Root() event: LicenseEventValue): User | null {
+    return event.userId === null ? null : { id: event.userId };
+  }
+
+  @FieldResolver(() => Organization, { nullable: true })
+  organization(@Root() event: LicenseEventValue): Organization | null {
+    return event.organizationId === null ? null : { id: event.organizationId };
   }
 
   @FieldResolver(() => Feature, { nullable: true })

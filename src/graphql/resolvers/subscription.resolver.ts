@@ -1,7 +1,7 @@
 import type { SubscribeResolverData } from 'type-graphql';
 import { Args, ArgsType, Ctx, Directive, Field, ID, Resolver, Root, Subscription } from 'type-graphql';
 
-import { subscriptionUserFilter } from '../../auth/access';
+import { eventFilterFor } from '../../auth/access';
 import type { AccessChange } from '../../domain/access-change';
 import type { LicenseEvent as LicenseEventValue } from '../../domain/types';
 import { checkCursor } from '../../domain/validation';
@@ -15,13 +15,20 @@ import { LicenseEvent } from '../types/license-event.type';
 class UserStreamArgs {
   @Field(() => ID, {
     nullable: true,
-    description: "Omitted: the caller's own events, or everyone's for a token with entitlements:read",
+    description:
+      "Omitted: the caller's own events, or everyone's for a token with entitlements:read. A user's stream includes the events of the organizations where it holds a seat",
   })
   userId?: string | null;
 }
 
 @ArgsType()
 class LicenseEventStreamArgs extends UserStreamArgs {
+  @Field(() => ID, {
+    nullable: true,
+    description: "One organization's events (its own and its seats'); needs entitlements:read",
+  })
+  organizationId?: string | null;
+
   @Field(() => ID, {
     nullable: true,
     description: 'Replay the stored events after this id first, then go on live',
@@ -39,10 +46,13 @@ function subscribe(access: AccessChange | null) {
     Record<string, unknown>,
     RequestContext
   >): AsyncIterable<DeliveredEvent> => {
-    const userId = subscriptionUserFilter(context.caller, args.userId as string | null | undefined);
+    const filter = eventFilterFor(
+      context.caller,
+      args as { userId?: string | null; organizationId?: string | null },
+    );
     const after = args.after === null || args.after === undefined ? null : checkCursor(args.after as string);
     return eventStream(context.feed, {
-      userId,
+      filter,
       after,
       accepts: (delivered) => access === null || delivered.access === access,
       endsAt: context.caller.expiresAt,

@@ -1,11 +1,15 @@
-import { Arg, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
 
 import type { LicenseView } from '../../domain/effective';
-import { allowsUse, usageMeters } from '../../domain/effective';
+import { allowsUse, entitlementsOf, usageMeters } from '../../domain/effective';
+import type { Entitlement as EntitlementValue, Seat as SeatValue } from '../../domain/types';
+import { checkOrganizationId } from '../../domain/validation';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
+import { OrganizationScopeArgs } from '../inputs/organization.inputs';
 import { Tier } from '../types/catalog.types';
 import { Entitlement, License, UsageMeter } from '../types/license.types';
+import { Seat } from '../types/organization.types';
 import { User } from '../types/user.type';
 
 /** The licensing fields of User; every one reads the user's batched license view. */
@@ -27,8 +31,12 @@ export class UserResolver {
   @FieldResolver(() => [Entitlement], {
     description: 'Effective now, one per feature; empty when the license is revoked',
   })
-  entitlements(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<Entitlement[]> {
-    return withView(user, ctx, (view) => view.entitlements);
+  entitlements(
+    @Root() user: User,
+    @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
+    @Ctx() ctx: RequestContext,
+  ): NowOrLoaded<Entitlement[]> {
+    return withEntitlements(user, ctx, organizationId, (entitlements) => entitlements);
   }
 
   @Directive(AUTHENTICATED)
@@ -36,9 +44,15 @@ export class UserResolver {
   entitlement(
     @Root() user: User,
     @Arg('feature', () => ID) feature: string,
+    @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
     @Ctx() ctx: RequestContext,
   ): NowOrLoaded<Entitlement | null> {
-    return withView(user, ctx, (view) => view.entitlements.find((e) => e.feature.key === feature) ?? null);
+    return withEntitlements(
+      user,
+      ctx,
+      organizationId,
+      (entitlements) => entitlements.find((e) => e.feature.key === feature) ?? null,
+    );
   }
 
   @Directive(AUTHENTICATED)
@@ -48,16 +62,48 @@ export class UserResolver {
   hasEntitlement(
     @Root() user: User,
     @Arg('feature', () => ID) feature: string,
+    @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
     @Ctx() ctx: RequestContext,
   ): NowOrLoaded<boolean> {
-    return withView(user, ctx, (view) => allowsUse(view.entitlements.find((e) => e.feature.key === feature)));
+    return withEntitlements(user, ctx, organizationId, (entitlements) =>
+      allowsUse(entitlements.find((e) => e.feature.key === feature)),
+    );
   }
 
   @Directive(AUTHENTICATED)
-  @FieldResolver(() => [UsageMeter], { description: 'One per metered feature the user is entitled to' })
-  usage(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<UsageMeter[]> {
-    return withView(user, ctx, (view) => usageMeters(view.entitlements, view.now));
+  @FieldResolver(() => [UsageMeter], {
+    description: 'One per metered feature the user is entitled to; a pooled one per organization pool',
+  })
+  usage(
+    @Root() user: User,
+    @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
+    @Ctx() ctx: RequestContext,
+  ): NowOrLoaded<UsageMeter[]> {
+    return withView(user, ctx, (view) =>
+      usageMeters(entitlementsOf(view, checked(organizationId)), view.now),
+    );
   }
+
+  @Directive(AUTHENTICATED)
+  @FieldResolver(() => [Seat], { description: 'The organizations whose license this user holds a seat in' })
+  seats(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<SeatValue[]> {
+    return withView(user, ctx, (view) => view.seats);
+  }
+}
+
+/** The entitlements of the user's view, or as one organization sees them (rule O3). */
+function withEntitlements<T>(
+  user: User,
+  ctx: RequestContext,
+  organizationId: string | null | undefined,
+  pick: (entitlements: EntitlementValue[]) => T,
+): NowOrLoaded<T> {
+  const organization = checked(organizationId);
+  return withView(user, ctx, (view) => pick(entitlementsOf(view, organization)));
+}
+
+function checked(organizationId: string | null | undefined): string | null {
+  return organizationId === null || organizationId === undefined ? null : checkOrganizationId(organizationId);
 }
 
 /** At once when `_entities` brought the view along, else once the request's loader has read it. */

@@ -3,10 +3,11 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type {
   FeatureKind as FeatureKindValue,
   JsonValue,
+  MeterScope as MeterScopeValue,
   UsagePeriod as UsagePeriodValue,
 } from '../../domain/types';
 import { JSONScalar } from '../scalars';
-import { FeatureKind, UsagePeriod } from './enums';
+import { FeatureKind, MeterScope, UsagePeriod } from './enums';
 
 @ObjectType({
   simpleResolvers: true,
@@ -24,6 +25,9 @@ export class Feature {
 
   @Field(() => UsagePeriod)
   usagePeriod!: UsagePeriodValue;
+
+  @Field(() => MeterScope, { description: 'METERED: one counter per user, or one pooled per organization' })
+  meterScope!: MeterScopeValue;
 }
 
 @ObjectType({ simpleResolvers: true })

@@ -6,6 +6,7 @@ import {
   FEATURE_KINDS,
   LICENSE_EVENT_TYPES,
   LICENSE_STATUSES,
+  METER_SCOPES,
   USAGE_PERIODS,
 } from '../../domain/types';
 
@@ -15,6 +16,7 @@ const enumOf = <T extends string>(values: readonly T[]) =>
 
 export const FeatureKind = enumOf(FEATURE_KINDS);
 export const UsagePeriod = enumOf(USAGE_PERIODS);
+export const MeterScope = enumOf(METER_SCOPES);
 export const LicenseStatus = enumOf(LICENSE_STATUSES);
 export const EntitlementSource = enumOf(ENTITLEMENT_SOURCES);
 export const LicenseEventType = enumOf(LICENSE_EVENT_TYPES);
@@ -25,6 +27,7 @@ registerEnumType(UsagePeriod, {
   name: 'UsagePeriod',
   description: 'Calendar periods in UTC; NEVER is a lifetime quota',
 });
+registerEnumType(MeterScope, { name: 'MeterScope' });
 registerEnumType(LicenseStatus, { name: 'LicenseStatus' });
 registerEnumType(EntitlementSource, { name: 'EntitlementSource' });
 registerEnumType(LicenseEventType, { name: 'LicenseEventType' });

@@ -1,0 +1,315 @@
+import type { EntityManager } from 'typeorm';
+import { IsNull } from 'typeorm';
+
+import { accessProblem, assertCanReadEveryone, assertScope, canReadEveryone } from '../auth/access';
+import type { Caller } from '../auth/caller';
+import { actorOf, Scope } from '../auth/caller';
+import type { CatalogStore } from '../db/catalog-store';
+import type { Database } from '../db/database';
+import { OrganizationLicenseRow, SeatRow, TierRow } from '../db/entities';
+import { toSeat } from '../db/mappers';
+import type { OrganizationRecord, OrganizationStore } from '../db/organization-store';
+import { organizationEntitlements } from '../domain/effective';
+import type { Catalog, Entitlement, OrganizationLicense, Seat } from '../domain/types';
+import {
+  checkCursor,
+  checkKey,
+  checkLimit,
+  checkOrganizationId,
+  checkPageSize,
+  checkRequiredText,
+  checkText,
+  checkUserId,
+  DEFAULT_PAGE_SIZE,
+  organizationIdProblem,
+} from '../domain/validation';
+import { BadUserInputError, NotFoundError, SeatLimitReachedError } from '../errors';
+import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
+
+export interface OrganizationLicenseInput {
+  organizationId: string;
+  tier: string;
+  seatLimit?: number | null;
+  reason?: string | null;
+}
+
+/** What the Organization fields show, read once per organization and request. */
+export interface OrganizationView {
+  id: string;
+  license: OrganizationLicense | null;
+  /** What one seat gives now; empty while revoked or without a license. */
+  entitlements: Entitlement[];
+  now: Date;
+}
+
+export interface SeatPage {
+  seats: Seat[];
+  endCursor: string | null;
+  hasMore: boolean;
+}
+
+/**
+ * Organization licenses and their seats (rules O1, O2, O5). Every change locks the organization's license
+ * row first, so changes to one organization, seat assignments included, happen one at a time and the seat
+ * count is exact however many calls race; each change records its one event in the same transaction.
+ */
+export class OrganizationService {
+  constructor(
+    private readonly db: Database,
+    private readonly store: OrganizationStore,
+    private readonly catalog: CatalogStore,
+    private readonly events: LicenseEventLog,
+  ) {}
+
+  /** Organization views in the order asked; an invalid id, or a caller who may not read, gets its own error. */
+  async view(caller: Caller, organizationIds: readonly string[]): Promise<(OrganizationView | Error)[]> {
+    if (!canReadEveryone(caller)) {
+      const error = accessProblem(() => assertCanReadEveryone(caller, 'organizations'));
+      return organizationIds.map(() => error!);
+    }
+    const now = new Date();
+    const valid = organizationIds.filter((id) => organizationIdProblem(id) === null);
+    const catalog = await this.catalog.current();
+    const records = await this.store.records(this.db.manager, [...new Set(valid)], catalog, now);
+    return organizationIds.map((id) => {
+      const problem = organizationIdProblem(id);
+      if (problem !== null) return new BadUserInputError('id', problem);
+      return viewOf(id, records.get(id) ?? null, catalog, now);
+    });
+  }
+
+  /** An organization's seats held now, oldest first. */
+  async seats(
+    caller: Caller,
+    organizationId: string,
+    page: { first?: number | null; after?: string | null },
+  ): Promise<SeatPage> {
+    assertCanReadEveryone(caller, 'organizations');
+    const first = checkPageSize(page.first ?? DEFAULT_PAGE_SIZE);
+    const after = checkCursor(page.after);
+    const rows = await this.db.manager
+      .createQueryBuilder(SeatRow, 'seat')
+      .where('seat.organization_id = :organizationId AND seat.held = 1 AND seat.id > :after', {
+        organizationId,
+        after,
+      })
+      .orderBy('seat.id', 'ASC')
+      .take(first + 1)
+      .getMany();
+    const seats = rows.slice(0, first).map(toSeat);
+    return { seats, endCursor: seats.at(-1)?.id ?? page.after ?? null, hasMore: rows.length > first };
+  }
+
+  /** Creates the license, or sets its tier and seat limit (null: unlimited). A change to nothing records nothing. */
+  async setLicense(caller: Caller, input: OrganizationLicenseInput): Promise<void> {
+    assertScope(caller, Scope.write);
+    const organizationId = checkOrganizationId(input.organizationId);
+    const tierKey = checkKey(input.tier, 'tier');
+    const seatLimit = checkLimit(input.seatLimit, 'seatLimit');
+    const reason = checkText(input.reason, 'reason');
+    await this.db.transaction(async (manager) => {
+      const now = new Date();
+      const license = await this.store.lock(manager, organizationId);
+      if (!(await manager.existsBy(TierRow, { key: tierKey }))) throw new NotFoundError('Tier', tierKey);
+      if (!license) {
+        await manager.insert(OrganizationLicenseRow, {
+          organizationId,
+          tierKey,
+          seatLimit,
+          seatsUsed: 0,
+          status: 'ACTIVE',
+          revokedAt: null,
+          revokeReason: null,
+          createdAt: now,
+          updatedAt: now,
+        });
+        await this.record(manager, caller, organizationId, { toTierKey: tierKey, reason }, now);
+        return;
+      }
+      if (seatLimit !== null && seatLimit < license.seatsUsed) {
+        throw new BadUserInputError(
+          'seatLimit',
+          `seatLimit ${seatLimit} is below the ${license.seatsUsed} seats in use; unassign seats first`,
+        );
+      }
+      if (license.tierKey === tierKey && license.seatLimit === seatLimit) return;
+      await manager.update(
+        OrganizationLicenseRow,
+        { organizationId },
+        { tierKey, seatLimit, updatedAt: now },
+      );
+      await this.record(
+        manager,
+        caller,
+        organizationId,
+        { fromTierKey: license.tierKey, toTierKey: tierKey, reason },
+        now,
+      );
+    });
+  }
+
+  /** Ends every seat's access through this organization at once; seats, tier and grants are kept for a restore. */
+  async revokeLicense(caller: Caller, organizationIdInput: string, reasonInput: string): Promise<void> {
+    assertScope(caller, Scope.write);
+    const organizationId = checkOrganizationId(organizationIdInput);
+    const reason = checkRequiredText(reasonInput, 'reason');
+    await this.changeStatus(caller, organizationId, 'REVOKED', reason);
+  }
+
+  async restoreLicense(
+    caller: Caller,
+    organizationIdInput: string,
+    reasonInput?: string | null,
+  ): Promise<void> {
+    assertScope(caller, Scope.write);
+    const organizationId = checkOrganizationId(organizationIdInput);
+    const reason = checkText(reasonInput, 'reason');
+    await this.changeStatus(caller, organizationId, 'ACTIVE', reason);
+  }
+
+  /**
+   * Gives `userId` a seat (rule O2): exactly as many of any number of racing calls succeed as seats are
+   * free, because each counts under the organization's lock. A seat already held comes back unchanged.
+   */
+  async assignSeat(
+    caller: Caller,
+    organizationIdInput: string,
+    userIdInput: string,
+    reasonInput?: string | null,
+  ): Promise<Seat> {
+    assertScope(caller, Scope.write);
+    const organizationId = checkOrganizationId(organizationIdInput);
+    const userId = checkUserId(userIdInput);
+    const reason = checkText(reasonInput, 'reason');
+    return this.db.transaction(async (manager) => {
+      const license = await this.requireLicense(manager, organizationId);
+      const held = await manager.findOneBy(SeatRow, { organizationId, userId, held: 1 });
+      if (held) return toSeat(held);
+      if (license.seatLimit !== null && license.seatsUsed >= license.seatLimit) {
+        throw new SeatLimitReachedError(organizationId, license.seatLimit);
+      }
+      const now = new Date();
+      const eventId = await this.events.record(
+        manager,
+        { type: 'SEAT_ASSIGNED', organizationId, userId, actor: actorOf(caller), reason },
+        now,
+      );
+      const seat: Omit<SeatRow, 'id'> = {
+        organizationId,
+        userId,
+        assignedAt: now,
+        assignedBy: actorOf(caller),
+        assignedEventId: eventId,
+        unassignedAt: null,
+        unassignedEventId: null,
+        held: 1,
+      };
+      const { identifiers } = await manager.insert(SeatRow, seat);
+      await manager.update(
+        OrganizationLicenseRow,
+        { organizationId },
+        { seatsUsed: license.seatsUsed + 1, updatedAt: now },
+      );
+      return toSeat({ ...seat, id: identifiers[0].id as string });
+    });
+  }
+
+  /** Takes the user's seat back; the seat as it was is returned. */
+  async unassignSeat(
+    caller: Caller,
+    organizationIdInput: string,
+    userIdInput: string,
+    reasonInput?: string | null,
+  ): Promise<Seat> {
+    assertScope(caller, Scope.write);
+    const organizationId = checkOrganizationId(organizationIdInput);
+    const userId = checkUserId(userIdInput);
+    const reason = checkText(reasonInput, 'reason');
+    return this.db.transaction(async (manager) => {
+      const license = await this.requireLicense(manager, organizationId);
+      const held = await manager.findOneBy(SeatRow, { organizationId, userId, held: 1 });
+      if (!held) throw new NotFoundError('Seat', `${organizationId}/${userId}`);
+      const now = new Date();
+      const eventId = await this.events.record(
+        manager,
+        { type: 'SEAT_UNASSIGNED', organizationId, userId, actor: actorOf(caller), reason },
+        now,
+      );
+      await manager.update(
+        SeatRow,
+        { id: held.id, unassignedAt: IsNull() },
+        { held: null, unassignedAt: now, unassignedEventId: eventId },
+      );
+      await manager.update(
+        OrganizationLicenseRow,
+        { organizationId },
+        { seatsUsed: license.seatsUsed - 1, updatedAt: now },
+      );
+      return toSeat(held);
+    });
+  }
+
+  /** The organization's license, locked until commit; NOT_FOUND without one. */
+  async requireLicense(manager: EntityManager, organizationId: string): Promise<OrganizationLicenseRow> {
+    const license = await this.store.lock(manager, organizationId);
+    if (!license) throw new NotFoundError('Organization license', organizationId);
+    return license;
+  }
+
+  private async changeStatus(
+    caller: Caller,
+    organizationId: string,
+    status: OrganizationLicense['status'],
+    reason: string | null,
+  ): Promise<void> {
+    await this.db.transaction(async (manager) => {
+      const license = await this.requireLicense(manager, organizationId);
+      if (license.status === status) return;
+      const now = new Date();
+      const revoked = status === 'REVOKED';
+      await manager.update(
+        OrganizationLicenseRow,
+        { organizationId },
+        { status, revokedAt: revoked ? now : null, revokeReason: revoked ? reason : null, updatedAt: now },
+      );
+      await this.events.record(
+        manager,
+        {
+          type: revoked ? 'ORGANIZATION_LICENSE_REVOKED' : 'ORGANIZATION_LICENSE_RESTORED',
+          organizationId,
+          actor: actorOf(caller),
+          reason,
+        },
+        now,
+      );
+    });
+  }
+
+  private async record(
+    manager: EntityManager,
+    caller: Caller,
+    organizationId: string,
+    change: Pick<NewLicenseEvent, 'fromTierKey' | 'toTierKey' | 'reason'>,
+    now: Date,
+  ): Promise<void> {
+    await this.events.record(
+      manager,
+      { type: 'ORGANIZATION_LICENSE_CHANGED', organizationId, actor: actorOf(caller), ...change },
+      now,
+    );
+  }
+}
+
+function viewOf(
+  id: string,
+  record: OrganizationRecord | null,
+  catalog: Catalog,
+  now: Date,
+): OrganizationView {
+  return {
+    id,
+    license: record?.license ?? null,
+    entitlements: record ? organizationEntitlements(record, catalog, now) : [],
+    now,
+  };
+}
