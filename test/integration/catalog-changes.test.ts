@@ -118,7 +118,13 @@ describe('catalog changes', () => {
         entity: 'FEATURE',
         actor: 'catalog-admin',
         before: null,
-        after: { key: 'audited', kind: 'BOOLEAN', description: 'first', usagePeriod: 'MONTH' },
+        after: {
+          key: 'audited',
+          kind: 'BOOLEAN',
+          description: 'first',
+          usagePeriod: 'MONTH',
+          meterScope: 'USER',
+        },
         occurredAt: expect.any(Date),
       }),
       expect.objectContaining({

@@ -26,7 +26,7 @@ describe('composition', () => {
   it('carries the router-side access rules into the supergraph', () => {
     const supergraph = result.supergraphSdl as string;
     expect(supergraph).toMatch(
-      /hasEntitlement\(feature: ID!\): Boolean! @join__field\(graph: ENTITLEMENTS\) @authenticated/,
+      /hasEntitlement\(feature: ID!, organizationId: ID\): Boolean! @join__field\(graph: ENTITLEMENTS\) @authenticated/,
     );
     expect(supergraph).toContain('@link(url: "https://specs.apollo.dev/requiresScopes/v0.1", for: SECURITY)');
     expect(supergraph).toMatch(

@@ -184,6 +184,7 @@ describe('webhook deliveries', () => {
       occurredAt: expect.any(String),
       data: {
         userId: 'hooked-user',
+        organizationId: null,
         feature: 'sso',
         grantId,
         fromTier: null,

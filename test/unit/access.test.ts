@@ -96,7 +96,12 @@ describe('whose events a subscription follows', () => {
     ['a meter, another user', meter, { userId: 'alice' }, 'FORBIDDEN'],
     ['a reader, an id that is no user id', reader, { userId: '' }, 'BAD_USER_INPUT'],
     ["alice, an organization's events", alice, { organizationId: 'acme' }, 'FORBIDDEN'],
-    ['a reader, a user and an organization at once', reader, { userId: 'bob', organizationId: 'acme' }, 'BAD_USER_INPUT'],
+    [
+      'a reader, a user and an organization at once',
+      reader,
+      { userId: 'bob', organizationId: 'acme' },
+      'BAD_USER_INPUT',
+    ],
     ['a reader, an id that is no organization id', reader, { organizationId: '' }, 'BAD_USER_INPUT'],
   ] as const)('refuses %s', (_case, caller, asked, code) => {
     expect(codeOf(() => eventFilterFor(caller, asked))).toBe(code);

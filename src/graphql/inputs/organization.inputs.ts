@@ -63,12 +63,21 @@ export class SeatPageArgs {
   after?: string | null;
 }
 
-/** The optional narrowing of the User fields to one organization (rule O3). */
+/**
+ * The optional narrowing of the User fields to one organization (rule O3): only the identity's own license
+ * and that organization's seat count.
+ */
 @ArgsType()
 export class OrganizationScopeArgs {
-  @Field(() => ID, {
-    nullable: true,
-    description: "Only the identity's own license and this organization's seat count",
-  })
+  @Field(() => ID, { nullable: true })
+  organizationId?: string | null;
+}
+
+@ArgsType()
+export class FeatureArgs {
+  @Field(() => ID)
+  feature!: string;
+
+  @Field(() => ID, { nullable: true })
   organizationId?: string | null;
 }

@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
+import { Args, Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphql';
 
 import type { LicenseView } from '../../domain/effective';
 import { allowsUse, entitlementsOf, usageMeters } from '../../domain/effective';
@@ -6,7 +6,7 @@ import type { Entitlement as EntitlementValue, Seat as SeatValue } from '../../d
 import { checkOrganizationId } from '../../domain/validation';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
-import { OrganizationScopeArgs } from '../inputs/organization.inputs';
+import { FeatureArgs, OrganizationScopeArgs } from '../inputs/organization.inputs';
 import { Tier } from '../types/catalog.types';
 import { Entitlement, License, UsageMeter } from '../types/license.types';
 import { Seat } from '../types/organization.types';
@@ -29,7 +29,8 @@ export class UserResolver {
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [Entitlement], {
-    description: 'Effective now, one per feature; empty when the license is revoked',
+    description:
+      'Effective now, one per feature; empty when the license is revoked. With organizationId: only the own license and that organization count',
   })
   entitlements(
     @Root() user: User,
@@ -43,8 +44,7 @@ export class UserResolver {
   @FieldResolver(() => Entitlement, { nullable: true, description: 'null when not entitled' })
   entitlement(
     @Root() user: User,
-    @Arg('feature', () => ID) feature: string,
-    @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
+    @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
   ): NowOrLoaded<Entitlement | null> {
     return withEntitlements(
@@ -61,8 +61,7 @@ export class UserResolver {
   })
   hasEntitlement(
     @Root() user: User,
-    @Arg('feature', () => ID) feature: string,
-    @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
+    @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
   ): NowOrLoaded<boolean> {
     return withEntitlements(user, ctx, organizationId, (entitlements) =>
