@@ -69,7 +69,8 @@ export class LicenseEventLog {
       first?: number | null;
     },
   ): Promise<LicenseEventPage> {
-    if (query.userId === null || query.userId === undefined) assertCanReadEvents(caller, null);
+    // Everyone's events (neither filter) need a token that reads everyone, unlike a subscription's default.
+    if (!query.userId && !query.organizationId) assertCanReadEvents(caller, null);
     const filter = eventFilterFor(caller, query);
     const first = checkPageSize(query.first ?? DEFAULT_PAGE_SIZE);
     const rows = await eventsAfter(this.db.manager, checkCursor(query.after), first + 1, filter);

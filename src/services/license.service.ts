@@ -9,6 +9,7 @@ import {
   assertCanReadEveryone,
   assertCanReadUser,
   assertScope,
+  canReadEveryone,
   canReadUser,
 } from '../auth/access';
 import type { Caller } from '../auth/caller';
@@ -108,15 +109,21 @@ export class LicenseService {
   async grantsByIds(caller: Caller, ids: readonly string[]): Promise<(Grant | Error | null)[]> {
     assertAuthenticated(caller);
     const rows = await this.db.manager.findBy(GrantRow, { id: In([...ids]) });
-    const byId = new Map(rows.map((row) => [row.id, toGrant(row)]));
+    const grants = rows.map(toGrant);
+    const byId = new Map(grants.map((grant) => [grant.id, grant]));
+    // An organization's grant is also readable by its seat holders: it is among their entitlements.
+    const seatedIn =
+      !canReadEveryone(caller) && grants.some((grant) => grant.organizationId !== null)
+        ? await this.organizations.seatedOrganizations(caller.subject!)
+        : new Set<string>();
     return ids.map((id) => {
       const grant = byId.get(id);
       if (!grant) return null;
-      const { userId } = grant;
+      const { userId, organizationId } = grant;
       const problem = accessProblem(() =>
-        userId === null
-          ? assertCanReadEveryone(caller, 'organization grants')
-          : assertCanReadUser(caller, userId),
+        userId !== null
+          ? assertCanReadUser(caller, userId)
+          : seatedIn.has(organizationId!) || assertCanReadEveryone(caller, "an organization's grants"),
       );
       return problem ?? grant;
     });

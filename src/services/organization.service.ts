@@ -100,6 +100,12 @@ export class OrganizationService {
     return { seats, endCursor: seats.at(-1)?.id ?? page.after ?? null, hasMore: rows.length > first };
   }
 
+  /** The organizations where `userId` holds a seat now. */
+  async seatedOrganizations(userId: string): Promise<Set<string>> {
+    const seats = await this.db.manager.findBy(SeatRow, { userId, held: 1 });
+    return new Set(seats.map((seat) => seat.organizationId));
+  }
+
   /** Creates the license, or sets its tier and seat limit (null: unlimited). A change to nothing records nothing. */
   async setLicense(caller: Caller, input: OrganizationLicenseInput): Promise<void> {
     assertScope(caller, Scope.write);

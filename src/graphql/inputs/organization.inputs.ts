@@ -56,8 +56,8 @@ export class SeatArgs extends OrganizationChangeArgs {
 
 @ArgsType()
 export class SeatPageArgs {
-  @Field(() => Int, { defaultValue: DEFAULT_PAGE_SIZE })
-  first!: number;
+  @Field(() => Int, { nullable: true, defaultValue: DEFAULT_PAGE_SIZE })
+  first?: number | null;
 
   @Field(() => ID, { nullable: true })
   after?: string | null;
