@@ -7,8 +7,8 @@ import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { CatalogStore } from './catalog-store';
 import { catalogVersionStatement } from './catalog-store';
 import type { Database } from './database';
-import { GrantRow, LicenseRow, SeatRow, UsageCounterRow } from './entities';
-import { toGrant, toLicense, toSeat } from './mappers';
+import { GrantRow, LicenseRow, OverrideRow, SeatRow, UsageCounterRow } from './entities';
+import { toGrant, toLicense, toOverride, toSeat } from './mappers';
 import { organizationRecords, organizationStatements, seatedOrganizations } from './organization-store';
 import { hydrate, statement } from './raw-sql';
 
@@ -16,7 +16,7 @@ const HELD_SEAT_ORGANIZATIONS = 'SELECT organization_id FROM seats WHERE user_id
 
 /**
  * Reading and locking license state, shared by the license and usage services. Reads are batched: one round
- * trip on MySQL (eight statements) for any number of users and their seats, the catalog version included.
+ * trip on MySQL (nine statements) for any number of users, their overrides and their seats, the catalog version included.
  */
 export class LicenseStore {
   constructor(
@@ -49,14 +49,21 @@ export class LicenseStore {
       ),
       statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
       statement(manager, `SELECT * FROM seats WHERE user_id IN (:...ids) AND held = 1 ORDER BY id`, { ids }),
+      statement(
+        manager,
+        `SELECT * FROM overrides WHERE user_id IN (:...ids)
+         AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
+        { ids, now },
+      ),
       // The organizations of those seats, through a subquery: still one batch, however many there are.
       ...organizationStatements(manager, HELD_SEAT_ORGANIZATIONS, { ids }, now),
     ];
-    const [[version], grantRows, counterRows, licenseRows, seatRows, ...organizationRows] =
+    const [[version], grantRows, counterRows, licenseRows, seatRows, overrideRows, ...organizationRows] =
       await this.db.readBatch(manager, reads);
     const catalog = await this.catalog.atVersion(manager, version.version);
     const organizations = organizationRecords(manager, organizationRows, catalog, now);
     const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
+    const overrides = groupBy(hydrate(manager, OverrideRow, overrideRows).map(toOverride), (o) => o.userId);
 
     const licenses = new Map(
       hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),
@@ -77,6 +84,7 @@ export class LicenseStore {
             now,
           ),
           organizations: seatedOrganizations(seats.get(userId) ?? [], organizations),
+          overrides: overrides.get(userId) ?? [],
         },
       ]),
     );

@@ -5,6 +5,7 @@ import type {
   License,
   LicenseEvent,
   OrganizationLicense,
+  Override,
   Seat,
   Tier,
 } from '../domain/types';
@@ -14,6 +15,7 @@ import type {
   LicenseEventRow,
   LicenseRow,
   OrganizationLicenseRow,
+  OverrideRow,
   SeatRow,
   TierEntitlementRow,
   TierRow,
@@ -28,6 +30,7 @@ export function toFeature(row: FeatureRow): Feature {
     description: row.description,
     usagePeriod: row.usagePeriod,
     meterScope: row.meterScope,
+    alertThresholds: row.alertThresholds,
   };
 }
 
@@ -125,5 +128,21 @@ export function toSeat(row: SeatRow): Seat {
     userId: row.userId,
     assignedAt: row.assignedAt,
     assignedBy: row.assignedBy,
+  };
+}
+
+export function toOverride(row: OverrideRow): Override {
+  return {
+    id: row.id,
+    userId: row.userId,
+    featureKey: row.featureKey,
+    effect: row.effect,
+    limit: row.limit,
+    value: row.value as JsonValue,
+    expiresAt: row.expiresAt,
+    reason: row.reason,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    endedAt: row.endedAt,
   };
 }

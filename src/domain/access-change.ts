@@ -1,4 +1,4 @@
-import type { LicenseEvent, LicenseEventType } from './types';
+import type { Entitlement, LicenseEvent, LicenseEventType } from './types';
 
 /** Whether an event gave access (entitlementGranted) or took it away (entitlementRevoked). */
 export type AccessChange = 'GAINED' | 'LOST';
@@ -25,6 +25,7 @@ const TIER_CHANGES: LicenseEventType[] = ['TIER_CHANGED', 'ORGANIZATION_LICENSE_
  * ranks it is neither. An organization's first license has no tier before it: a gain.
  */
 export function accessChange(event: LicenseEvent, rankOf: (tierKey: string) => number): AccessChange | null {
+  if (event.accessChange !== null) return event.accessChange;
   if (GAINED.includes(event.type)) return 'GAINED';
   if (LOST.includes(event.type)) return 'LOST';
   if (event.type === 'ORGANIZATION_LICENSE_CHANGED' && event.fromTierKey === null) return 'GAINED';
@@ -35,4 +36,21 @@ export function accessChange(event: LicenseEvent, rankOf: (tierKey: string) => n
     if (to < from) return 'LOST';
   }
   return null;
+}
+
+/**
+ * What a change did to one feature's entitlement (an override set, removed or run out): LOST when the feature
+ * went away or its limit fell, GAINED for the opposite, null otherwise (a value changed, or nothing).
+ */
+export function entitlementChange(
+  before: Entitlement | undefined,
+  after: Entitlement | undefined,
+): AccessChange | null {
+  if (!before && !after) return null;
+  if (!after) return 'LOST';
+  if (!before) return 'GAINED';
+  if (before.feature.kind !== 'METERED' || before.limit === after.limit) return null;
+  if (before.limit === null) return 'LOST';
+  if (after.limit === null) return 'GAINED';
+  return after.limit < before.limit ? 'LOST' : 'GAINED';
 }

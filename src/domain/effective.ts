@@ -8,6 +8,7 @@ import type {
   JsonValue,
   License,
   OrganizationLicense,
+  Override,
   PoolMeter,
   Seat,
   Tier,
@@ -94,6 +95,8 @@ export interface LicenseState {
   usedByFeature?: ReadonlyMap<string, number>;
   /** The organizations whose seat the identity holds, whatever their license's status. */
   organizations?: OrganizationState[];
+  /** The identity's overrides that have not ended (expired ones too: the rules decide). */
+  overrides?: Override[];
 }
 
 /** One source of entitlements: the identity's own license, or one organization's. */
@@ -139,9 +142,88 @@ export function effectiveEntitlements(
       organization.license.status === 'ACTIVE' &&
       (organizationId === null || organization.license.organizationId === organizationId),
   );
-  return merge([own, ...organizations.map((o) => organizationSource(o, catalog, now))], catalog, now, {
-    usedByFeature: state.usedByFeature ?? NO_USAGE,
-  });
+  const usedByFeature = state.usedByFeature ?? NO_USAGE;
+  const merged = merge(
+    [own, ...organizations.map((o) => organizationSource(o, catalog, now))],
+    catalog,
+    now,
+    {
+      usedByFeature,
+    },
+  );
+  const overrides = (state.overrides ?? []).filter((override) => isOverrideActive(override, now));
+  return overrides.length === 0 ? merged : applyOverrides(merged, overrides, catalog, usedByFeature);
+}
+
+export function isOverrideActive(override: Override, now: Date): boolean {
+  return (
+    override.endedAt === null && (override.expiresAt === null || now.getTime() < override.expiresAt.getTime())
+  );
+}
+
+/**
+ * Rule V1: an active override is applied after every other source and wins. DENY removes the feature; LIMIT
+ * (METERED) makes the limit exactly its limit and VALUE (CONFIG) the value its value, present even if nothing
+ * else gives the feature. (An override whose feature changed kind since it was set is ignored.)
+ */
+function applyOverrides(
+  entitlements: Entitlement[],
+  overrides: Override[],
+  catalog: Catalog,
+  usedByFeature: ReadonlyMap<string, number>,
+): Entitlement[] {
+  const byFeature = new Map(overrides.map((override) => [override.featureKey, override]));
+  const result: Entitlement[] = [];
+  for (const entitlement of entitlements) {
+    const override = byFeature.get(entitlement.feature.key);
+    byFeature.delete(entitlement.feature.key);
+    const applied = override
+      ? overridden(entitlement.feature, entitlement, override, usedByFeature)
+      : entitlement;
+    if (applied) result.push(applied);
+  }
+  for (const override of byFeature.values()) {
+    const feature = catalog.features.get(override.featureKey);
+    const applied = feature ? overridden(feature, undefined, override, usedByFeature) : null;
+    if (applied) result.push(applied);
+  }
+  return result.sort((a, b) => (a.feature.key < b.feature.key ? -1 : 1));
+}
+
+function overridden(
+  feature: Feature,
+  base: Entitlement | undefined,
+  override: Override,
+  usedByFeature: ReadonlyMap<string, number>,
+): Entitlement | null {
+  if (override.effect === 'DENY') return null;
+  const fits =
+    override.effect === 'LIMIT'
+      ? feature.kind === 'METERED' && !isPooled(feature)
+      : feature.kind === 'CONFIG';
+  if (!fits) return base ?? null;
+  const limit = override.effect === 'LIMIT' ? override.limit : null;
+  const counted = override.effect === 'LIMIT' ? (usedByFeature.get(feature.key) ?? 0) : null;
+  const end = override.expiresAt;
+  return {
+    feature,
+    source: 'OVERRIDE',
+    grants: base?.grants ?? [],
+    organizations: base?.organizations ?? [],
+    pools: [],
+    override,
+    limit,
+    used: counted === null ? null : Math.min(counted, MAX_LIMIT),
+    remaining: counted === null || limit === null ? null : Math.max(0, limit - counted),
+    value: override.effect === 'VALUE' ? override.value : null,
+    // When the override ends, whatever gave the feature before it goes on.
+    expiresAt:
+      end === null || (base && base.expiresAt === null)
+        ? null
+        : base && base.expiresAt!.getTime() > end.getTime()
+          ? base.expiresAt
+          : end,
+  };
 }
 
 /** What one seat of an organization gives now (its tier and active grants); nothing while revoked. */
@@ -255,6 +337,7 @@ function merge(
         .filter((source) => source.organization !== null)
         .map((source) => source.organization!.license.organizationId),
       pools,
+      override: null,
       limit,
       // An unlimited meter may count past GraphQL's 32-bit Int; it shows the Int maximum from there on.
       used: counted === null ? null : Math.min(counted, MAX_LIMIT),

@@ -5,7 +5,8 @@ export const FEATURE_KINDS = ['BOOLEAN', 'METERED', 'CONFIG'] as const;
 export const USAGE_PERIODS = ['DAY', 'WEEK', 'MONTH', 'YEAR', 'NEVER'] as const;
 export const LICENSE_STATUSES = ['ACTIVE', 'REVOKED'] as const;
 export const METER_SCOPES = ['USER', 'ORGANIZATION'] as const;
-export const ENTITLEMENT_SOURCES = ['TIER', 'TRIAL', 'GRANT', 'ORGANIZATION'] as const;
+export const ENTITLEMENT_SOURCES = ['TIER', 'TRIAL', 'GRANT', 'ORGANIZATION', 'OVERRIDE'] as const;
+export const OVERRIDE_EFFECTS = ['DENY', 'LIMIT', 'VALUE'] as const;
 export const LICENSE_EVENT_TYPES = [
   'ENTITLEMENT_GRANTED',
   'ENTITLEMENT_REVOKED',
@@ -21,12 +22,17 @@ export const LICENSE_EVENT_TYPES = [
   'ORGANIZATION_LICENSE_CHANGED',
   'ORGANIZATION_LICENSE_REVOKED',
   'ORGANIZATION_LICENSE_RESTORED',
+  'OVERRIDE_SET',
+  'OVERRIDE_REMOVED',
+  'OVERRIDE_EXPIRED',
+  'USAGE_THRESHOLD_REACHED',
 ] as const;
 export const DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
 
 export type FeatureKind = (typeof FEATURE_KINDS)[number];
 export type UsagePeriod = (typeof USAGE_PERIODS)[number];
 export type MeterScope = (typeof METER_SCOPES)[number];
+export type OverrideEffect = (typeof OVERRIDE_EFFECTS)[number];
 export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
 export type EntitlementSource = (typeof ENTITLEMENT_SOURCES)[number];
 export type LicenseEventType = (typeof LICENSE_EVENT_TYPES)[number];
@@ -42,6 +48,8 @@ export interface Feature {
   usagePeriod: UsagePeriod;
   /** METERED: one counter per user (USER) or one pooled per organization (ORGANIZATION). */
   meterScope: MeterScope;
+  /** Percentages of the limit (1 to 99) whose crossing raises USAGE_THRESHOLD_REACHED. */
+  alertThresholds: number[];
 }
 
 export interface TierEntitlement {
@@ -125,11 +133,29 @@ export interface Entitlement {
   organizations: string[];
   /** A pooled feature: each organization pool the identity may draw on. */
   pools: PoolMeter[];
+  /** The active override that decides this entitlement's limit or value. */
+  override: Override | null;
   limit: number | null;
   used: number | null;
   remaining: number | null;
   value: JsonValue;
   expiresAt: Date | null;
+}
+
+/** An admin's adjustment of one feature for one identity, applied after every other source (rule V1). */
+export interface Override {
+  id: string;
+  userId: string;
+  featureKey: string;
+  effect: OverrideEffect;
+  limit: number | null;
+  value: JsonValue;
+  expiresAt: Date | null;
+  reason: string | null;
+  createdBy: string;
+  createdAt: Date;
+  /** When it was replaced or removed; null while it stands (or once it ran out). */
+  endedAt: Date | null;
 }
 
 /** What one organization's pool holds for a pooled feature. */
@@ -162,6 +188,10 @@ export interface LicenseEvent {
   toTierKey: string | null;
   actor: string;
   reason: string | null;
+  /** USAGE_THRESHOLD_REACHED: the percentage reached. */
+  threshold: number | null;
+  /** Set when the service that stored the event decided whether it gave or took access. */
+  accessChange: 'GAINED' | 'LOST' | null;
   occurredAt: Date;
 }
 

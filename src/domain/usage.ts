@@ -86,3 +86,22 @@ export function choosePool(
   }
   return pools[0] ?? null;
 }
+
+/**
+ * Rule A1: the thresholds (percent of `limit`) a use took the meter across, from below `ceil(limit * t / 100)`
+ * to at or above it, lowest first. An unlimited meter has none.
+ */
+export function crossedThresholds(
+  thresholds: readonly number[],
+  limit: number | null,
+  usedBefore: number,
+  usedAfter: number,
+): number[] {
+  if (limit === null) return [];
+  return thresholds
+    .filter((threshold) => {
+      const mark = Math.ceil((limit * threshold) / 100);
+      return usedBefore < mark && usedAfter >= mark;
+    })
+    .sort((a, b) => a - b);
+}

@@ -165,6 +165,69 @@ export function checkFutureDate(date: Date, field: string, now: Date): Date {
   return date;
 }
 
+export const MAX_ALERT_THRESHOLDS = 10;
+
+/** Usage alert thresholds: percentages of the limit, integers 1 to 99, unique, at most ten; kept in order. */
+export function checkAlertThresholds(thresholds: number[], field = 'alertThresholds'): number[] {
+  if (thresholds.length > MAX_ALERT_THRESHOLDS) {
+    throw new BadUserInputError(field, `at most ${MAX_ALERT_THRESHOLDS} alert thresholds`);
+  }
+  thresholds.forEach((threshold, index) => {
+    if (!Number.isInteger(threshold) || threshold < 1 || threshold > 99) {
+      throw new BadUserInputError(`${field}.${index}`, 'an alert threshold is a percentage from 1 to 99');
+    }
+  });
+  if (new Set(thresholds).size !== thresholds.length) {
+    throw new BadUserInputError(field, 'alert thresholds must be unique');
+  }
+  return [...thresholds].sort((a, b) => a - b);
+}
+
+/** Alerts are about limits, which only METERED features have. */
+export function checkAlertThresholdsFit(feature: Feature): void {
+  if (feature.alertThresholds.length > 0 && feature.kind !== 'METERED') {
+    throw new BadUserInputError(
+      'alertThresholds',
+      `alert thresholds apply to METERED features; "${feature.key}" is ${feature.kind}`,
+    );
+  }
+}
+
+/**
+ * An override's effect must fit the feature (rule V1): LIMIT a METERED feature counted per user (a pool's limit
+ * belongs to its organization), VALUE a CONFIG one; DENY takes neither a limit nor a value.
+ */
+export function checkOverrideFits(
+  feature: Feature,
+  override: { effect: 'DENY' | 'LIMIT' | 'VALUE'; limit: number | null; value: JsonValue },
+): void {
+  const { effect } = override;
+  if (effect === 'LIMIT' && feature.kind !== 'METERED') {
+    throw new BadUserInputError(
+      'effect',
+      `LIMIT applies to METERED features; "${feature.key}" is ${feature.kind}`,
+    );
+  }
+  if (effect === 'LIMIT' && feature.meterScope === 'ORGANIZATION') {
+    throw new BadUserInputError(
+      'effect',
+      `"${feature.key}" counts in organization pools, whose limits belong to the organizations; DENY it or change the organization's grants`,
+    );
+  }
+  if (effect === 'VALUE' && feature.kind !== 'CONFIG') {
+    throw new BadUserInputError(
+      'effect',
+      `VALUE applies to CONFIG features; "${feature.key}" is ${feature.kind}`,
+    );
+  }
+  if (effect !== 'LIMIT' && override.limit !== null) {
+    throw new BadUserInputError('limit', `limit goes with the LIMIT effect only`);
+  }
+  if (effect !== 'VALUE' && override.value !== null) {
+    throw new BadUserInputError('value', `value goes with the VALUE effect only`);
+  }
+}
+
 /** Only a metered feature can count in organization pools. */
 export function checkMeterScope(feature: Feature): void {
   if (feature.meterScope === 'ORGANIZATION' && feature.kind !== 'METERED') {

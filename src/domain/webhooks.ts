@@ -24,6 +24,7 @@ export function webhookPayload(event: LicenseEvent): string {
       toTier: event.toTierKey,
       actor: event.actor,
       reason: event.reason,
+      threshold: event.threshold,
     },
   });
 }

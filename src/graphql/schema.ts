@@ -19,6 +19,7 @@ import {
   SeatResolver,
 } from './resolvers/organization.resolver';
 import { OrganizationLicenseMutations } from './resolvers/organization-license.resolver';
+import { OverrideResolver } from './resolvers/override.resolver';
 import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
 import { userReferenceResolvers } from './resolvers/user.reference';
@@ -60,6 +61,7 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
       SeatResolver,
       OrganizationLicenseMutations,
       EntitlementResolver,
+      OverrideResolver,
       UsageMeterResolver,
     ],
     // type-graphql insists on a PubSub; every subscription here brings its own stream (events/event-stream.ts).

@@ -28,6 +28,8 @@ import type {
   UsagePeriod,
 } from '../domain/types';
 import {
+  checkAlertThresholds,
+  checkAlertThresholdsFit,
   checkFitsKind,
   checkJsonValue,
   checkKey,
@@ -46,6 +48,7 @@ export interface FeatureInput {
   /** Omitted or null: unchanged (MONTH for a new feature). */
   usagePeriod?: UsagePeriod | null;
   meterScope?: MeterScope | null;
+  alertThresholds?: number[] | null;
 }
 
 export interface TierInput {
@@ -73,8 +76,8 @@ export class CatalogService {
   }
 
   /**
-   * Creates a feature, or changes it: an omitted description or usage period keeps the stored one (a new
-   * feature counts MONTH). The kind says what limits, values and counters mean, so it changes only while
+   * Creates a feature, or changes it: an omitted description, usage period, meter scope or alert thresholds
+   * keep the stored ones (a new feature counts MONTH, per user, without alerts). The kind says what limits, values and counters mean, so it changes only while
    * no tier, grant or usage counter refers to the feature.
    */
   async upsertFeature(caller: Caller, input: FeatureInput): Promise<Feature> {
@@ -82,6 +85,10 @@ export class CatalogService {
     const key = checkKey(input.key, 'key');
     const description =
       input.description === undefined ? undefined : checkText(input.description, 'description');
+    const alertThresholds =
+      input.alertThresholds === undefined || input.alertThresholds === null
+        ? null
+        : checkAlertThresholds(input.alertThresholds);
     return this.db.transaction(async (manager) => {
       // First: catalog changes then run one at a time, and what is read below stays so until the commit.
       await bumpCatalogVersion(manager);
@@ -93,8 +100,10 @@ export class CatalogService {
         description: description === undefined ? (before?.description ?? null) : description,
         usagePeriod: input.usagePeriod ?? before?.usagePeriod ?? 'MONTH',
         meterScope: input.meterScope ?? before?.meterScope ?? 'USER',
+        alertThresholds: alertThresholds ?? before?.alertThresholds ?? [],
       };
       checkMeterScope(feature);
+      checkAlertThresholdsFit(feature);
       if (before && before.kind !== feature.kind) await assertKindCanChange(manager, before, feature.kind);
       if (before && before.meterScope !== feature.meterScope) {
         await assertScopeCanChange(manager, before, feature.meterScope);

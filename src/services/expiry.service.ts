@@ -1,16 +1,18 @@
 import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 
 import type { Database } from '../db/database';
-import { GrantRow, LicenseRow } from '../db/entities';
+import { GrantRow, LicenseRow, OverrideRow } from '../db/entities';
 import { toLicense } from '../db/mappers';
 import { baseTierKey } from '../domain/effective';
 import type { LicenseEventLog } from './license-event.service';
+import type { OverrideService } from './override.service';
 
 const SYSTEM_ACTOR = 'system';
 const BATCH_SIZE = 200;
 
 /**
- * When a grant expires or a trial ends, ENTITLEMENT_EXPIRED / TRIAL_ENDED is stored (and so pushed) exactly
+ * When a grant expires, a trial ends or an override runs out, ENTITLEMENT_EXPIRED / TRIAL_ENDED /
+ * OVERRIDE_EXPIRED is stored (and so pushed) exactly
  * once, however many replicas look. A batch of due rows is claimed with FOR UPDATE SKIP LOCKED and marked in the
  * transaction that records the events, so replicas share the work instead of racing for the same rows, and
  * one commit records a whole batch. (Access itself ends at read time; this is the notice.)
@@ -20,13 +22,15 @@ export class ExpiryService {
     private readonly db: Database,
     private readonly events: LicenseEventLog,
     private readonly defaultTier: string,
+    private readonly overrides: OverrideService,
   ) {}
 
   /** Records everything that came due by `now`; returns how many events it stored. */
   async recordDue(now = new Date()): Promise<number> {
     let recorded = 0;
     for (;;) {
-      const batch = (await this.expireGrants(now)) + (await this.endTrials(now));
+      const batch =
+        (await this.expireGrants(now)) + (await this.endTrials(now)) + (await this.expireOverrides(now));
       recorded += batch;
       if (batch === 0) return recorded;
     }
@@ -97,6 +101,22 @@ export class ExpiryService {
           license.trialEndsAt as Date,
         );
       }
+      return due.length;
+    });
+  }
+
+  private expireOverrides(now: Date): Promise<number> {
+    return this.db.transaction(async (manager) => {
+      const due = await this.claim(
+        manager
+          .createQueryBuilder(OverrideRow, 'override')
+          .where(
+            'override.expiry_recorded_at IS NULL AND override.ended_at IS NULL AND override.expires_at <= :now',
+            { now },
+          )
+          .orderBy('override.expires_at'),
+      );
+      for (const override of due) await this.overrides.recordExpiry(manager, override, now);
       return due.length;
     });
   }

@@ -11,6 +11,7 @@ import { IdempotencyStore } from './idempotency';
 import { LicenseService } from './license.service';
 import { LicenseEventLog } from './license-event.service';
 import { OrganizationService } from './organization.service';
+import { OverrideService } from './override.service';
 import { UsageService } from './usage.service';
 import { WebhookService } from './webhook.service';
 
@@ -18,6 +19,7 @@ export interface Services {
   catalog: CatalogService;
   licenses: LicenseService;
   organizations: OrganizationService;
+  overrides: OverrideService;
   usage: UsageService;
   /** The audit trail: writes events with each change, pages through them. */
   licenseEventLog: LicenseEventLog;
@@ -42,7 +44,8 @@ export function createServices(
   const licenseEventLog = new LicenseEventLog(db, webhookQueue, committed);
   const store = new LicenseStore(db, catalogStore, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
-  const expiries = new ExpiryService(db, licenseEventLog, config.defaultTier);
+  const overrides = new OverrideService(db, store, licenseEventLog);
+  const expiries = new ExpiryService(db, licenseEventLog, config.defaultTier, overrides);
   const organizations = new OrganizationService(db, new OrganizationStore(db), catalogStore, licenseEventLog);
   return {
     catalog,
@@ -56,6 +59,7 @@ export function createServices(
       config.defaultTier,
     ),
     organizations,
+    overrides,
     usage: new UsageService(db, store, licenseEventLog, idempotency),
     licenseEventLog,
     idempotency,

@@ -15,7 +15,15 @@ export type NewLicenseEvent = Pick<LicenseEvent, 'type' | 'actor'> &
   Partial<
     Pick<
       LicenseEvent,
-      'userId' | 'organizationId' | 'featureKey' | 'grantId' | 'fromTierKey' | 'toTierKey' | 'reason'
+      | 'userId'
+      | 'organizationId'
+      | 'featureKey'
+      | 'grantId'
+      | 'fromTierKey'
+      | 'toTierKey'
+      | 'reason'
+      | 'threshold'
+      | 'accessChange'
     >
   >;
 
@@ -48,6 +56,8 @@ export class LicenseEventLog {
       fromTierKey: null,
       toTierKey: null,
       reason: null,
+      threshold: null,
+      accessChange: null,
       ...event,
       occurredAt,
     });

@@ -5,14 +5,14 @@ import { assertAnyScope } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
-import { OrganizationUsageCounterRow, UsageCounterRow } from '../db/entities';
+import { OrganizationUsageCounterRow, UsageAlertRow, UsageCounterRow } from '../db/entities';
 import type { LicenseStore } from '../db/license-store';
 import { statement } from '../db/raw-sql';
 import type { LicenseState } from '../domain/effective';
 import { effectiveEntitlements, isPooled } from '../domain/effective';
 import { periodWindow } from '../domain/periods';
 import type { Catalog, Entitlement, Feature, PoolMeter, UsageMeter } from '../domain/types';
-import { choosePool, fitsLimit, meterAfterUse } from '../domain/usage';
+import { choosePool, crossedThresholds, fitsLimit, meterAfterUse } from '../domain/usage';
 import {
   checkAmount,
   checkIdempotencyKey,
@@ -94,10 +94,11 @@ export class UsageService {
   /** A personal meter, counted under the user's license lock, which every add for this user holds. */
   private async countForUser(
     manager: EntityManager,
-    { caller, feature, amount, now }: Use,
+    use: Use,
     state: LicenseState,
     entitlement: Entitlement | undefined,
   ): Promise<UsageResult> {
+    const { feature, amount, now } = use;
     const counter = {
       table: UsageCounterRow,
       key: {
@@ -113,8 +114,15 @@ export class UsageService {
       fitsLimit(usedBefore ?? 0, amount, entitlement.limit) &&
       (await this.add(manager, counter, amount, entitlement.limit, usedBefore !== undefined, now));
     const used = (usedBefore ?? 0) + (allowed ? amount : 0);
-    if (allowed && entitlement.limit !== null && used >= entitlement.limit) {
-      await this.markLimitReached(manager, counter, { userId: state.license.userId }, caller, now);
+    if (allowed) {
+      await this.recordCrossings(
+        manager,
+        counter,
+        { userId: state.license.userId },
+        use,
+        entitlement.limit,
+        usedBefore ?? 0,
+      );
     }
     return { allowed, meter: meterAfterUse(feature, entitlement?.limit, used, now) };
   }
@@ -123,11 +131,8 @@ export class UsageService {
    * A pooled meter (rule O4). Its members hold different license locks, so the pool's own row is the lock:
    * created if missing, then read with FOR UPDATE (the latest count, not the snapshot) and changed under it.
    */
-  private async drawFromPool(
-    manager: EntityManager,
-    { caller, feature, amount, now }: Use,
-    pool: PoolMeter | null,
-  ): Promise<UsageResult> {
+  private async drawFromPool(manager: EntityManager, use: Use, pool: PoolMeter | null): Promise<UsageResult> {
+    const { feature, amount, now } = use;
     if (pool === null) return { allowed: false, meter: meterAfterUse(feature, undefined, 0, now) };
     const { organizationId } = pool;
     const counter = {
@@ -157,9 +162,8 @@ export class UsageService {
       fitsLimit(usedBefore, amount, pool.limit) &&
       (await this.add(manager, counter, amount, pool.limit, true, now));
     const used = usedBefore + (allowed ? amount : 0);
-    if (allowed && pool.limit !== null && used >= pool.limit) {
-      await this.markLimitReached(manager, counter, { organizationId }, caller, now);
-    }
+    if (allowed)
+      await this.recordCrossings(manager, counter, { organizationId }, use, pool.limit, usedBefore);
     return { allowed, meter: meterAfterUse(feature, pool.limit, used, now, organizationId) };
   }
 
@@ -194,9 +198,47 @@ export class UsageService {
   }
 
   /**
-   * USAGE_LIMIT_REACHED once per meter and period: only the call that sets the mark records it. A pool's is
-   * the organization's event (no user).
+   * What an allowed use crossed, recorded in its transaction: USAGE_THRESHOLD_REACHED for each alert
+   * threshold (rule A1) and USAGE_LIMIT_REACHED at the limit. Each at most once per meter, period and
+   * threshold, however many calls race: the meter's lock (the user's license, or the pool's row) is held, and
+   * the stored mark (usage_alerts, limit_reached_at) outlives a limit that moves within the period. A pool's
+   * events are the organization's (no user).
    */
+  private async recordCrossings(
+    manager: EntityManager,
+    counter: Counter,
+    owner: Pick<NewLicenseEvent, 'userId' | 'organizationId'>,
+    { caller, feature, amount, now }: Use,
+    limit: number | null,
+    usedBefore: number,
+  ): Promise<void> {
+    const usedAfter = usedBefore + amount;
+    const alert = {
+      ownerKind: owner.organizationId ? ('ORGANIZATION' as const) : ('USER' as const),
+      ownerId: (owner.organizationId ?? owner.userId)!,
+      featureKey: feature.key,
+      periodStart: counter.key.periodStart,
+    };
+    for (const threshold of crossedThresholds(feature.alertThresholds, limit, usedBefore, usedAfter)) {
+      if (await manager.existsBy(UsageAlertRow, { ...alert, threshold })) continue;
+      await manager.insert(UsageAlertRow, { ...alert, threshold, reachedAt: now });
+      await this.events.record(
+        manager,
+        {
+          type: 'USAGE_THRESHOLD_REACHED',
+          ...owner,
+          featureKey: feature.key,
+          threshold,
+          actor: actorOf(caller),
+        },
+        now,
+      );
+    }
+    if (limit !== null && usedAfter >= limit)
+      await this.markLimitReached(manager, counter, owner, caller, now);
+  }
+
+  /** USAGE_LIMIT_REACHED once per meter and period: only the call that sets the mark records it. */
   private async markLimitReached(
     manager: EntityManager,
     counter: Counter,

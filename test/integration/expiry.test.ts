@@ -35,7 +35,12 @@ describe('recording expiries', () => {
     for (let i = 0; i < grants.length; i += 100)
       await server.dataSource.manager.insert(GrantRow, grants.slice(i, i + 100));
 
-    const otherReplica = new ExpiryService(server.db, server.services.licenseEventLog, 'basic');
+    const otherReplica = new ExpiryService(
+      server.db,
+      server.services.licenseEventLog,
+      'basic',
+      server.services.overrides,
+    );
     const [mine, theirs] = await Promise.all([
       server.services.expiries.recordDue(),
       otherReplica.recordDue(),

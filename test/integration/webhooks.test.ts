@@ -191,6 +191,7 @@ describe('webhook deliveries', () => {
         toTier: null,
         actor: 'admin',
         reason: 'webhook test',
+        threshold: null,
       },
     });
     expect(() =>

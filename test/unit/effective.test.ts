@@ -32,7 +32,7 @@ const DAY = 86_400_000;
 const plus = (date: Date, ms: number) => new Date(date.getTime() + ms);
 
 function feature(key: string, kind: FeatureKind = 'BOOLEAN', usagePeriod: UsagePeriod = 'MONTH'): Feature {
-  return { key, kind, description: null, usagePeriod, meterScope: 'USER' };
+  return { key, kind, description: null, usagePeriod, meterScope: 'USER', alertThresholds: [] };
 }
 
 const API = feature('api', 'METERED', 'MONTH');
@@ -124,6 +124,7 @@ function entitlement(f: Feature, overrides: Partial<Entitlement> = {}): Entitlem
     grants: [],
     organizations: [],
     pools: [],
+    override: null,
     limit: null,
     used: null,
     remaining: null,
@@ -248,6 +249,7 @@ describe('effectiveEntitlements', () => {
       grants: [g],
       organizations: [],
       pools: [],
+      override: null,
       limit: null,
       used: null,
       remaining: null,

@@ -31,6 +31,7 @@ const feature = (key: string, kind: FeatureKind = 'BOOLEAN', meterScope: MeterSc
   description: null,
   usagePeriod: 'MONTH',
   meterScope,
+  alertThresholds: [],
 });
 
 const SSO = feature('sso');

@@ -7,6 +7,7 @@ const feature = (key: string, usagePeriod: Feature['usagePeriod']): Feature => (
   description: null,
   usagePeriod,
   meterScope: 'USER',
+  alertThresholds: [],
 });
 const API = feature('api', 'MONTH');
 const DAILY = feature('daily', 'DAY');
@@ -19,6 +20,7 @@ const entitled = (limit: number | null): Entitlement => ({
   grants: [],
   organizations: [],
   pools: [],
+  override: null,
   limit,
   used: 0,
   remaining: limit,

@@ -24,7 +24,7 @@ const NOW = new Date('2026-06-15T12:00:00.000Z');
 const plus = (date: Date, ms: number) => new Date(date.getTime() + ms);
 
 function feature(key: string, kind: FeatureKind): Feature {
-  return { key, kind, description: null, usagePeriod: 'MONTH', meterScope: 'USER' };
+  return { key, kind, description: null, usagePeriod: 'MONTH', meterScope: 'USER', alertThresholds: [] };
 }
 
 /** Runs `fn`, expects a BAD_USER_INPUT naming `field`, and returns the error for further checks. */

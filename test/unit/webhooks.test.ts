@@ -17,6 +17,8 @@ const event: LicenseEvent = {
   type: 'TIER_CHANGED',
   userId: 'u1',
   organizationId: null,
+  threshold: null,
+  accessChange: null,
   featureKey: null,
   grantId: null,
   fromTierKey: 'free',
@@ -41,6 +43,7 @@ describe('the delivery body', () => {
         toTier: 'pro',
         actor: 'admin',
         reason: 'upgrade',
+        threshold: null,
       },
     });
   });

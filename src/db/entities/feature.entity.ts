@@ -3,6 +3,11 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { FeatureKind, MeterScope, UsagePeriod } from '../../domain/types';
 import { timestamp } from './columns';
 
+const THRESHOLDS = {
+  to: (thresholds: number[] | undefined) => (thresholds ?? []).join(','),
+  from: (stored: string | null) => (stored ? stored.split(',').map(Number) : []),
+};
+
 @Entity('features')
 export class FeatureRow {
   @PrimaryColumn({ type: 'varchar', length: 64 })
@@ -19,6 +24,10 @@ export class FeatureRow {
 
   @Column({ name: 'meter_scope', type: 'varchar', length: 16, default: 'USER' })
   meterScope!: MeterScope;
+
+  /** Percentages of the limit, stored as "50,80". */
+  @Column({ name: 'alert_thresholds', type: 'varchar', length: 64, default: '', transformer: THRESHOLDS })
+  alertThresholds!: number[];
 
   @Column(timestamp({ name: 'created_at' }))
   createdAt!: Date;

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
+import type { AccessChange } from '../../domain/access-change';
 import type { LicenseEventType } from '../../domain/types';
 import { timestamp } from './columns';
 
@@ -37,6 +38,14 @@ export class LicenseEventRow {
 
   @Column({ type: 'varchar', length: 1000, nullable: true })
   reason!: string | null;
+
+  /** USAGE_THRESHOLD_REACHED: the percentage reached. */
+  @Column({ type: 'int', nullable: true })
+  threshold!: number | null;
+
+  /** Whether the event gave or took access, when the service that stored it decided (overrides). */
+  @Column({ name: 'access_change', type: 'varchar', length: 8, nullable: true })
+  accessChange!: AccessChange | null;
 
   @Column(timestamp({ name: 'occurred_at' }))
   occurredAt!: Date;

@@ -6,6 +6,7 @@ import { CatalogVersion1764700000000 } from './1764700000000-catalog-version';
 import { IdempotencyPerCaller1764780000000 } from './1764780000000-idempotency-per-caller';
 import { CatalogChanges1764860000000 } from './1764860000000-catalog-changes';
 import { Organizations1764940000000 } from './1764940000000-organizations';
+import { OverridesAndAlerts1765060000000 } from './1765060000000-overrides-and-alerts';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   IdempotencyPerCaller1764780000000,
   CatalogChanges1764860000000,
   Organizations1764940000000,
+  OverridesAndAlerts1765060000000,
 ];

@@ -29,6 +29,13 @@ export class FeatureInput {
       'METERED: count per user or in organization pools. Omitted: unchanged (USER for a new feature)',
   })
   meterScope?: MeterScopeValue | null;
+
+  @Field(() => [Int], {
+    nullable: true,
+    description:
+      'METERED: percentages of the limit (1 to 99, unique, at most 10). Omitted: unchanged (none for a new feature)',
+  })
+  alertThresholds?: number[] | null;
 }
 
 @InputType()

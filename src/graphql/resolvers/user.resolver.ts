@@ -1,8 +1,12 @@
 import { Args, Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphql';
 
 import type { LicenseView } from '../../domain/effective';
-import { allowsUse, entitlementsOf, usageMeters } from '../../domain/effective';
-import type { Entitlement as EntitlementValue, Seat as SeatValue } from '../../domain/types';
+import { allowsUse, entitlementsOf, isOverrideActive, usageMeters } from '../../domain/effective';
+import type {
+  Entitlement as EntitlementValue,
+  Override as OverrideValue,
+  Seat as SeatValue,
+} from '../../domain/types';
 import { checkOrganizationId } from '../../domain/validation';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
@@ -10,6 +14,7 @@ import { FeatureArgs, OrganizationScopeArgs } from '../inputs/organization.input
 import { Tier } from '../types/catalog.types';
 import { Entitlement, License, UsageMeter } from '../types/license.types';
 import { Seat } from '../types/organization.types';
+import { Override } from '../types/override.type';
 import { User } from '../types/user.type';
 
 /** The licensing fields of User; every one reads the user's batched license view. */
@@ -80,6 +85,14 @@ export class UserResolver {
   ): NowOrLoaded<UsageMeter[]> {
     return withView(user, ctx, (view) =>
       usageMeters(entitlementsOf(view, checked(organizationId)), view.now),
+    );
+  }
+
+  @Directive(AUTHENTICATED)
+  @FieldResolver(() => [Override], { description: 'The active overrides' })
+  overrides(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<OverrideValue[]> {
+    return withView(user, ctx, (view) =>
+      (view.state.overrides ?? []).filter((override) => isOverrideActive(override, view.now)),
     );
   }
 

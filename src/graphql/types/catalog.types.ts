@@ -28,6 +28,11 @@ export class Feature {
 
   @Field(() => MeterScope, { description: 'METERED: one counter per user, or one pooled per organization' })
   meterScope!: MeterScopeValue;
+
+  @Field(() => [Int], {
+    description: 'Percentages of the limit whose crossing raises USAGE_THRESHOLD_REACHED',
+  })
+  alertThresholds!: number[];
 }
 
 @ObjectType({ simpleResolvers: true })

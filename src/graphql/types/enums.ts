@@ -7,6 +7,7 @@ import {
   LICENSE_EVENT_TYPES,
   LICENSE_STATUSES,
   METER_SCOPES,
+  OVERRIDE_EFFECTS,
   USAGE_PERIODS,
 } from '../../domain/types';
 
@@ -17,6 +18,7 @@ const enumOf = <T extends string>(values: readonly T[]) =>
 export const FeatureKind = enumOf(FEATURE_KINDS);
 export const UsagePeriod = enumOf(USAGE_PERIODS);
 export const MeterScope = enumOf(METER_SCOPES);
+export const OverrideEffect = enumOf(OVERRIDE_EFFECTS);
 export const LicenseStatus = enumOf(LICENSE_STATUSES);
 export const EntitlementSource = enumOf(ENTITLEMENT_SOURCES);
 export const LicenseEventType = enumOf(LICENSE_EVENT_TYPES);
@@ -28,6 +30,7 @@ registerEnumType(UsagePeriod, {
   description: 'Calendar periods in UTC; NEVER is a lifetime quota',
 });
 registerEnumType(MeterScope, { name: 'MeterScope' });
+registerEnumType(OverrideEffect, { name: 'OverrideEffect' });
 registerEnumType(LicenseStatus, { name: 'LicenseStatus' });
 registerEnumType(EntitlementSource, { name: 'EntitlementSource' });
 registerEnumType(LicenseEventType, { name: 'LicenseEventType' });

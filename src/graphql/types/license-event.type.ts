@@ -1,4 +1,4 @@
-import { Field, ID, ObjectType } from 'type-graphql';
+import { Field, ID, Int, ObjectType } from 'type-graphql';
 
 import type { LicenseEventType as LicenseEventTypeValue } from '../../domain/types';
 import { DateTimeScalar } from '../scalars';
@@ -18,6 +18,12 @@ export class LicenseEvent {
 
   @Field(() => String, { nullable: true })
   reason!: string | null;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'USAGE_THRESHOLD_REACHED: the percentage of the limit reached',
+  })
+  threshold!: number | null;
 
   @Field(() => DateTimeScalar)
   occurredAt!: Date;

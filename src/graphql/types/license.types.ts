@@ -4,11 +4,13 @@ import type {
   EntitlementSource as EntitlementSourceValue,
   JsonValue,
   LicenseStatus as LicenseStatusValue,
+  Override as OverrideValue,
 } from '../../domain/types';
 import { DateTimeScalar, JSONScalar } from '../scalars';
 import { Feature, Tier } from './catalog.types';
 import { EntitlementSource, LicenseStatus } from './enums';
 import { Grant } from './grant.type';
+import { Override } from './override.type';
 
 @ObjectType({ simpleResolvers: true })
 export class Trial {
@@ -76,6 +78,12 @@ export class Entitlement {
     description: 'When this entitlement ends if nothing changes; null = no end',
   })
   expiresAt!: Date | null;
+
+  @Field(() => Override, {
+    nullable: true,
+    description: 'The active override that decides it (source OVERRIDE)',
+  })
+  override!: OverrideValue | null;
 }
 
 @ObjectType({ simpleResolvers: true })
