@@ -124,6 +124,7 @@ describe('catalog changes', () => {
           description: 'first',
           usagePeriod: 'MONTH',
           meterScope: 'USER',
+          alertThresholds: [],
         },
         occurredAt: expect.any(Date),
       }),
