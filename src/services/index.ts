@@ -9,12 +9,15 @@ import { ExpiryService } from './expiry.service';
 import { IdempotencyStore } from './idempotency';
 import { LicenseService } from './license.service';
 import { LicenseEventLog } from './license-event.service';
+import type { LicenseKeyRing } from './license-keys';
+import { LicenseTokenService } from './license-token.service';
 import { UsageService } from './usage.service';
 import { WebhookService } from './webhook.service';
 
 export interface Services {
   catalog: CatalogService;
   licenses: LicenseService;
+  licenseTokens: LicenseTokenService;
   usage: UsageService;
   /** The audit trail: writes events with each change, pages through them. */
   licenseEventLog: LicenseEventLog;
@@ -32,8 +35,9 @@ export interface SharedWithDelivery {
 
 export function createServices(
   db: Database,
-  config: Pick<Config, 'defaultTier' | 'webhooks'>,
+  config: Pick<Config, 'defaultTier' | 'webhooks' | 'licenseTokens'>,
   { catalogStore, webhookQueue, committed }: SharedWithDelivery,
+  licenseKeys: LicenseKeyRing,
 ): Services {
   const catalog = new CatalogService(db, catalogStore);
   const licenseEventLog = new LicenseEventLog(db, webhookQueue, committed);
@@ -43,6 +47,7 @@ export function createServices(
   return {
     catalog,
     licenses: new LicenseService(db, store, licenseEventLog, idempotency, expiries, config.defaultTier),
+    licenseTokens: new LicenseTokenService(licenseKeys, config.licenseTokens.issuer),
     usage: new UsageService(db, store, licenseEventLog, idempotency),
     licenseEventLog,
     idempotency,

@@ -5,6 +5,7 @@ export { GrantRow } from './grant.entity';
 export { IdempotencyKeyRow } from './idempotency-key.entity';
 export { LicenseRow } from './license.entity';
 export { LicenseEventRow } from './license-event.entity';
+export { LicenseSigningKeyRow } from './license-signing-key.entity';
 export { TierRow } from './tier.entity';
 export { TierEntitlementRow } from './tier-entitlement.entity';
 export { UsageCounterRow } from './usage-counter.entity';

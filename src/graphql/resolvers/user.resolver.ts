@@ -1,11 +1,13 @@
-import { Arg, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Ctx, Directive, FieldResolver, ID, Resolver, Root } from 'type-graphql';
 
 import type { LicenseView } from '../../domain/effective';
 import { allowsUse, usageMeters } from '../../domain/effective';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
+import { LicenseTokenArgs } from '../inputs/license-token.args';
 import { Tier } from '../types/catalog.types';
 import { Entitlement, License, UsageMeter } from '../types/license.types';
+import { LicenseToken } from '../types/license-token.type';
 import { User } from '../types/user.type';
 
 /** The licensing fields of User; every one reads the user's batched license view. */
@@ -57,6 +59,21 @@ export class UserResolver {
   @FieldResolver(() => [UsageMeter], { description: 'One per metered feature the user is entitled to' })
   usage(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<UsageMeter[]> {
     return withView(user, ctx, (view) => usageMeters(view.entitlements, view.now));
+  }
+
+  @Directive(AUTHENTICATED)
+  @FieldResolver(() => LicenseToken, {
+    description: 'The license as a signed token, for offline checks (the caller itself or entitlements:read)',
+  })
+  licenseToken(
+    @Root() user: User,
+    @Args(() => LicenseTokenArgs) args: LicenseTokenArgs,
+    @Ctx() ctx: RequestContext,
+  ): Promise<LicenseToken> {
+    // organizationId is validated and handed on; issue 15 makes the view below the organization's.
+    return ctx.services.licenseTokens.issue(ctx.caller, user.id, args, async (_organizationId) =>
+      withView(user, ctx, (view) => view),
+    );
   }
 }
 
