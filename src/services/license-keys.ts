@@ -35,7 +35,8 @@ export async function loadLicenseKeys(
   configured: SigningJwk[] | undefined,
   store: LicenseKeyStore,
 ): Promise<LicenseKeyRing> {
-  const keys = configured ?? [JSON.parse(await store.generatedKey(generateKey)) as SigningJwk];
+  const generate = async () => JSON.stringify(await generateSigningKey());
+  const keys = configured ?? [JSON.parse(await store.generatedKey(generate)) as SigningJwk];
   const [first] = keys;
   return {
     signer: { key: await importJWK(first, first.alg), kid: first.kid, alg: first.alg },
@@ -48,11 +49,11 @@ function publicJwk({ kty, crv, x, y, kid, alg }: SigningJwk): JWK {
   return { kty, crv, x, ...(y === undefined ? {} : { y }), kid, alg, use: 'sig' };
 }
 
-async function generateKey(): Promise<string> {
-  const { privateKey } = await generateKeyPair(GENERATED_ALGORITHM, { extractable: true });
+/** A new private JWK as LICENSE_SIGNING_KEYS holds them, its `kid` the key's thumbprint (RFC 7638). */
+export async function generateSigningKey(alg = GENERATED_ALGORITHM): Promise<SigningJwk> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = await exportJWK(privateKey);
-  const kid = await calculateJwkThumbprint(jwk);
-  return JSON.stringify({ ...jwk, kid, alg: GENERATED_ALGORITHM });
+  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg } as SigningJwk;
 }
 
 /**

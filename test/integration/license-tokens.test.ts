@@ -1,24 +1,23 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
 import type { JWK, JWTPayload } from 'jose';
-import {
-  calculateJwkThumbprint,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  exportJWK,
-  generateKeyPair,
-  jwtVerify,
-} from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 
 import { Scope } from '../../src/auth/caller';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import type { Subgraph } from '../../src/runtime';
 import { startSubgraph } from '../../src/runtime';
+import { generateSigningKey } from '../../src/services/license-keys';
 import { createTestCatalog } from '../testkit/catalog';
 import { describeOnMysql, openTestDatabase, testDatabaseConfig } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { TestServer } from '../testkit/server';
 import { dataOf, mintToken, postGraphQL, startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
 
+const run = promisify(execFile);
 const ISSUER = 'entitlements-subgraph';
 const TOKEN = `query($r: [_Any!]!, $ttl: Int, $aud: String, $org: ID) {
   _entities(representations: $r) {
@@ -66,12 +65,6 @@ async function licenseToken(
 async function issued(server: { url: string }, userId: string, token: string, variables = {}) {
   const data = dataOf(await licenseToken(server, token, { id: userId, ...variables }));
   return data._entities[0].licenseToken as { token: string; expiresAt: string };
-}
-
-async function privateJwk(alg: 'EdDSA' | 'ES256'): Promise<JWK> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true });
-  const jwk = await exportJWK(privateKey);
-  return { ...jwk, alg, kid: await calculateJwkThumbprint(jwk) };
 }
 
 describe('license tokens', () => {
@@ -232,8 +225,23 @@ describe('the JWKS endpoint', () => {
 });
 
 describe('configured signing keys', () => {
+  it.each(['ES256', 'EdDSA'])(
+    'npm run license-key -- --alg %s prints a key LICENSE_SIGNING_KEYS takes',
+    async (alg) => {
+      const { stdout } = await run(
+        process.execPath,
+        ['-r', '@swc-node/register', 'src/scripts/license-key.ts', '--alg', alg],
+        { cwd: join(__dirname, '..', '..') },
+      );
+      const key = JSON.parse(stdout);
+      expect(key).toMatchObject({ alg, kid: expect.any(String), d: expect.any(String) });
+      const config = loadConfig({ LICENSE_SIGNING_KEYS: `[${stdout.trim()}]` });
+      expect(config.licenseTokens.signingKeys).toEqual([key]);
+    },
+  );
+
   it('rotate: the first signs, all are published, and a token of the old first key still verifies', async () => {
-    const [one, two] = [await privateJwk('EdDSA'), await privateJwk('ES256')];
+    const [one, two] = [await generateSigningKey('EdDSA'), await generateSigningKey('ES256')];
     const keys = (list: JWK[]) => ({ env: { LICENSE_SIGNING_KEYS: JSON.stringify(list) } });
 
     const before = await startTestServer(keys([one, two]));
