@@ -23,13 +23,19 @@ export interface BenchContext {
 /** The issuer and audience the bench's tokens carry, which its production servers require. */
 const BENCH_TOKEN_CLAIMS = { issuer: 'entitlements-bench', audience: 'entitlements' };
 
-/** A bench server's identity provider: in production the bench's JWKS, issuer and audience; else none. */
-export function identityProviderEnv(jwksUrl: string | undefined): NodeJS.ProcessEnv {
-  if (!jwksUrl) return {};
+/**
+ * What production requires of a bench server: the bench's JWKS, issuer and audience as its identity provider,
+ * and license signing keys. Outside production (neither is set): nothing.
+ */
+export function productionEnv(
+  options: Pick<BenchOptions, 'jwksUrl' | 'licenseSigningKeys'>,
+): NodeJS.ProcessEnv {
+  if (!options.jwksUrl) return {};
   return {
-    AUTH_JWKS_URL: jwksUrl,
+    AUTH_JWKS_URL: options.jwksUrl,
     AUTH_ISSUER: BENCH_TOKEN_CLAIMS.issuer,
     AUTH_AUDIENCE: BENCH_TOKEN_CLAIMS.audience,
+    LICENSE_SIGNING_KEYS: options.licenseSigningKeys,
   };
 }
 

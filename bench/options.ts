@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const SCENARIOS = ['entities', 'hot', 'usage', 'fanout', 'memory'] as const;
+export const SCENARIOS = ['entities', 'hot', 'usage', 'fanout', 'memory', 'tokens'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -29,6 +29,8 @@ export interface BenchOptions {
    */
   nodeEnv: 'development' | 'production';
   jwksUrl: string | undefined;
+  /** LICENSE_SIGNING_KEYS of the servers, which production requires (a key made per run, set by run.ts). */
+  licenseSigningKeys: string | undefined;
 }
 
 const HELP = `npm run bench -- [options]
@@ -63,6 +65,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     write: true,
     nodeEnv: 'production',
     jwksUrl: undefined,
+    licenseSigningKeys: undefined,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];

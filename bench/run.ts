@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 
+import { generateSigningKey } from '../src/services/license-keys';
 import type { BenchContext } from './context';
 import { createContext, serveJwks } from './context';
 import type { BenchOptions, ScenarioName } from './options';
@@ -20,6 +21,7 @@ import { runEntities } from './scenario-entities';
 import { runFanout } from './scenario-fanout';
 import { runHot } from './scenario-hot';
 import { runMemory } from './scenario-memory';
+import { runTokens } from './scenario-tokens';
 import { runUsage } from './scenario-usage';
 import { mysqlOptions, resetAndSeed } from './setup';
 
@@ -30,13 +32,19 @@ const TITLES: Record<ScenarioName, string> = {
   usage: '3. Usage',
   fanout: '4. Revocation fan-out',
   memory: '5. Memory',
+  tokens: '6. Offline license token check',
 };
-const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {
+/** Each scenario sees the results before it (the token check compares itself with the hot check). */
+const RUNNERS: Record<
+  ScenarioName,
+  (ctx: BenchContext, earlier: ScenarioResult[]) => Promise<ScenarioResult>
+> = {
   entities: runEntities,
   hot: runHot,
   usage: runUsage,
   fanout: runFanout,
   memory: runMemory,
+  tokens: runTokens,
 };
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
@@ -73,7 +81,10 @@ async function main(): Promise<void> {
     }
   }
 
-  if (options.nodeEnv === 'production') options.jwksUrl = (await serveJwks(options.devKeyFile)).url;
+  if (options.nodeEnv === 'production') {
+    options.jwksUrl = (await serveJwks(options.devKeyFile)).url;
+    options.licenseSigningKeys = JSON.stringify([await generateSigningKey()]);
+  }
   log(`resetting and seeding ${options.databaseUrl}...`);
   const seeded = await resetAndSeed(options.databaseUrl, options.users);
   const ctx = createContext(options, seeded);
@@ -83,7 +94,7 @@ async function main(): Promise<void> {
     log(`\n== ${TITLES[name]}`);
     const scenarioStart = Date.now();
     try {
-      results.push(await RUNNERS[name](ctx));
+      results.push(await RUNNERS[name](ctx, results));
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
       log(`  FAILED: ${message}`);

@@ -7,7 +7,7 @@ import { createLogger } from '../src/logger';
 import { startSubgraph } from '../src/runtime';
 import { QueryCounter } from '../support/query-counter';
 import type { BenchContext } from './context';
-import { identityProviderEnv } from './context';
+import { productionEnv } from './context';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
 import { openPool } from './setup';
@@ -41,7 +41,7 @@ export async function runEntities(ctx: BenchContext): Promise<ScenarioResult> {
   const config = loadConfig({
     DATABASE_URL: options.databaseUrl,
     NODE_ENV: options.nodeEnv,
-    ...identityProviderEnv(options.jwksUrl),
+    ...productionEnv(options),
     PORT: '0',
     // In process the server logs to the bench's own output; warnings only.
     LOG_LEVEL: 'warn',

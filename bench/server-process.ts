@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 
 import { freePort } from '../support/processes';
-import { identityProviderEnv } from './context';
+import { productionEnv } from './context';
 import type { BenchOptions } from './options';
 import { sleep } from './stats';
 
@@ -39,7 +39,10 @@ export interface ServerProcess {
  */
 export async function startServerProcess(
   name: string,
-  options: Pick<BenchOptions, 'databaseUrl' | 'redisUrl' | 'logLevel' | 'devKeyFile' | 'nodeEnv' | 'jwksUrl'>,
+  options: Pick<
+    BenchOptions,
+    'databaseUrl' | 'redisUrl' | 'logLevel' | 'devKeyFile' | 'nodeEnv' | 'jwksUrl' | 'licenseSigningKeys'
+  >,
   extra: { env?: NodeJS.ProcessEnv; inspect?: boolean; redis?: boolean } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
@@ -57,7 +60,7 @@ export async function startServerProcess(
     env: {
       PATH: process.env.PATH,
       NODE_ENV: options.nodeEnv,
-      ...identityProviderEnv(options.jwksUrl),
+      ...productionEnv(options),
       PORT: String(port),
       DATABASE_URL: options.databaseUrl,
       ...(extra.redis === false ? {} : { REDIS_URL: options.redisUrl }),

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 import { KEY_PATTERN } from './domain/validation';
+import type { SigningJwk } from './services/license-keys';
+import { signingKeysProblems } from './services/license-keys';
 
 /** The only place that reads `process.env`; everything else receives a `Config`. */
 export interface Config {
@@ -23,6 +25,11 @@ export interface Config {
     devKeyFile: string;
   };
   defaultTier: string;
+  licenseTokens: {
+    /** The first signs, all are published; unset: a key generated once and kept in the database. */
+    signingKeys: SigningJwk[] | undefined;
+    issuer: string;
+  };
   routerSecret: string | undefined;
   /** The shortest heartbeat interval a router's callback subscription may ask for. */
   callbackMinHeartbeatMs: number;
@@ -134,6 +141,24 @@ const environment = z.object({
     unsetIfEmpty,
     z.string().regex(KEY_PATTERN, `must match ${KEY_PATTERN.source}`).default('free'),
   ),
+  LICENSE_SIGNING_KEYS: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .transform((text, ctx) => {
+        let keys: unknown;
+        try {
+          keys = JSON.parse(text);
+        } catch {
+          keys = undefined;
+        }
+        // Every problem names a key by its kid or position, never by its material.
+        for (const message of signingKeysProblems(keys)) ctx.addIssue({ code: 'custom', message });
+        return keys as SigningJwk[];
+      })
+      .optional(),
+  ),
+  LICENSE_TOKEN_ISSUER: z.preprocess(unsetIfEmpty, z.string().default('entitlements-subgraph')),
   ROUTER_SECRET: optionalString,
   CALLBACK_MIN_HEARTBEAT_MS: z.preprocess(
     unsetIfEmpty,
@@ -184,11 +209,12 @@ function parseDatabaseUrl(url: string, queryTimeoutMs: number): DatabaseConfig {
 
 /**
  * Production must not run on unverified identities, on tokens the IdP issued for another API (issuer and
- * audience unchecked), or on a file database.
+ * audience unchecked), on a file database, or sign license tokens with a key anyone who reads the database
+ * could copy.
  */
 function productionProblems(env: NodeJS.ProcessEnv): string[] {
   if (env.NODE_ENV !== 'production') return [];
-  const problems = (['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const)
+  const problems = (['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'LICENSE_SIGNING_KEYS'] as const)
     .filter((name) => !env[name]?.trim())
     .map((name) => `${name}: is required when NODE_ENV=production`);
   if (!env.DATABASE_URL?.startsWith('mysql://'))
@@ -222,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devKeyFile: vars.AUTH_DEV_KEY_FILE,
     },
     defaultTier: vars.DEFAULT_TIER,
+    licenseTokens: { signingKeys: vars.LICENSE_SIGNING_KEYS, issuer: vars.LICENSE_TOKEN_ISSUER },
     routerSecret: vars.ROUTER_SECRET,
     callbackMinHeartbeatMs: vars.CALLBACK_MIN_HEARTBEAT_MS,
     callbackMaxSubscriptionsPerIdentity: vars.CALLBACK_MAX_SUBSCRIPTIONS_PER_IDENTITY,

@@ -5,6 +5,7 @@ import type { Config } from './config';
 import { CatalogStore } from './db/catalog-store';
 import { isDatabaseUnavailable } from './db/connection-errors';
 import { Database } from './db/database';
+import { LicenseKeyStore } from './db/license-key-store';
 import { WebhookQueue } from './db/webhook-queue';
 import type { LiveDelivery } from './events';
 import { CommittedEvents } from './events/committed-events';
@@ -19,6 +20,7 @@ import { startApp } from './server/app';
 import { Metrics } from './server/metrics';
 import type { Services, SharedWithDelivery } from './services';
 import { createServices } from './services';
+import { loadLicenseKeys } from './services/license-keys';
 
 /** Half a second keeps expiry pushes within the contract's 2 seconds. */
 const EXPIRY_SWEEP_INTERVAL_MS = 500;
@@ -59,7 +61,8 @@ export async function startSubgraph(
     webhookQueue: new WebhookQueue(db),
     committed: new CommittedEvents(),
   };
-  const services = createServices(db, config, shared);
+  const licenseKeys = await loadLicenseKeys(config.licenseTokens.signingKeys, new LicenseKeyStore(db));
+  const services = createServices(db, config, shared, licenseKeys);
   const authenticator = await createAuthenticator(config);
   const metrics = new Metrics(db);
   const onError = logBackgroundError(logger);

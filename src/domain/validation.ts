@@ -13,6 +13,11 @@ export const MAX_JSON_BYTES = 16 * 1024;
 export const MAX_PAGE_SIZE = 1000;
 export const MAX_USAGE_AMOUNT = 1_000_000_000;
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+/** A license token's lifetime (the contract's T1). */
+export const MIN_TOKEN_TTL_SECONDS = 60;
+export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+export const MAX_TOKEN_TTL_SECONDS = 86_400;
+export const MAX_AUDIENCE_LENGTH = 255;
 
 /** Length in characters (code points), as the database counts them; `.length` counts UTF-16 units. */
 const characters = (text: string) => [...text].length;
@@ -133,6 +138,20 @@ export function checkIdempotencyKey(key: string | null | undefined, field = 'ide
   }
   if (!isWellFormedText(key)) throw new BadUserInputError(field, notWellFormed(field));
   return key;
+}
+
+export function checkTokenTtl(ttlSeconds: number, field = 'ttlSeconds'): number {
+  if (
+    !Number.isInteger(ttlSeconds) ||
+    ttlSeconds < MIN_TOKEN_TTL_SECONDS ||
+    ttlSeconds > MAX_TOKEN_TTL_SECONDS
+  ) {
+    throw new BadUserInputError(
+      field,
+      `${field} must be ${MIN_TOKEN_TTL_SECONDS} to ${MAX_TOKEN_TTL_SECONDS.toLocaleString('en')}`,
+    );
+  }
+  return ttlSeconds;
 }
 
 /** Event ids are positive integers; `after` is one of them (or 0 for "from the start"). */

@@ -21,6 +21,7 @@ import { bodyErrors } from './body-errors';
 import { distinctRepresentationsPlugin } from './distinct-representations';
 import { healthRoutes } from './health';
 import { InFlightOperations } from './in-flight';
+import { jwksRoute } from './jwks';
 import type { Metrics } from './metrics';
 import { createOperationPipeline } from './operation-pipeline';
 import { requestId } from './request-id';
@@ -53,8 +54,8 @@ const OPERATIONS_GRACE_MS = 10_000;
 
 /**
  * The transport: GraphQL over HTTP at /graphql (with the router's subscription callback protocol),
- * subscriptions over graphql-ws on the same port and path, health and metrics endpoints, the development
- * JWKS; every request gets an id and one access-log line.
+ * subscriptions over graphql-ws on the same port and path, health and metrics endpoints, the JWKS (license
+ * token keys, and the development key); every request gets an id and one access-log line.
  */
 export async function startApp({
   config,
@@ -103,12 +104,7 @@ export async function startApp({
   app.use(healthRoutes(db, live.notifier, config.redisUrl !== undefined, () => operations.isStopping));
   metrics.watchSubscriptions(live.feed);
   app.use(metrics.routes(config.metricsToken));
-  if (authenticator.devJwks) {
-    const jwks = authenticator.devJwks;
-    app.get('/.well-known/jwks.json', (_req, res) => {
-      res.json(jwks);
-    });
-  }
+  app.use(jwksRoute([...(authenticator.devJwks?.keys ?? []), ...services.licenseTokens.publicKeys]));
   app.use(
     '/graphql',
     ...(config.routerSecret ? [requireRouterSecret(config.routerSecret)] : []),

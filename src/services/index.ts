@@ -10,6 +10,8 @@ import { ExpiryService } from './expiry.service';
 import { IdempotencyStore } from './idempotency';
 import { LicenseService } from './license.service';
 import { LicenseEventLog } from './license-event.service';
+import type { LicenseKeyRing } from './license-keys';
+import { LicenseTokenService } from './license-token.service';
 import { OrganizationService } from './organization.service';
 import { OverrideService } from './override.service';
 import { UsageService } from './usage.service';
@@ -20,6 +22,7 @@ export interface Services {
   licenses: LicenseService;
   organizations: OrganizationService;
   overrides: OverrideService;
+  licenseTokens: LicenseTokenService;
   usage: UsageService;
   /** The audit trail: writes events with each change, pages through them. */
   licenseEventLog: LicenseEventLog;
@@ -37,8 +40,9 @@ export interface SharedWithDelivery {
 
 export function createServices(
   db: Database,
-  config: Pick<Config, 'defaultTier' | 'webhooks'>,
+  config: Pick<Config, 'defaultTier' | 'webhooks' | 'licenseTokens'>,
   { catalogStore, webhookQueue, committed }: SharedWithDelivery,
+  licenseKeys: LicenseKeyRing,
 ): Services {
   const catalog = new CatalogService(db, catalogStore);
   const licenseEventLog = new LicenseEventLog(db, webhookQueue, committed);
@@ -60,6 +64,7 @@ export function createServices(
     ),
     organizations,
     overrides,
+    licenseTokens: new LicenseTokenService(licenseKeys, config.licenseTokens.issuer),
     usage: new UsageService(db, store, licenseEventLog, idempotency),
     licenseEventLog,
     idempotency,

@@ -47,8 +47,12 @@ describe('token verification against a JWKS over HTTP', () => {
     expect(dataOf(await server.gqlAs(token, READ_ALICE))._entities).toEqual([{ tier: { key: 'basic' } }]);
   });
 
-  it('does not serve development keys', async () => {
-    expect((await fetch(new URL('/.well-known/jwks.json', server.url))).status).toBe(404);
+  it('does not serve development keys: its JWKS holds the license token keys alone', async () => {
+    const response = await fetch(new URL('/.well-known/jwks.json', server.url));
+    const { keys } = (await response.json()) as { keys: { kid: string }[] };
+    expect(keys.map((key) => key.kid)).toEqual(
+      server.services.licenseTokens.publicKeys.map((key) => key.kid),
+    );
   });
 
   it('answers introspection only with a token, however the query is spelled', async () => {

@@ -49,9 +49,11 @@ describe('development keys', () => {
     expect(response.status).toBe(200);
     const { keys } = (await response.json()) as { keys: Record<string, unknown>[] };
     const key = await loadOrCreateDevKey(TEST_DEV_KEY_FILE);
-    expect(keys).toEqual([key.publicJwk]);
-    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
-    expect(keys[0]).not.toHaveProperty('d');
+    // Next to the license token keys (see license-tokens.test.ts).
+    const published = keys.find((entry) => entry.kid === key.kid);
+    expect(published).toEqual(key.publicJwk);
+    expect(published).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(published).not.toHaveProperty('d');
   });
 });
 

@@ -26,6 +26,22 @@ describe('start-up', () => {
     expect(server.output()).toContain('AUTH_JWKS_URL: is required when NODE_ENV=production');
   });
 
+  it('refuses production without license signing keys, with everything else in place', async () => {
+    const server = spawnServer({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'mysql://root@127.0.0.1:3306/test',
+      AUTH_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://idp.example.com/',
+      AUTH_AUDIENCE: 'entitlements',
+    });
+    expect(await server.exited).toBe(1);
+    const [line, ...more] = server.output().trim().split('\n');
+    expect(more).toEqual([]);
+    expect(JSON.parse(line).msg).toBe(
+      'Invalid configuration: LICENSE_SIGNING_KEYS: is required when NODE_ENV=production',
+    );
+  });
+
   it('stops with exit 1 and one JSON log line when the database cannot be reached', async () => {
     const server = spawnServer({ DATABASE_URL: 'mysql://root@127.0.0.1:1/test' });
     expect(await server.exited).toBe(1);

@@ -1,5 +1,18 @@
+import type { JsonWebKey } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
+
 import type { Config } from '../../src/config';
 import { ConfigError, loadConfig } from '../../src/config';
+
+/** A private JWK of a fresh key pair, as LICENSE_SIGNING_KEYS holds them. */
+function signingJwk(type: 'ed25519' | 'ec', kid: string): JsonWebKey {
+  const { privateKey } =
+    type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg: type === 'ec' ? 'ES256' : 'EdDSA' };
+}
+const ED_KEY = signingJwk('ed25519', 'ed-1');
+const EC_KEY = signingJwk('ec', 'ec-1');
+const SIGNING_KEYS = JSON.stringify([ED_KEY, EC_KEY]);
 
 const PRODUCTION = {
   NODE_ENV: 'production',
@@ -7,6 +20,7 @@ const PRODUCTION = {
   AUTH_ISSUER: 'https://idp.example.com/',
   AUTH_AUDIENCE: 'entitlements',
   DATABASE_URL: 'mysql://app:secret@db:3306/entitlements',
+  LICENSE_SIGNING_KEYS: SIGNING_KEYS,
 };
 
 const DEFAULTS: Config = {
@@ -25,6 +39,7 @@ const DEFAULTS: Config = {
     devKeyFile: './data/dev-signing-key.json',
   },
   defaultTier: 'free',
+  licenseTokens: { signingKeys: undefined, issuer: 'entitlements-subgraph' },
   routerSecret: undefined,
   callbackMinHeartbeatMs: 1000,
   callbackMaxSubscriptionsPerIdentity: 1000,
@@ -94,6 +109,8 @@ describe('loadConfig values', () => {
       AUTH_JWKS_TIMEOUT_MS: '1500',
       AUTH_DEV_KEY_FILE: '/tmp/key.json',
       DEFAULT_TIER: 'basic',
+      LICENSE_SIGNING_KEYS: SIGNING_KEYS,
+      LICENSE_TOKEN_ISSUER: 'https://licenses.example.com',
       HOST: '127.0.0.1',
       ROUTER_SECRET: 's3cret',
       CALLBACK_MIN_HEARTBEAT_MS: '2000',
@@ -123,6 +140,7 @@ describe('loadConfig values', () => {
         devKeyFile: '/tmp/key.json',
       },
       defaultTier: 'basic',
+      licenseTokens: { signingKeys: [ED_KEY, EC_KEY], issuer: 'https://licenses.example.com' },
       host: '127.0.0.1',
       routerSecret: 's3cret',
       callbackMinHeartbeatMs: 2000,
@@ -267,6 +285,13 @@ describe('loadConfig in production', () => {
     expect(problemVariables(configError(env))).toEqual(['DATABASE_URL']);
   });
 
+  it('refuses to start without LICENSE_SIGNING_KEYS (a generated key would sit in the database)', () => {
+    const { LICENSE_SIGNING_KEYS: _omitted, ...env } = PRODUCTION;
+    const error = configError(env);
+    expect(problemVariables(error)).toEqual(['LICENSE_SIGNING_KEYS']);
+    expect(error.message).toContain('LICENSE_SIGNING_KEYS: is required when NODE_ENV=production');
+  });
+
   it('names every problem at once', () => {
     const error = configError({ NODE_ENV: 'production', DATABASE_URL: 'sqlite::memory:' });
     expect(problemVariables(error)).toEqual([
@@ -274,6 +299,46 @@ describe('loadConfig in production', () => {
       'AUTH_ISSUER',
       'AUTH_JWKS_URL',
       'DATABASE_URL',
+      'LICENSE_SIGNING_KEYS',
     ]);
+  });
+});
+
+describe('LICENSE_SIGNING_KEYS', () => {
+  const { d: _private, ...publicHalf } = ED_KEY;
+  const other = signingJwk('ed25519', 'other');
+
+  it('takes a JSON array of private EdDSA and ES256 JWKs, in order', () => {
+    expect(loadConfig({ LICENSE_SIGNING_KEYS: SIGNING_KEYS }).licenseTokens.signingKeys).toEqual([
+      ED_KEY,
+      EC_KEY,
+    ]);
+  });
+
+  it.each<[string, string, string]>([
+    ['bad JSON', '[{"kid": ', 'must be a JSON array of private JWKs'],
+    ['an object instead of an array', JSON.stringify(ED_KEY), 'must be a JSON array of private JWKs'],
+    ['an empty array', '[]', 'must be a JSON array of private JWKs'],
+    ['a key without kid', JSON.stringify([{ ...ED_KEY, kid: undefined }]), 'key 1 has no "kid"'],
+    ['a public key', JSON.stringify([publicHalf]), 'key "ed-1" is not a private key'],
+    ['an unsupported alg', JSON.stringify([{ ...EC_KEY, alg: 'RS256' }]), '"alg" must be EdDSA or ES256'],
+    ['HMAC', JSON.stringify([{ kty: 'oct', k: 'c2VjcmV0', kid: 'h', alg: 'HS256' }]), '"alg" must be EdDSA'],
+    [
+      'an alg that does not fit the key',
+      JSON.stringify([{ ...ED_KEY, alg: 'ES256' }]),
+      'ES256 needs "kty": "EC"',
+    ],
+    [
+      'a kid used twice',
+      JSON.stringify([ED_KEY, { ...EC_KEY, kid: 'ed-1' }]),
+      'the kid "ed-1" is used twice',
+    ],
+    ['halves of two keys', JSON.stringify([{ ...ED_KEY, x: other.x }]), 'key "ed-1" is not a valid key pair'],
+  ])('refuses %s, naming the variable and never the key material', (_name, value, message) => {
+    const error = configError({ LICENSE_SIGNING_KEYS: value });
+    expect(problemVariables(error)).toEqual(['LICENSE_SIGNING_KEYS']);
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain(ED_KEY.d);
+    expect(error.message).not.toContain(EC_KEY.d);
   });
 });

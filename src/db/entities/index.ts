@@ -5,6 +5,7 @@ export { GrantRow } from './grant.entity';
 export { IdempotencyKeyRow } from './idempotency-key.entity';
 export { LicenseRow } from './license.entity';
 export { LicenseEventRow } from './license-event.entity';
+export { LicenseSigningKeyRow } from './license-signing-key.entity';
 export { OrganizationLicenseRow } from './organization-license.entity';
 export { OrganizationUsageCounterRow } from './organization-usage-counter.entity';
 export { OverrideRow } from './override.entity';

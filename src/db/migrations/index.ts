@@ -7,6 +7,7 @@ import { IdempotencyPerCaller1764780000000 } from './1764780000000-idempotency-p
 import { CatalogChanges1764860000000 } from './1764860000000-catalog-changes';
 import { Organizations1764940000000 } from './1764940000000-organizations';
 import { OverridesAndAlerts1765060000000 } from './1765060000000-overrides-and-alerts';
+import { LicenseSigningKeys1765100000000 } from './1765100000000-license-signing-keys';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   CatalogChanges1764860000000,
   Organizations1764940000000,
   OverridesAndAlerts1765060000000,
+  LicenseSigningKeys1765100000000,
 ];

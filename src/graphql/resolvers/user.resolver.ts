@@ -10,9 +10,11 @@ import type {
 import { checkOrganizationId } from '../../domain/validation';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
+import { LicenseTokenArgs } from '../inputs/license-token.args';
 import { FeatureArgs, OrganizationScopeArgs } from '../inputs/organization.inputs';
 import { Tier } from '../types/catalog.types';
 import { Entitlement, License, UsageMeter } from '../types/license.types';
+import { LicenseToken } from '../types/license-token.type';
 import { Seat } from '../types/organization.types';
 import { Override } from '../types/override.type';
 import { User } from '../types/user.type';
@@ -85,6 +87,20 @@ export class UserResolver {
   ): NowOrLoaded<UsageMeter[]> {
     return withView(user, ctx, (view) =>
       usageMeters(entitlementsOf(view, checked(organizationId)), view.now),
+    );
+  }
+
+  @FieldResolver(() => LicenseToken, {
+    description: 'The license as a signed token, for offline checks (the caller itself or entitlements:read)',
+  })
+  licenseToken(
+    @Root() user: User,
+    @Args(() => LicenseTokenArgs) args: LicenseTokenArgs,
+    @Ctx() ctx: RequestContext,
+  ): Promise<LicenseToken> {
+    // The claims read the same view as every other field, narrowed to one organization when asked (rule O3).
+    return ctx.services.licenseTokens.issue(ctx.caller, user.id, args, async (organizationId) =>
+      withView(user, ctx, (view) => ({ ...view, entitlements: entitlementsOf(view, organizationId) })),
     );
   }
 
