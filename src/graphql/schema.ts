@@ -10,6 +10,7 @@ import { CatalogResolver } from './resolvers/catalog.resolver';
 import { GrantResolver } from './resolvers/grant.resolver';
 import { LicenseResolver } from './resolvers/license.resolver';
 import { LicenseEventResolver } from './resolvers/license-event.resolver';
+import { ScimTokenResolver } from './resolvers/scim-token.resolver';
 import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
 import { resolveEntities, userReferenceResolvers } from './resolvers/user.reference';
@@ -46,6 +47,7 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
       LicenseEventResolver,
       SubscriptionResolver,
       WebhookResolver,
+      ScimTokenResolver,
     ],
     // type-graphql insists on a PubSub; every subscription here brings its own stream (events/event-stream.ts).
     pubSub: createPubSub(),

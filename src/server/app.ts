@@ -25,6 +25,7 @@ import type { Metrics } from './metrics';
 import { createOperationPipeline } from './operation-pipeline';
 import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
+import { scimRoutes } from './scim';
 import { subscriptionCallbackPlugin } from './subscription-callback';
 import type { WebSocketTransport } from './websocket';
 import { attachWebSocketServer } from './websocket';
@@ -109,6 +110,8 @@ export async function startApp({
       res.json(jwks);
     });
   }
+  // Identity providers call it directly, not through the router: its own tokens, no router secret.
+  app.use('/scim/v2', scimRoutes(services, logger));
   app.use(
     '/graphql',
     ...(config.routerSecret ? [requireRouterSecret(config.routerSecret)] : []),

@@ -2,6 +2,7 @@ import type { Config } from '../config';
 import type { CatalogStore } from '../db/catalog-store';
 import type { Database } from '../db/database';
 import { LicenseStore } from '../db/license-store';
+import { ScimStore } from '../db/scim-store';
 import type { WebhookQueue } from '../db/webhook-queue';
 import type { CommittedEvents } from '../events/committed-events';
 import { CatalogService } from './catalog.service';
@@ -9,6 +10,8 @@ import { ExpiryService } from './expiry.service';
 import { IdempotencyStore } from './idempotency';
 import { LicenseService } from './license.service';
 import { LicenseEventLog } from './license-event.service';
+import { ScimService } from './scim.service';
+import { ScimTokenService } from './scim-token.service';
 import { UsageService } from './usage.service';
 import { WebhookService } from './webhook.service';
 
@@ -21,6 +24,9 @@ export interface Services {
   idempotency: IdempotencyStore;
   expiries: ExpiryService;
   webhooks: WebhookService;
+  /** SCIM provisioning: the directories and their effect on licenses. */
+  scim: ScimService;
+  scimTokens: ScimTokenService;
 }
 
 /** What the services share with live delivery: the catalog cache, the webhook queue, the commit signal. */
@@ -40,13 +46,16 @@ export function createServices(
   const store = new LicenseStore(db, catalogStore, config.defaultTier);
   const idempotency = new IdempotencyStore(db);
   const expiries = new ExpiryService(db, licenseEventLog, config.defaultTier);
+  const licenses = new LicenseService(db, store, licenseEventLog, idempotency, expiries, config.defaultTier);
   return {
     catalog,
-    licenses: new LicenseService(db, store, licenseEventLog, idempotency, expiries, config.defaultTier),
+    licenses,
     usage: new UsageService(db, store, licenseEventLog, idempotency),
     licenseEventLog,
     idempotency,
     expiries,
     webhooks: new WebhookService(db, { allowPrivate: config.webhooks.allowPrivate }),
+    scim: new ScimService(db, new ScimStore(db), licenses),
+    scimTokens: new ScimTokenService(db),
   };
 }

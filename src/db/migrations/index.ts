@@ -5,6 +5,7 @@ import { Webhooks1764620000000 } from './1764620000000-webhooks';
 import { CatalogVersion1764700000000 } from './1764700000000-catalog-version';
 import { IdempotencyPerCaller1764780000000 } from './1764780000000-idempotency-per-caller';
 import { CatalogChanges1764860000000 } from './1764860000000-catalog-changes';
+import { Scim1765020000000 } from './1765020000000-scim';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   CatalogVersion1764700000000,
   IdempotencyPerCaller1764780000000,
   CatalogChanges1764860000000,
+  Scim1765020000000,
 ];
