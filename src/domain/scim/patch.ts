@@ -7,6 +7,14 @@ import { MAX_PATCH_OPERATIONS, SIMPLE_USER_ATTRIBUTES } from './schemas';
 import type { JsonObject } from './values';
 import { checkPathNames, isObject } from './values';
 
+/*
+ * Why scim-patch (with scim2-parse-filter, which it uses for value filters and filter.ts uses for `filter`):
+ * schema-free functions over plain documents, tested against Azure AD's quirks, so storage, transactions and
+ * errors stay ours. scimmy (+ scimmy-routers) was set aside: it owns the whole request (its own body parser and
+ * router, built on Express 4), keeps its configuration and resource handlers in process-wide statics, and its
+ * typed attributes refuse Entra's `"active": "False"` before our code could read it. scim-patch follows a path
+ * through `constructor.prototype` into Object.prototype, so such paths are refused first (values.ts).
+ */
 const OPERATIONS = new Set(['add', 'replace', 'remove']);
 
 /**
