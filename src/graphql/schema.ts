@@ -20,6 +20,7 @@ import {
 } from './resolvers/organization.resolver';
 import { OrganizationLicenseMutations } from './resolvers/organization-license.resolver';
 import { OverrideResolver } from './resolvers/override.resolver';
+import { ScimTokenResolver } from './resolvers/scim-token.resolver';
 import { SubscriptionResolver } from './resolvers/subscription.resolver';
 import { UsageResolver } from './resolvers/usage.resolver';
 import { userReferenceResolvers } from './resolvers/user.reference';
@@ -63,6 +64,7 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
       EntitlementResolver,
       OverrideResolver,
       UsageMeterResolver,
+      ScimTokenResolver,
     ],
     // type-graphql insists on a PubSub; every subscription here brings its own stream (events/event-stream.ts).
     pubSub: createPubSub(),

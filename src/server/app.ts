@@ -26,6 +26,7 @@ import type { Metrics } from './metrics';
 import { createOperationPipeline } from './operation-pipeline';
 import { requestId } from './request-id';
 import { requireRouterSecret } from './router-secret';
+import { scimRoutes } from './scim';
 import { subscriptionCallbackPlugin } from './subscription-callback';
 import type { WebSocketTransport } from './websocket';
 import { attachWebSocketServer } from './websocket';
@@ -105,6 +106,8 @@ export async function startApp({
   metrics.watchSubscriptions(live.feed);
   app.use(metrics.routes(config.metricsToken));
   app.use(jwksRoute([...(authenticator.devJwks?.keys ?? []), ...services.licenseTokens.publicKeys]));
+  // Identity providers call it directly, not through the router: its own tokens, no router secret.
+  app.use('/scim/v2', scimRoutes(services, logger));
   app.use(
     '/graphql',
     ...(config.routerSecret ? [requireRouterSecret(config.routerSecret)] : []),

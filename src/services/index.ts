@@ -3,6 +3,7 @@ import type { CatalogStore } from '../db/catalog-store';
 import type { Database } from '../db/database';
 import { LicenseStore } from '../db/license-store';
 import { OrganizationStore } from '../db/organization-store';
+import { ScimStore } from '../db/scim-store';
 import type { WebhookQueue } from '../db/webhook-queue';
 import type { CommittedEvents } from '../events/committed-events';
 import { CatalogService } from './catalog.service';
@@ -14,6 +15,8 @@ import type { LicenseKeyRing } from './license-keys';
 import { LicenseTokenService } from './license-token.service';
 import { OrganizationService } from './organization.service';
 import { OverrideService } from './override.service';
+import { ScimService } from './scim.service';
+import { ScimTokenService } from './scim-token.service';
 import { UsageService } from './usage.service';
 import { WebhookService } from './webhook.service';
 
@@ -29,6 +32,9 @@ export interface Services {
   idempotency: IdempotencyStore;
   expiries: ExpiryService;
   webhooks: WebhookService;
+  /** SCIM provisioning: the directories and their effect on licenses. */
+  scim: ScimService;
+  scimTokens: ScimTokenService;
 }
 
 /** What the services share with live delivery: the catalog cache, the webhook queue, the commit signal. */
@@ -51,17 +57,18 @@ export function createServices(
   const overrides = new OverrideService(db, store, licenseEventLog);
   const expiries = new ExpiryService(db, licenseEventLog, config.defaultTier, overrides);
   const organizations = new OrganizationService(db, new OrganizationStore(db), catalogStore, licenseEventLog);
+  const licenses = new LicenseService(
+    db,
+    store,
+    licenseEventLog,
+    idempotency,
+    expiries,
+    organizations,
+    config.defaultTier,
+  );
   return {
     catalog,
-    licenses: new LicenseService(
-      db,
-      store,
-      licenseEventLog,
-      idempotency,
-      expiries,
-      organizations,
-      config.defaultTier,
-    ),
+    licenses,
     organizations,
     overrides,
     licenseTokens: new LicenseTokenService(licenseKeys, config.licenseTokens.issuer),
@@ -70,5 +77,7 @@ export function createServices(
     idempotency,
     expiries,
     webhooks: new WebhookService(db, { allowPrivate: config.webhooks.allowPrivate }),
+    scim: new ScimService(db, new ScimStore(db), licenses),
+    scimTokens: new ScimTokenService(db),
   };
 }

@@ -342,25 +342,44 @@ export class LicenseService {
     assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const reason = checkRequiredText(reasonInput, 'reason');
-    await this.changeLicense(userId, async (license, _manager, now) => {
-      if (license.status === 'REVOKED') return null;
-      license.status = 'REVOKED';
-      license.revokedAt = now;
-      license.revokeReason = reason;
-      return { type: 'LICENSE_REVOKED', userId, actor: actorOf(caller), reason };
-    });
+    await this.db.transaction((manager) => this.revokeWithin(manager, userId, actorOf(caller), reason));
   }
 
   async restoreLicense(caller: Caller, userIdInput: string, reasonInput?: string | null): Promise<void> {
     assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const reason = checkText(reasonInput, 'reason');
-    await this.changeLicense(userId, async (license) => {
-      if (license.status === 'ACTIVE') return null;
+    await this.db.transaction((manager) => this.restoreWithin(manager, userId, actorOf(caller), reason));
+  }
+
+  /**
+   * revokeLicense inside a transaction the caller holds, for an actor that is not a token's `sub` (SCIM's
+   * `scim:<token id>`): the caller's own change and the revocation commit together, or neither does.
+   */
+  async revokeWithin(manager: EntityManager, userId: string, actor: string, reason: string): Promise<void> {
+    await this.changeLicenseWithin(manager, userId, async (license, _manager, now) => {
+      if (license.status === 'REVOKED') return null;
+      license.status = 'REVOKED';
+      license.revokedAt = now;
+      license.revokeReason = reason;
+      return { type: 'LICENSE_REVOKED', userId, actor, reason };
+    });
+  }
+
+  /** restoreLicense likewise; `mayRestore` is asked under the license's lock, once it is known to be revoked. */
+  async restoreWithin(
+    manager: EntityManager,
+    userId: string,
+    actor: string,
+    reason: string | null,
+    mayRestore: () => Promise<boolean> = async () => true,
+  ): Promise<void> {
+    await this.changeLicenseWithin(manager, userId, async (license) => {
+      if (license.status === 'ACTIVE' || !(await mayRestore())) return null;
       license.status = 'ACTIVE';
       license.revokedAt = null;
       license.revokeReason = null;
-      return { type: 'LICENSE_RESTORED', userId, actor: actorOf(caller), reason };
+      return { type: 'LICENSE_RESTORED', userId, actor, reason };
     });
   }
 
@@ -369,15 +388,21 @@ export class LicenseService {
     userId: string,
     decide: (license: LicenseRow, manager: EntityManager, now: Date) => Promise<LicenseChange>,
   ): Promise<void> {
-    await this.db.transaction(async (manager) => {
-      const now = new Date();
-      const license = await this.store.lock(manager, userId, now);
-      const event = await decide(license, manager, now);
-      if (event === null) return;
-      license.updatedAt = now;
-      await manager.save(LicenseRow, license);
-      await this.events.record(manager, event, now);
-    });
+    await this.db.transaction((manager) => this.changeLicenseWithin(manager, userId, decide));
+  }
+
+  private async changeLicenseWithin(
+    manager: EntityManager,
+    userId: string,
+    decide: (license: LicenseRow, manager: EntityManager, now: Date) => Promise<LicenseChange>,
+  ): Promise<void> {
+    const now = new Date();
+    const license = await this.store.lock(manager, userId, now);
+    const event = await decide(license, manager, now);
+    if (event === null) return;
+    license.updatedAt = now;
+    await manager.save(LicenseRow, license);
+    await this.events.record(manager, event, now);
   }
 
   private async requireTier(manager: EntityManager, tierKey: string): Promise<void> {

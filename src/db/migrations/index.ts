@@ -6,6 +6,7 @@ import { CatalogVersion1764700000000 } from './1764700000000-catalog-version';
 import { IdempotencyPerCaller1764780000000 } from './1764780000000-idempotency-per-caller';
 import { CatalogChanges1764860000000 } from './1764860000000-catalog-changes';
 import { Organizations1764940000000 } from './1764940000000-organizations';
+import { Scim1765020000000 } from './1765020000000-scim';
 import { OverridesAndAlerts1765060000000 } from './1765060000000-overrides-and-alerts';
 import { LicenseSigningKeys1765100000000 } from './1765100000000-license-signing-keys';
 
@@ -19,6 +20,7 @@ export const migrations = [
   IdempotencyPerCaller1764780000000,
   CatalogChanges1764860000000,
   Organizations1764940000000,
+  Scim1765020000000,
   OverridesAndAlerts1765060000000,
   LicenseSigningKeys1765100000000,
 ];

@@ -1,5 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 
+import { SCIM_USER_ID_ATTRIBUTES } from '../../domain/scim/resources';
 import {
   DELIVERY_STATUSES,
   ENTITLEMENT_SOURCES,
@@ -23,6 +24,7 @@ export const LicenseStatus = enumOf(LICENSE_STATUSES);
 export const EntitlementSource = enumOf(ENTITLEMENT_SOURCES);
 export const LicenseEventType = enumOf(LICENSE_EVENT_TYPES);
 export const DeliveryStatus = enumOf(DELIVERY_STATUSES);
+export const ScimUserIdAttribute = enumOf(SCIM_USER_ID_ATTRIBUTES);
 
 registerEnumType(FeatureKind, { name: 'FeatureKind' });
 registerEnumType(UsagePeriod, {
@@ -35,3 +37,8 @@ registerEnumType(LicenseStatus, { name: 'LicenseStatus' });
 registerEnumType(EntitlementSource, { name: 'EntitlementSource' });
 registerEnumType(LicenseEventType, { name: 'LicenseEventType' });
 registerEnumType(DeliveryStatus, { name: 'DeliveryStatus' });
+registerEnumType(ScimUserIdAttribute, {
+  name: 'ScimUserIdAttribute',
+  description:
+    "The SCIM attribute of a provisioned User that holds the identity's User id (the `sub` of its tokens)",
+});

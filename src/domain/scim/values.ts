@@ -1,0 +1,77 @@
+import type { JsonValue } from '../types';
+import { isWellFormedText } from '../validation';
+import { ScimError } from './errors';
+
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Arrays and objects nested deeper than this are refused (the GraphQL API's JSON values have the same bound). */
+export const MAX_BODY_DEPTH = 32;
+/**
+ * Keys that reach an object's prototype. A PATCH path or value naming one would make the patch library write into
+ * Object.prototype, so they are refused anywhere in a body or a path before anything reads it.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A request body as JSON.parse gave it: an object, no deeper than MAX_BODY_DEPTH, without prototype keys. */
+export function checkBody(body: unknown): JsonObject {
+  if (!isObject(body)) throw ScimError.badRequest('invalidSyntax', 'The request body must be a JSON object');
+  const pending: { value: unknown; depth: number }[] = [{ value: body, depth: 1 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    if (next.depth > MAX_BODY_DEPTH) {
+      throw ScimError.badRequest('invalidSyntax', `The body nests more than ${MAX_BODY_DEPTH} levels`);
+    }
+    for (const [key, inner] of Object.entries(next.value)) {
+      if (PROTOTYPE_KEYS.has(key))
+        throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute`);
+      pending.push({ value: inner, depth: next.depth + 1 });
+    }
+  }
+  return body;
+}
+
+/** Refuses a PATCH path any of whose names is a prototype key (see PROTOTYPE_KEYS). */
+export function checkPathNames(path: string): void {
+  for (const name of path.split(/[\s.:[\]"]+/)) {
+    if (PROTOTYPE_KEYS.has(name)) throw ScimError.badRequest('invalidPath', `"${name}" is not an attribute`);
+  }
+}
+
+/**
+ * A boolean as identity providers send it: Entra ID has long sent `"active": "False"` and `"True"`, so the
+ * strings true and false in any case count as the booleans.
+ */
+export function readBoolean(value: unknown, attribute: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  throw ScimError.badRequest('invalidValue', `${attribute} must be true or false`);
+}
+
+/** A string attribute: absent or null gives null; otherwise 1 to `max` characters of well-formed Unicode. */
+export function readString(value: unknown, attribute: string, max: number): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw ScimError.badRequest('invalidValue', `${attribute} must be a non-empty string`);
+  }
+  if ([...value].length > max) {
+    throw ScimError.badRequest('invalidValue', `${attribute} must be at most ${max} characters`);
+  }
+  if (!isWellFormedText(value)) {
+    throw ScimError.badRequest('invalidValue', `${attribute} must be well-formed Unicode text`);
+  }
+  return value;
+}
+
+/**
+ * The body's attributes with the names of `known` spelled as the schema spells them: attribute names are
+ * case-insensitive (RFC 7643 §2.1), and a provider may send `UserName`.
+ */
+export function canonicalNames(body: JsonObject, known: readonly string[]): JsonObject {
+  const byLowerCase = new Map(known.map((name) => [name.toLowerCase(), name]));
+  return Object.fromEntries(
+    Object.entries(body).map(([name, value]) => [byLowerCase.get(name.toLowerCase()) ?? name, value]),
+  );
+}
