@@ -102,10 +102,7 @@ export class Organizations1764940000000 implements MigrationInterface {
     );
 
     for (const table of ['grants', 'license_events']) {
-      const current = (await queryRunner.getTable(table))!.findColumnByName('user_id')!;
-      const optional = current.clone();
-      optional.isNullable = true;
-      await queryRunner.changeColumn(table, current, optional);
+      await queryRunner.changeColumn(table, 'user_id', new TableColumn(identity('user_id', true)));
       await queryRunner.addColumn(table, new TableColumn(identity('organization_id', true)));
     }
     await queryRunner.createIndex(
@@ -122,15 +119,20 @@ export class Organizations1764940000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    const identity = async (name: string): Promise<TableColumnOptions> => ({
+      name,
+      type: 'varchar',
+      length: '128',
+      ...(queryRunner.connection.options.type === 'mysql'
+        ? { charset: 'utf8mb4', collation: await exactCollation(queryRunner) }
+        : {}),
+    });
     await queryRunner.dropIndex('license_events', 'idx_license_events_organization_id');
     await queryRunner.dropIndex('grants', 'idx_grants_organization_revoked');
     for (const table of ['license_events', 'grants']) {
       await queryRunner.query(`DELETE FROM ${table} WHERE user_id IS NULL`);
       await queryRunner.dropColumn(table, 'organization_id');
-      const current = (await queryRunner.getTable(table))!.findColumnByName('user_id')!;
-      const required = current.clone();
-      required.isNullable = false;
-      await queryRunner.changeColumn(table, current, required);
+      await queryRunner.changeColumn(table, 'user_id', new TableColumn(await identity('user_id')));
     }
     await queryRunner.dropTable('organization_usage_counters');
     await queryRunner.dropTable('seats');
