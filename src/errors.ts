@@ -61,9 +61,10 @@ export class NotFoundError extends ContractError {
   }
 }
 
+/** An idempotency key reused with other input; in a batch, `field` names the input (`inputs.3.idempotencyKey`). */
 export class ConflictError extends ContractError {
-  constructor(message: string) {
-    super(message, 'CONFLICT');
+  constructor(message: string, field?: string) {
+    super(message, 'CONFLICT', field === undefined ? {} : { field });
   }
 }
 

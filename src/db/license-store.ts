@@ -106,21 +106,25 @@ export class LicenseStore {
   }
 
   /**
-   * Takes the lock of `lock` without reading the row, for a caller that reads it with its next batch (a
+   * Takes the lock of `lock` (of one license or several) without reading the rows, for a caller that reads
+   * them with its next batch (a
    * read after the lock sees every commit before it). An upsert, not a locking read first: on a missing
    * row that would take a gap lock, and racing first calls for a new user would deadlock on their inserts;
    * not INSERT IGNORE either, whose shared lock on a duplicate deadlocks the same way. The new row's
    * `updatedAt` is the epoch, like the license of an identity without a row: nothing changed yet.
    */
-  async hold(manager: EntityManager, userId: string, now: Date): Promise<void> {
+  async hold(manager: EntityManager, userIds: string | readonly string[], now: Date): Promise<void> {
+    // In id order: two transactions holding several licenses take them in the same order, never crosswise.
+    const ids = typeof userIds === 'string' ? [userIds] : [...new Set(userIds)].sort();
     await manager
       .createQueryBuilder()
       .insert()
       .into(LicenseRow)
-      .values({ ...defaultLicenseRow(userId), createdAt: now })
+      .values(ids.map((userId) => ({ ...defaultLicenseRow(userId), createdAt: now })))
       .orUpdate(['user_id'], ['user_id'])
       .execute();
   }
+
 }
 
 function defaultLicenseRow(userId: string): Omit<LicenseRow, 'createdAt'> {

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { IsNull } from 'typeorm';
+import { stringify } from 'safe-stable-stringify';
+import { Brackets, IsNull } from 'typeorm';
 
 import { assertAnyScope } from '../auth/access';
 import type { Caller } from '../auth/caller';
@@ -7,11 +8,10 @@ import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
 import { OrganizationUsageCounterRow, UsageAlertRow, UsageCounterRow } from '../db/entities';
 import type { LicenseStore } from '../db/license-store';
-import { statement } from '../db/raw-sql';
 import type { LicenseState } from '../domain/effective';
 import { effectiveEntitlements, isPooled } from '../domain/effective';
 import { periodWindow } from '../domain/periods';
-import type { Catalog, Entitlement, Feature, PoolMeter, UsageMeter } from '../domain/types';
+import type { Catalog, Entitlement, Feature, UsageMeter } from '../domain/types';
 import { choosePool, crossedThresholds, fitsLimit, meterAfterUse } from '../domain/usage';
 import {
   checkAmount,
@@ -20,7 +20,7 @@ import {
   checkOrganizationId,
   checkUserId,
 } from '../domain/validation';
-import { BadUserInputError, NotFoundError } from '../errors';
+import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
 
@@ -38,10 +38,59 @@ export interface UsageResult {
   meter: UsageMeter;
 }
 
+export const MAX_BATCH_SIZE = 1000;
+
+/** How errors name an input: `amount` for recordUsage, `inputs.3.amount` for recordUsageBatch. */
+interface InputNaming {
+  field(index: number, name: string): string;
+  /** Rule 10 for a single call (NOT_FOUND); a batch refuses an unknown feature as malformed input (B1). */
+  unknownFeature(index: number, key: string): Error;
+}
+
+const SINGLE: InputNaming = {
+  field: (_index, name) => name,
+  unknownFeature: (_index, key) => new NotFoundError('Feature', key),
+};
+
+const BATCH: InputNaming = {
+  field: (index, name) => `inputs.${index}.${name}`,
+  unknownFeature: (index, key) =>
+    new BadUserInputError(`inputs.${index}.feature`, `feature "${key}" does not exist`),
+};
+
+/** One validated input. */
+interface Use {
+  index: number;
+  userId: string;
+  featureKey: string;
+  organizationId: string | null;
+  amount: number;
+  key: string | null;
+}
+
+/** A meter a call counts in, as it stands in this transaction. */
+interface Meter {
+  counter: Counter;
+  owner: Pick<NewLicenseEvent, 'userId' | 'organizationId'>;
+  used: number;
+  touched: boolean;
+}
+
+/** What one use decided before anything is written. */
+interface Decision {
+  use: Use;
+  feature: Feature;
+  /** null: not entitled (or no pool qualifies). */
+  meter: Meter | null;
+  limit: number | null;
+}
+
 /**
- * Metering. A call is allowed only if its amount fits the limit in force: the add is one conditional
- * UPDATE, inside a transaction that holds the user's license lock, so grants, revocations and tier
- * changes (which take the same lock) cannot move the limit between the decision and the commit.
+ * Metering (rules 7, O4, A1, B1). A use is allowed only if its amount fits the limit in force, judged under
+ * the meter's lock: the user's license (which grants, revocations, overrides and tier changes take too) for a
+ * personal meter, the pool's own row for an organization's. Under those locks the counters read are the
+ * latest and nobody else writes them, so a batch is judged in memory, input after input, and its counters are
+ * written with one statement per table; single calls take the same path as a batch of one.
  */
 export class UsageService {
   constructor(
@@ -53,261 +102,353 @@ export class UsageService {
 
   async recordUsage(caller: Caller, input: RecordUsageInput): Promise<UsageResult> {
     assertAnyScope(caller, [Scope.usageWrite, Scope.write]);
-    const userId = checkUserId(input.userId);
-    const featureKey = checkKey(input.feature, 'feature');
-    const amount = checkAmount(input.amount ?? 1);
-    const organizationId =
-      input.organizationId === null || input.organizationId === undefined
-        ? null
-        : checkOrganizationId(input.organizationId);
-    const key = checkIdempotencyKey(input.idempotencyKey);
+    const [result] = await this.record(caller, [checkInput(input, 0, SINGLE)], SINGLE);
+    return result;
+  }
 
-    // Five round trips on MySQL for a personal meter: BEGIN, the lock, one batch of reads, the add, COMMIT.
+  /** 1 to 1,000 inputs, one transaction, results in input order (rule B1). */
+  async recordUsageBatch(caller: Caller, inputs: readonly RecordUsageInput[]): Promise<UsageResult[]> {
+    assertAnyScope(caller, [Scope.usageWrite, Scope.write]);
+    if (inputs.length < 1 || inputs.length > MAX_BATCH_SIZE) {
+      throw new BadUserInputError('inputs', `a batch has 1 to ${MAX_BATCH_SIZE} inputs`);
+    }
+    return this.record(
+      caller,
+      inputs.map((input, index) => checkInput(input, index, BATCH)),
+      BATCH,
+    );
+  }
+
+  private record(caller: Caller, uses: Use[], naming: InputNaming): Promise<UsageResult[]> {
     return this.db.transaction(async (manager) => {
-      const idempotent = key
-        ? await this.idempotency.start(manager, { caller: actorOf(caller), operation: 'recordUsage' }, key, {
-            userId,
-            feature: featureKey,
-            amount,
-            ...(organizationId === null ? {} : { organizationId }),
-          })
-        : null;
-      if (idempotent?.replayed) return reviveUsageResult(idempotent.response);
-
       const now = new Date();
-      await this.store.hold(manager, userId, now);
-      const state = (await this.store.states(manager, [userId], now)).get(userId)!;
-      const feature = meteredFeature(state.catalog, featureKey);
-      const use = { caller, feature, amount, now };
-      const result = isPooled(feature)
-        ? await this.drawFromPool(
-            manager,
-            use,
-            choosePool(entitlementOf(state, now, null, featureKey), organizationId),
-          )
-        : await this.countForUser(manager, use, state, entitlementOf(state, now, organizationId, featureKey));
-      await idempotent?.complete(JSON.stringify(result));
-      return result;
+      const results = new Map<number, UsageResult>();
+      const { fresh, sameAs, completions } = await this.claimKeys(manager, caller, uses, naming, results);
+
+      const userIds = [...new Set(fresh.map((use) => use.userId))];
+      if (userIds.length > 0) {
+        await this.store.hold(manager, userIds, now);
+        const states = await this.store.states(manager, userIds, now);
+        const decisions = await this.decide(manager, fresh, states, naming, now);
+        const crossings = decisions.map((decision) => this.count(decision, results, now));
+        await this.writeCounters(manager, decisions, now);
+        for (const crossing of crossings)
+          if (crossing) await this.recordCrossing(manager, caller, crossing, now);
+      }
+      for (const [index, first] of sameAs) results.set(index, results.get(first)!);
+      for (const [index, complete] of completions) await complete(JSON.stringify(results.get(index)));
+      return uses.map((use) => results.get(use.index)!);
     });
   }
 
-  /** A personal meter, counted under the user's license lock, which every add for this user holds. */
-  private async countForUser(
+  /**
+   * Claims the inputs' idempotency keys, in key order (racing batches then claim in one order); a replayed
+   * key's first result goes straight into `results`, and a key repeated within the batch answers like its
+   * first use. Returns the inputs left to judge.
+   */
+  private async claimKeys(
     manager: EntityManager,
-    use: Use,
-    state: LicenseState,
-    entitlement: Entitlement | undefined,
-  ): Promise<UsageResult> {
-    const { feature, amount, now } = use;
-    const counter = {
-      table: UsageCounterRow,
-      key: {
-        userId: state.license.userId,
-        featureKey: feature.key,
-        periodStart: periodWindow(feature.usagePeriod, now).start,
-      },
-    };
-    // Read under the license lock: it cannot move before the commit.
-    const usedBefore = state.usedByFeature?.get(feature.key);
-    const allowed =
-      entitlement !== undefined &&
-      fitsLimit(usedBefore ?? 0, amount, entitlement.limit) &&
-      (await this.add(manager, counter, amount, entitlement.limit, usedBefore !== undefined, now));
-    const used = (usedBefore ?? 0) + (allowed ? amount : 0);
-    if (allowed) {
-      await this.recordCrossings(
-        manager,
-        counter,
-        { userId: state.license.userId },
-        use,
-        entitlement.limit,
-        usedBefore ?? 0,
-      );
+    caller: Caller,
+    uses: Use[],
+    naming: InputNaming,
+    results: Map<number, UsageResult>,
+  ) {
+    const scope = { caller: actorOf(caller), operation: 'recordUsage' };
+    const sameAs = new Map<number, number>();
+    const completions = new Map<number, (response: string) => Promise<void>>();
+    const firstByKey = new Map<string, Use>();
+    const keyed = uses
+      .filter((use) => use.key !== null)
+      .sort((a, b) => compare(a.key!, b.key!) || a.index - b.index);
+    for (const use of keyed) {
+      const conflict = () =>
+        new ConflictError(
+          `The idempotency key "${use.key}" was already used with other input`,
+          naming.field(use.index, 'idempotencyKey'),
+        );
+      const first = firstByKey.get(use.key!);
+      if (first) {
+        if (stringify(requestOf(first)) !== stringify(requestOf(use))) throw conflict();
+        sameAs.set(use.index, first.index);
+        continue;
+      }
+      firstByKey.set(use.key!, use);
+      const started = await this.idempotency
+        .start(manager, scope, use.key!, requestOf(use))
+        .catch((error: unknown) => {
+          throw error instanceof ConflictError ? conflict() : error;
+        });
+      if (started.replayed) results.set(use.index, reviveUsageResult(started.response));
+      else completions.set(use.index, started.complete);
     }
-    return { allowed, meter: meterAfterUse(feature, entitlement?.limit, used, now) };
+    const fresh = uses.filter((use) => !results.has(use.index) && !sameAs.has(use.index));
+    return { fresh, sameAs, completions };
   }
 
   /**
-   * A pooled meter (rule O4). Its members hold different license locks, so the pool's own row is the lock:
-   * created if missing, then read with FOR UPDATE (the latest count, not the snapshot) and changed under it.
+   * Which meter each use counts in and under which limit, from the states read under the licenses' locks;
+   * the pools involved are locked (in key order) and read here. Malformed input refuses the whole call.
    */
-  private async drawFromPool(manager: EntityManager, use: Use, pool: PoolMeter | null): Promise<UsageResult> {
-    const { feature, amount, now } = use;
-    if (pool === null) return { allowed: false, meter: meterAfterUse(feature, undefined, 0, now) };
-    const { organizationId } = pool;
-    const counter = {
-      table: OrganizationUsageCounterRow,
-      key: {
-        organizationId,
-        featureKey: feature.key,
-        periodStart: periodWindow(feature.usagePeriod, now).start,
-      },
+  private async decide(
+    manager: EntityManager,
+    uses: Use[],
+    states: Map<string, LicenseState>,
+    naming: InputNaming,
+    now: Date,
+  ): Promise<Decision[]> {
+    const entitlements = new Map<string, Entitlement[]>();
+    const entitlementOf = (state: LicenseState, organizationId: string | null, featureKey: string) => {
+      const cacheKey = `${state.license.userId}\u0000${organizationId ?? ''}`;
+      let list = entitlements.get(cacheKey);
+      if (!list) entitlements.set(cacheKey, (list = effectiveEntitlements(state, now, organizationId)));
+      return list.find((entitlement) => entitlement.feature.key === featureKey);
     };
+    const meters = new Map<string, Meter>();
+    const pools: Meter[] = [];
+    const decisions = uses.map((use): Decision => {
+      const state = states.get(use.userId)!;
+      const feature = meteredFeature(state.catalog, use, naming);
+      const periodStart = periodWindow(feature.usagePeriod, now).start;
+      if (isPooled(feature)) {
+        const pool = withField(naming, use.index, () =>
+          choosePool(entitlementOf(state, null, feature.key), use.organizationId),
+        );
+        if (!pool) return { use, feature, meter: null, limit: null };
+        const key = { organizationId: pool.organizationId, featureKey: feature.key, periodStart };
+        const meter = meterFor(
+          meters,
+          { table: OrganizationUsageCounterRow, key },
+          { organizationId: pool.organizationId },
+          0,
+        );
+        if (!pools.includes(meter)) pools.push(meter);
+        return { use, feature, meter, limit: pool.limit };
+      }
+      const entitlement = entitlementOf(state, use.organizationId, feature.key);
+      if (!entitlement) return { use, feature, meter: null, limit: null };
+      const key = { userId: use.userId, featureKey: feature.key, periodStart };
+      const used = state.usedByFeature?.get(feature.key) ?? 0;
+      const meter = meterFor(meters, { table: UsageCounterRow, key }, { userId: use.userId }, used);
+      return { use, feature, meter, limit: entitlement.limit };
+    });
+    await this.lockPools(manager, pools, now);
+    return decisions;
+  }
+
+  /**
+   * Creates the pools' rows if missing, then reads them with FOR UPDATE: the latest counts (not the
+   * snapshot), locked against the other members until commit.
+   */
+  private async lockPools(manager: EntityManager, pools: Meter[], now: Date): Promise<void> {
+    if (pools.length === 0) return;
+    const ordered = [...pools].sort((a, b) => compare(meterId(a.counter), meterId(b.counter)));
     await manager
       .createQueryBuilder()
       .insert()
       .into(OrganizationUsageCounterRow)
-      .values({ ...counter.key, used: 0, limitReachedAt: null, updatedAt: now })
+      .values(ordered.map((pool) => ({ ...pool.counter.key, used: 0, limitReachedAt: null, updatedAt: now })))
       .orUpdate(['organization_id'], ['organization_id', 'feature_key', 'period_start'])
       .execute();
-    const { sql, parameters } = statement(
-      manager,
-      `SELECT used FROM organization_usage_counters
-       WHERE organization_id = :organizationId AND feature_key = :featureKey AND period_start = :periodStart${this.db.forUpdateClause}`,
-      counter.key,
+    const query = manager.createQueryBuilder(OrganizationUsageCounterRow, 'pool').where(
+      new Brackets((where) => {
+        ordered.forEach((pool, i) => {
+          const key = pool.counter.key as PoolKey;
+          where.orWhere(
+            `(pool.organization_id = :o${i} AND pool.feature_key = :f${i} AND pool.period_start = :p${i})`,
+            { [`o${i}`]: key.organizationId, [`f${i}`]: key.featureKey, [`p${i}`]: key.periodStart },
+          );
+        });
+      }),
     );
-    const [{ used: stored }] = (await manager.query(sql, parameters)) as { used: string | number }[];
-    const usedBefore = Number(stored);
-    const allowed =
-      fitsLimit(usedBefore, amount, pool.limit) &&
-      (await this.add(manager, counter, amount, pool.limit, true, now));
-    const used = usedBefore + (allowed ? amount : 0);
-    if (allowed)
-      await this.recordCrossings(manager, counter, { organizationId }, use, pool.limit, usedBefore);
-    return { allowed, meter: meterAfterUse(feature, pool.limit, used, now, organizationId) };
+    // SQLite has no row locks; its single writer holds the database instead.
+    const rows = await (this.db.isMysql ? query.setLock('pessimistic_write') : query).getMany();
+    const byId = new Map(ordered.map((pool) => [meterId(pool.counter), pool]));
+    for (const row of rows) {
+      byId.get(meterId({ table: OrganizationUsageCounterRow, key: row }))!.used = Number(row.used);
+    }
   }
 
-  /**
-   * Adds `amount` to the period's counter, creating it on first use. The UPDATE keeps its own limit check,
-   * so the statement alone can never take a counter past its limit.
-   */
-  private async add(
-    manager: EntityManager,
-    counter: Counter,
-    amount: number,
-    limit: number | null,
-    exists: boolean,
+  /** Judges one use against its meter as it stands after the uses before it (rule 7); what it crossed. */
+  private count(
+    { use, feature, meter, limit }: Decision,
+    results: Map<number, UsageResult>,
     now: Date,
-  ): Promise<boolean> {
-    if (!exists) {
-      await manager.insert(counter.table, {
-        ...counter.key,
-        used: amount,
-        limitReachedAt: null,
-        updatedAt: now,
-      });
-      return true;
+  ): Crossing | null {
+    const organizationId = meter?.owner.organizationId ?? null;
+    if (!meter) {
+      results.set(use.index, { allowed: false, meter: meterAfterUse(feature, undefined, 0, now) });
+      return null;
     }
-    const { sql, parameters } = statement(
-      manager,
-      `UPDATE ${counterWhere(manager, counter)} ${limit === null ? '' : 'AND used + :amount <= :limit'}`,
-      { ...counter.key, amount, limit, now },
-    );
-    const { affected } = await manager.queryRunner!.query(sql, parameters, true);
-    return affected === 1;
+    const before = meter.used;
+    const allowed = fitsLimit(before, use.amount, limit);
+    if (allowed) {
+      meter.used += use.amount;
+      meter.touched = true;
+    }
+    results.set(use.index, {
+      allowed,
+      meter: meterAfterUse(feature, limit, meter.used, now, organizationId),
+    });
+    if (!allowed) return null;
+    const thresholds = crossedThresholds(feature.alertThresholds, limit, before, meter.used);
+    const limitReached = limit !== null && meter.used >= limit;
+    return thresholds.length > 0 || limitReached ? { meter, feature, thresholds, limitReached } : null;
+  }
+
+  /** The counters the uses changed, one statement per table, with their new totals (their locks are held). */
+  private async writeCounters(manager: EntityManager, decisions: Decision[], now: Date): Promise<void> {
+    const touched = [...new Set(decisions.map((decision) => decision.meter))].filter(
+      (meter) => meter?.touched,
+    ) as Meter[];
+    for (const table of [UsageCounterRow, OrganizationUsageCounterRow]) {
+      const rows = touched.filter((meter) => meter.counter.table === table);
+      if (rows.length === 0) continue;
+      const keyColumns =
+        table === UsageCounterRow
+          ? ['user_id', 'feature_key', 'period_start']
+          : ['organization_id', 'feature_key', 'period_start'];
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(table)
+        .values(
+          rows.map((meter) => ({
+            ...meter.counter.key,
+            used: meter.used,
+            limitReachedAt: null,
+            updatedAt: now,
+          })),
+        )
+        .orUpdate(['used', 'updated_at'], keyColumns)
+        .execute();
+    }
   }
 
   /**
    * What an allowed use crossed, recorded in its transaction: USAGE_THRESHOLD_REACHED for each alert
-   * threshold (rule A1) and USAGE_LIMIT_REACHED at the limit. Each at most once per meter, period and
-   * threshold, however many calls race: the meter's lock (the user's license, or the pool's row) is held, and
-   * the stored mark (usage_alerts, limit_reached_at) outlives a limit that moves within the period. A pool's
-   * events are the organization's (no user).
+   * threshold (rule A1) and USAGE_LIMIT_REACHED at the limit, each at most once per meter, period and
+   * threshold however many calls race: the stored marks (usage_alerts, limit_reached_at) outlive a limit that
+   * moves within the period. A pool's events are the organization's (no user).
    */
-  private async recordCrossings(
+  private async recordCrossing(
     manager: EntityManager,
-    counter: Counter,
-    owner: Pick<NewLicenseEvent, 'userId' | 'organizationId'>,
-    { caller, feature, amount, now }: Use,
-    limit: number | null,
-    usedBefore: number,
+    caller: Caller,
+    { meter, feature, thresholds, limitReached }: Crossing,
+    now: Date,
   ): Promise<void> {
-    const usedAfter = usedBefore + amount;
-    const alert = {
+    const { counter, owner } = meter;
+    const mark = {
       ownerKind: owner.organizationId ? ('ORGANIZATION' as const) : ('USER' as const),
       ownerId: (owner.organizationId ?? owner.userId)!,
       featureKey: feature.key,
       periodStart: counter.key.periodStart,
     };
-    for (const threshold of crossedThresholds(feature.alertThresholds, limit, usedBefore, usedAfter)) {
-      if (await manager.existsBy(UsageAlertRow, { ...alert, threshold })) continue;
-      await manager.insert(UsageAlertRow, { ...alert, threshold, reachedAt: now });
-      await this.events.record(
-        manager,
-        {
-          type: 'USAGE_THRESHOLD_REACHED',
-          ...owner,
-          featureKey: feature.key,
-          threshold,
-          actor: actorOf(caller),
-        },
-        now,
-      );
+    const event = { ...owner, featureKey: feature.key, actor: actorOf(caller) };
+    for (const threshold of thresholds) {
+      if (!(await storeAlertMark(manager, { ...mark, threshold, reachedAt: now }))) continue;
+      await this.events.record(manager, { type: 'USAGE_THRESHOLD_REACHED', ...event, threshold }, now);
     }
-    if (limit !== null && usedAfter >= limit)
-      await this.markLimitReached(manager, counter, owner, caller, now);
-  }
-
-  /** USAGE_LIMIT_REACHED once per meter and period: only the call that sets the mark records it. */
-  private async markLimitReached(
-    manager: EntityManager,
-    counter: Counter,
-    owner: Pick<NewLicenseEvent, 'userId' | 'organizationId'>,
-    caller: Caller,
-    now: Date,
-  ): Promise<void> {
+    if (!limitReached) return;
     const marked = await manager.update(
       counter.table,
       { ...counter.key, limitReachedAt: IsNull() },
       { limitReachedAt: now },
     );
-    if (marked.affected === 1) {
-      await this.events.record(
-        manager,
-        { type: 'USAGE_LIMIT_REACHED', ...owner, featureKey: counter.key.featureKey, actor: actorOf(caller) },
-        now,
-      );
-    }
+    if (marked.affected === 1)
+      await this.events.record(manager, { type: 'USAGE_LIMIT_REACHED', ...event }, now);
   }
 }
 
-interface Use {
-  caller: Caller;
+interface Crossing {
+  meter: Meter;
   feature: Feature;
-  amount: number;
-  now: Date;
+  thresholds: number[];
+  limitReached: boolean;
 }
+
+type PoolKey = { organizationId: string; featureKey: string; periodStart: Date };
 
 /** A usage counter: a user's (usage_counters) or an organization's pool (organization_usage_counters). */
 type Counter =
   | { table: typeof UsageCounterRow; key: { userId: string; featureKey: string; periodStart: Date } }
-  | {
-      table: typeof OrganizationUsageCounterRow;
-      key: { organizationId: string; featureKey: string; periodStart: Date };
-    };
+  | { table: typeof OrganizationUsageCounterRow; key: PoolKey };
 
-const counterSql = new WeakMap<object, string>();
+function meterId(counter: Counter | { table: typeof OrganizationUsageCounterRow; key: PoolKey }): string {
+  const key = counter.key as Record<string, unknown>;
+  const owner = (key.userId ?? key.organizationId) as string;
+  return `${counter.table === UsageCounterRow ? 'u' : 'o'}\u0000${owner}\u0000${key.featureKey as string}\u0000${(key.periodStart as Date).getTime()}`;
+}
 
-/** `<table> SET used = used + :amount ... WHERE <key columns>` of a counter's table, worked out once per table. */
-function counterWhere(manager: EntityManager, counter: Counter): string {
-  let sql = counterSql.get(counter.table);
-  if (!sql) {
-    const metadata = manager.connection.getMetadata(counter.table);
-    const where = Object.keys(counter.key)
-      .map((property) => `${metadata.findColumnWithPropertyName(property)!.databaseName} = :${property}`)
-      .join(' AND ');
-    sql = `${metadata.tableName} SET used = used + :amount, updated_at = :now WHERE ${where}`;
-    counterSql.set(counter.table, sql);
+/** The one Meter object per counter in this call, so that later uses see what earlier ones added. */
+function meterFor(meters: Map<string, Meter>, counter: Counter, owner: Meter['owner'], used: number): Meter {
+  const id = meterId(counter);
+  let meter = meters.get(id);
+  if (!meter) meters.set(id, (meter = { counter, owner, used, touched: false }));
+  return meter;
+}
+
+function checkInput(input: RecordUsageInput, index: number, naming: InputNaming): Use {
+  const field = (name: string) => naming.field(index, name);
+  return {
+    index,
+    userId: checkUserId(input.userId, field('userId')),
+    featureKey: checkKey(input.feature, field('feature')),
+    amount: checkAmount(input.amount ?? 1, field('amount')),
+    organizationId:
+      input.organizationId === null || input.organizationId === undefined
+        ? null
+        : checkOrganizationId(input.organizationId, field('organizationId')),
+    key: checkIdempotencyKey(input.idempotencyKey, field('idempotencyKey')),
+  };
+}
+
+/** What an idempotency key is compared on: the input as given (the pool only when named). */
+function requestOf(use: Use): object {
+  return {
+    userId: use.userId,
+    feature: use.featureKey,
+    amount: use.amount,
+    ...(use.organizationId === null ? {} : { organizationId: use.organizationId }),
+  };
+}
+
+/** Runs a rule whose BAD_USER_INPUT names a field of one input, naming it as the call names inputs. */
+function withField<T>(naming: InputNaming, index: number, rule: () => T): T {
+  try {
+    return rule();
+  } catch (error) {
+    if (error instanceof BadUserInputError)
+      throw new BadUserInputError(naming.field(index, error.field), error.message);
+    throw error;
   }
-  return sql;
 }
 
-function entitlementOf(
-  state: LicenseState,
-  now: Date,
-  organizationId: string | null,
-  featureKey: string,
-): Entitlement | undefined {
-  return effectiveEntitlements(state, now, organizationId).find((e) => e.feature.key === featureKey);
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Stores an alert's mark unless it is stored already; true when this call stored it. Not a plain read first:
+ * a pool's state (and so a transaction's snapshot) is read before the pool's row is locked, so a mark another
+ * member's call stored in the meantime, under a limit since raised, is only seen by a write.
+ */
+async function storeAlertMark(manager: EntityManager, mark: UsageAlertRow): Promise<boolean> {
+  const [sql, parameters] = manager
+    .createQueryBuilder()
+    .insert()
+    .into(UsageAlertRow)
+    .values(mark)
+    .orIgnore()
+    .getQueryAndParameters();
+  const { affected } = await manager.queryRunner!.query(sql, parameters, true);
+  return affected === 1;
 }
 
-function meteredFeature(catalog: Catalog, featureKey: string): Feature {
-  const feature = catalog.features.get(featureKey);
-  if (!feature) throw new NotFoundError('Feature', featureKey);
+function meteredFeature(catalog: Catalog, use: Use, naming: InputNaming): Feature {
+  const feature = catalog.features.get(use.featureKey);
+  if (!feature) throw naming.unknownFeature(use.index, use.featureKey);
   if (feature.kind !== 'METERED') {
     throw new BadUserInputError(
-      'feature',
-      `"${featureKey}" is a ${feature.kind} feature; only METERED features are metered`,
+      naming.field(use.index, 'feature'),
+      `"${use.featureKey}" is a ${feature.kind} feature; only METERED features are metered`,
     );
   }
   return feature;

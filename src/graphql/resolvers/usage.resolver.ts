@@ -18,4 +18,17 @@ export class UsageResolver {
   ): Promise<UsageResultValue> {
     return ctx.services.usage.recordUsage(ctx.caller, input);
   }
+
+  @Directive(REQUIRES_USAGE_SCOPE)
+  @Mutation(() => [UsageResult], {
+    description:
+      '1 to 1,000 inputs judged one after another, in one transaction; results in input order. A malformed input refuses the whole batch, naming inputs.<index>',
+  })
+  @UseMiddleware(freshReadsAfterMutation)
+  recordUsageBatch(
+    @Arg('inputs', () => [RecordUsageInput]) inputs: RecordUsageInput[],
+    @Ctx() ctx: RequestContext,
+  ): Promise<UsageResultValue[]> {
+    return ctx.services.usage.recordUsageBatch(ctx.caller, inputs);
+  }
 }
