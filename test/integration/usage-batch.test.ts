@@ -188,6 +188,40 @@ describe('recordUsageBatch', () => {
     }
   });
 
+  it("counts pooled inputs in the organization's pool, exact across concurrent batches of its members", async () => {
+    dataOf(
+      await server.gql(`mutation {
+        upsertFeature(input: { key: "credits", kind: METERED, meterScope: ORGANIZATION }) { key }
+        upsertTier(input: { key: "pooled", name: "Pooled", rank: 5, entitlements: [{ feature: "credits", limit: 30 }] }) { key }
+        setOrganizationLicense(input: { organizationId: "batch-org", tier: "pooled" }) { id }
+      }`),
+    );
+    const members = Array.from({ length: 4 }, newUser);
+    for (const userId of members) {
+      dataOf(
+        await server.gql(
+          'mutation($u: ID!) { assignSeat(organizationId: "batch-org", userId: $u) { assignedAt } }',
+          {
+            u: userId,
+          },
+        ),
+      );
+    }
+    const batches = Array.from({ length: 10 }, (_, b) =>
+      Array.from({ length: 5 }, (_, i) => ({ userId: members[(b + i) % 4], feature: 'credits', amount: 1 })),
+    );
+    const answers = await Promise.all(batches.map((inputs) => recorded(inputs)));
+    const allowed = answers.flat().filter((r: { allowed: boolean }) => r.allowed);
+    expect(allowed).toHaveLength(30);
+    expect(allowed[0].meter.organization).toEqual({ id: 'batch-org' });
+    const pool = dataOf(
+      await server.gql(
+        'query { _entities(representations: [{ __typename: "Organization", id: "batch-org" }]) { ... on Organization { usage { used limit } } } }',
+      ),
+    )._entities[0].usage;
+    expect(pool).toEqual([{ used: 30, limit: 30 }]);
+  });
+
   it('needs usage:write or entitlements:write', async () => {
     const token = await server.token('reader', ['entitlements:read']);
     const response = await batch([{ userId: newUser(), feature: 'api' }], token);
