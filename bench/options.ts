@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const SCENARIOS = ['entities', 'hot', 'usage', 'fanout', 'memory', 'tokens'] as const;
+export const SCENARIOS = ['entities', 'hot', 'usage', 'fanout', 'memory', 'tokens', 'usageBatch'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

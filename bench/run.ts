@@ -23,6 +23,7 @@ import { runHot } from './scenario-hot';
 import { runMemory } from './scenario-memory';
 import { runTokens } from './scenario-tokens';
 import { runUsage } from './scenario-usage';
+import { runUsageBatch } from './scenario-usage-batch';
 import { mysqlOptions, resetAndSeed } from './setup';
 
 const ROOT = join(__dirname, '..');
@@ -33,6 +34,7 @@ const TITLES: Record<ScenarioName, string> = {
   fanout: '4. Revocation fan-out',
   memory: '5. Memory',
   tokens: '6. Offline license token check',
+  usageBatch: '7. Usage batch',
 };
 /** Each scenario sees the results before it (the token check compares itself with the hot check). */
 const RUNNERS: Record<
@@ -45,6 +47,7 @@ const RUNNERS: Record<
   fanout: runFanout,
   memory: runMemory,
   tokens: runTokens,
+  usageBatch: runUsageBatch,
 };
 
 const log = (message: string) => process.stdout.write(`${message}\n`);

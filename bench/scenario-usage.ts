@@ -2,21 +2,18 @@ import type { Request } from 'autocannon';
 
 import type { BenchContext } from './context';
 import { graphql } from './context';
+import { FLOOR_UPDATE, measureFloor } from './floor-update';
 import { load } from './load';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
 import type { ServerProcess } from './server-process';
 import { startServerProcess } from './server-process';
 import { idleStatementRate } from './server-process';
-import { countersOf, FLOOR_FEATURE, METER_FEATURE, METER_LIMIT, openPool } from './setup';
-import { now, round, summarize } from './stats';
+import { countersOf, METER_FEATURE, METER_LIMIT, openPool } from './setup';
+import { round } from './stats';
 
 const CONNECTIONS = 64;
 const WARMUP_REQUESTS = CONNECTIONS * 10;
-/** Its own amount of work: the same conditional UPDATE as src/services/usage.service.ts (UsageService.add). */
-const FLOOR_UPDATE =
-  'UPDATE usage_counters SET used = used + ?, updated_at = ? ' +
-  'WHERE user_id = ? AND feature_key = ? AND period_start = ? AND used + ? <= ?';
 const MUTATION =
   'mutation Use($input: RecordUsageInput!) { recordUsage(input: $input) { allowed meter { used remaining } } }';
 
@@ -102,38 +99,8 @@ export async function runUsage(ctx: BenchContext): Promise<ScenarioResult> {
     const answered = allowed.reduce((a, b) => a + b, 0);
 
     // The floor: the same conditional UPDATE, 64 at a time, for about as long.
-    const floorLatencies: number[] = [];
-    const floorRun = async (seconds: number, record: boolean) => {
-      let updated = 0;
-      let cursor = 0;
-      const deadline = now() + seconds * 1000;
-      const epoch = new Date(0);
-      await Promise.all(
-        Array.from({ length: CONNECTIONS }, async () => {
-          while (now() < deadline) {
-            const userId = users[cursor++ % users.length];
-            const start = now();
-            const [result] = await pool.query(FLOOR_UPDATE, [
-              1,
-              new Date(),
-              userId,
-              FLOOR_FEATURE,
-              epoch,
-              1,
-              METER_LIMIT,
-            ]);
-            if (record) floorLatencies.push(now() - start);
-            updated += (result as { affectedRows: number }).affectedRows;
-          }
-        }),
-      );
-      return updated;
-    };
-    await floorRun(1, false);
-    const floorStart = now();
-    const floorUpdated = await floorRun(measured.seconds, true);
-    const floorRps = floorUpdated / ((now() - floorStart) / 1000);
-    const floorStats = summarize(floorLatencies);
+    const floor = await measureFloor(pool, users, measured.seconds, CONNECTIONS);
+    const { rps: floorRps, updated: floorUpdated, latency: floorStats } = floor;
     ctx.log(`  floor UPDATE: ${fmt.rps(floorRps)}, p99 ${fmt.ms(floorStats.p99)}`);
 
     const ratio = measured.rps / floorRps;
@@ -197,8 +164,8 @@ export async function runUsage(ctx: BenchContext): Promise<ScenarioResult> {
           `${METER_LIMIT.toLocaleString('en-US')} per user), each request for the next of the ${users.length} users, ` +
           `autocannon with 64 connections for a fixed number of requests sized to about ${options.duration} s at the ` +
           `warm-up's rate (so that no response is lost at the end); afterwards every user's counter in the database ` +
-          `is compared with the calls that answered \`allowed: true\` for it. Floor: \`${FLOOR_UPDATE}\` (the statement ` +
-          `UsageService.add sends) in autocommit on a mysql2 pool of 64 connections, 64 in flight, for as long, on ` +
+          `is compared with the calls that answered \`allowed: true\` for it. Floor: \`${FLOOR_UPDATE}\` (one ` +
+          `metering write with its limit check) in autocommit on a mysql2 pool of 64 connections, 64 in flight, for as long, on ` +
           `another feature's counters of the same users.`,
       ],
     };
