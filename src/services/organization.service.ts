@@ -115,6 +115,13 @@ export class OrganizationService {
     const reason = checkText(input.reason, 'reason');
     await this.db.transaction(async (manager) => {
       const now = new Date();
+      // On MySQL a locking read of a missing row takes a gap lock, and two holders of one deadlock on their
+      // inserts, even for different organizations (new ids share the gap at the end of the index). A license
+      // this call may create is locked after the event sequence lock, which its event takes anyway, so
+      // creations take turns; an existing one is locked alone, as by every other change.
+      if (!(await manager.existsBy(OrganizationLicenseRow, { organizationId }))) {
+        await this.db.lockEventSequence(manager);
+      }
       const license = await this.store.lock(manager, organizationId);
       if (!(await manager.existsBy(TierRow, { key: tierKey }))) throw new NotFoundError('Tier', tierKey);
       if (!license) {
