@@ -86,7 +86,7 @@ export class OrganizationService {
   ): Promise<SeatPage> {
     assertCanReadEveryone(caller, 'organizations');
     const first = checkPageSize(page.first ?? DEFAULT_PAGE_SIZE);
-    const after = checkCursor(page.after);
+    const after = checkCursor(page.after, 'after', 'an endCursor of this list');
     const rows = await this.db.manager
       .createQueryBuilder(SeatRow, 'seat')
       .where('seat.organization_id = :organizationId AND seat.held = 1 AND seat.id > :after', {

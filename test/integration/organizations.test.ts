@@ -277,7 +277,7 @@ describe('seats', () => {
     const members = Array.from({ length: 5 }, newUser);
     await setOrganizationLicense(server, o, 'starter');
     await assignSeats(server, o, members);
-    const page = async (first: number, after: string | null = null) =>
+    const page = async (first: number | null, after: string | null = null) =>
       dataOf(
         await server.gql(
           `query($reps: [_Any!]!, $first: Int, $after: ID) { _entities(representations: $reps) {
@@ -296,6 +296,20 @@ describe('seats', () => {
     expect(three).toMatchObject({ seats: [{ user: { id: members[4] } }], hasMore: false });
     // Past the end the cursor stays, so a caller can poll from there.
     expect(await page(2, three.endCursor)).toEqual({ seats: [], endCursor: three.endCursor, hasMore: false });
+
+    // first: null is the default page; a page size outside 1 to 1,000 or a foreign cursor is refused.
+    expect((await page(null)).seats).toHaveLength(5);
+    for (const [first, after, field] of [
+      [0, null, 'first'],
+      [1001, null, 'first'],
+      [2, 'abc', 'after'],
+    ] as const) {
+      const response = await server.gql(
+        'query($reps: [_Any!]!, $first: Int, $after: ID) { _entities(representations: $reps) { ... on Organization { seats(first: $first, after: $after) { hasMore } } } }',
+        { reps: [{ __typename: 'Organization', id: o }], first, after },
+      );
+      expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
 
     // An ended seat leaves the list; taken again, it is the newest.
     await unassignSeat(server, o, members[0]);
