@@ -93,7 +93,8 @@ describe("seat holders' subscriptions (rule O5)", () => {
     const watched = subscribe(reader, LICENSE_EVENTS, { u: 'holder' });
     const outsider = await subscribeAsUser('outsider', LICENSE_EVENTS);
     const former = await subscribeAsUser('former', LICENSE_EVENTS);
-    await subscribed(6, holderEvents, holderLosses, holderGains, watched, outsider, former);
+    const everyone = subscribe(reader, LICENSE_EVENTS);
+    await subscribed(7, holderEvents, holderLosses, holderGains, watched, outsider, former, everyone);
 
     const grantId = await grantToOrganization(server, { organizationId: 'acme', feature: 'audit' });
     await setOrganizationLicense(server, 'acme', 'starter');
@@ -137,6 +138,13 @@ describe("seat holders' subscriptions (rule O5)", () => {
     await expectNothingMore('outsider', [outsider, 'licenseEvents']);
     await expectNothingMore('former', [former, 'licenseEvents']);
     expect([outsider.received.length, former.received.length]).toEqual([1, 1]);
+    // A reader of everyone gets each organization event once, however many seat holders it reaches.
+    expect(typesOf(await everyone.waitForData(8), 'licenseEvents')).toEqual([
+      ...all,
+      'LICENSE_REVOKED',
+      'LICENSE_REVOKED',
+      'LICENSE_REVOKED',
+    ]);
   });
 
   it("receive the user's own seat changes, the organization's while the seat lasts, and a lost seat on entitlementRevoked", async () => {

@@ -219,6 +219,51 @@ describe('organization licenses', () => {
   });
 });
 
+describe('organization grants', () => {
+  const GRANT =
+    'mutation($input: GrantOrganizationEntitlementInput!) { grantOrganizationEntitlement(input: $input) { id user { id } organization { id } feature { key } limit grantedBy active } }';
+
+  it('replay the first grant for the same idempotency key and input, and refuse other input with CONFLICT', async () => {
+    const o = newOrganization();
+    await setOrganizationLicense(server, o, 'starter');
+    const input = { organizationId: o, feature: 'api', limit: 25, idempotencyKey: 'org-topup-1' };
+    const first = dataOf(await server.gql(GRANT, { input })).grantOrganizationEntitlement;
+    expect(first).toMatchObject({
+      user: null,
+      organization: { id: o },
+      limit: 25,
+      grantedBy: 'admin',
+      active: true,
+    });
+    expect(dataOf(await server.gql(GRANT, { input })).grantOrganizationEntitlement).toEqual(first);
+    const conflict = await server.gql(GRANT, { input: { ...input, limit: 26 } });
+    expect(conflict.errors?.[0].extensions.code).toBe('CONFLICT');
+    // The same key for another organization is other input too.
+    const elsewhere = await server.gql(GRANT, { input: { ...input, organizationId: newOrganization() } });
+    expect(elsewhere.errors?.[0].extensions.code).toBe('CONFLICT');
+    expect(entitlementOf(await organization(o), 'api')).toMatchObject({
+      limit: 75,
+      grants: [{ id: first.id }],
+    });
+    expect((await organizationEvents(server, o)).map((e) => e.type)).toEqual([
+      'ORGANIZATION_LICENSE_CHANGED',
+      'ENTITLEMENT_GRANTED',
+    ]);
+  });
+
+  it('refuse an unknown feature with NOT_FOUND and an expiry in the past with BAD_USER_INPUT', async () => {
+    const o = newOrganization();
+    await setOrganizationLicense(server, o, 'starter');
+    const unknown = await server.gql(GRANT, { input: { organizationId: o, feature: 'warp-drive' } });
+    expect(unknown.errors?.[0].extensions.code).toBe('NOT_FOUND');
+    const past = await server.gql(GRANT, {
+      input: { organizationId: o, feature: 'sso', expiresAt: '2001-01-01T00:00:00Z' },
+    });
+    expect(past.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
+    expect(await organizationEvents(server, o)).toHaveLength(1);
+  });
+});
+
 describe('seats', () => {
   it('are assigned by the caller, counted, and listed on the user', async () => {
     const o = newOrganization();
@@ -728,6 +773,19 @@ describe('pooled meters', () => {
       await recordUsage({ userId: u, feature: 'calls', organizationId: 'not-mine' }),
     ).recordUsage;
     expect(elsewhere.allowed).toBe(false);
+  });
+
+  it('need no organizationId when only one of the organizations gives the feature', async () => {
+    const [pooled, plain] = [newOrganization(), newOrganization()];
+    const u = newUser();
+    await setOrganizationLicense(server, pooled, 'business');
+    await setOrganizationLicense(server, plain, 'team');
+    await assignSeats(server, pooled, [u]);
+    await assignSeats(server, plain, [u]);
+    expect(dataOf(await recordUsage({ userId: u, feature: 'calls', amount: 2 })).recordUsage).toEqual({
+      allowed: true,
+      meter: { used: 2, limit: 30, remaining: 28, organization: { id: pooled } },
+    });
   });
 
   it('are not filled by the own tier or grants: without a qualifying organization the answer is allowed false', async () => {
