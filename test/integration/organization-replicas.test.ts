@@ -75,8 +75,13 @@ describeOnMysql('organizations on two replicas', () => {
     await assignSeats(replicas[0], 'readco', ['reader-1']);
     expect(await sso(1, 'reader-1')).toBe(true);
 
+    const draw = async () =>
+      (await gql(1, 'mutation { recordUsage(input: { userId: "reader-1", feature: "calls" }) { allowed } }'))
+        .recordUsage.allowed as boolean;
+    expect(await draw()).toBe(true);
     await gql(0, 'mutation { revokeOrganizationLicense(organizationId: "readco", reason: "unpaid") { id } }');
     expect(await sso(1, 'reader-1')).toBe(false);
+    expect(await draw()).toBe(false);
     expect((await entity(replicas[1], 'Organization', 'readco', 'license { status }')).license.status).toBe(
       'REVOKED',
     );
