@@ -100,9 +100,9 @@ export class OrganizationService {
     return { seats, endCursor: seats.at(-1)?.id ?? page.after ?? null, hasMore: rows.length > first };
   }
 
-  /** The organizations where `userId` holds a seat now. */
+  /** The organizations where `userId` holds or held a seat (seats are kept after they end). */
   async seatedOrganizations(userId: string): Promise<Set<string>> {
-    const seats = await this.db.manager.findBy(SeatRow, { userId, held: 1 });
+    const seats = await this.db.manager.findBy(SeatRow, { userId });
     return new Set(seats.map((seat) => seat.organizationId));
   }
 

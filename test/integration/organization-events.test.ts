@@ -339,6 +339,24 @@ describe("a user's licenseEvents", () => {
   });
 });
 
+describe("a former seat holder's licenseEvents", () => {
+  it('still resolve the grants of the organization events from its seat period', async () => {
+    await setOrganizationLicense(server, 'left', 'starter');
+    await assignSeats(server, 'left', ['leaver']);
+    const grantId = await grantToOrganization(server, { organizationId: 'left', feature: 'sso' });
+    await unassignSeat(server, 'left', 'leaver');
+    const own = await server.token('leaver');
+    const { events } = dataOf(
+      await server.gqlAs(own, '{ licenseEvents(userId: "leaver") { events { type grant { id } } } }'),
+    ).licenseEvents;
+    expect(events).toEqual([
+      { type: 'SEAT_ASSIGNED', grant: null },
+      { type: 'ENTITLEMENT_GRANTED', grant: { id: grantId } },
+      { type: 'SEAT_UNASSIGNED', grant: null },
+    ]);
+  });
+});
+
 describe('webhooks of organization events', () => {
   it('carry organizationId in data, and userId on seat events', async () => {
     const receiver = new WebhookReceiver();
