@@ -155,9 +155,9 @@ export function checkTokenTtl(ttlSeconds: number, field = 'ttlSeconds'): number 
 }
 
 /** Event ids are positive integers; `after` is one of them (or 0 for "from the start"). */
-export function checkCursor(after: string | null | undefined, field = 'after'): number {
+export function checkCursor(after: string | null | undefined, field = 'after', of = 'an event id'): number {
   if (after === null || after === undefined) return 0;
-  if (!/^\d{1,15}$/.test(after)) throw new BadUserInputError(field, `${field} must be an event id`);
+  if (!/^\d{1,15}$/.test(after)) throw new BadUserInputError(field, `${field} must be ${of}`);
   return Number(after);
 }
 

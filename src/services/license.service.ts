@@ -111,7 +111,8 @@ export class LicenseService {
     const rows = await this.db.manager.findBy(GrantRow, { id: In([...ids]) });
     const grants = rows.map(toGrant);
     const byId = new Map(grants.map((grant) => [grant.id, grant]));
-    // An organization's grant is also readable by its seat holders: it is among their entitlements.
+    // An organization's grant is also readable by its seat holders, now and former: it is among their
+    // entitlements, and their audit trail keeps the organization's events of their seat periods.
     const seatedIn =
       !canReadEveryone(caller) && grants.some((grant) => grant.organizationId !== null)
         ? await this.organizations.seatedOrganizations(caller.subject!)

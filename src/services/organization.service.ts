@@ -86,7 +86,7 @@ export class OrganizationService {
   ): Promise<SeatPage> {
     assertCanReadEveryone(caller, 'organizations');
     const first = checkPageSize(page.first ?? DEFAULT_PAGE_SIZE);
-    const after = checkCursor(page.after);
+    const after = checkCursor(page.after, 'after', 'an endCursor of this list');
     const rows = await this.db.manager
       .createQueryBuilder(SeatRow, 'seat')
       .where('seat.organization_id = :organizationId AND seat.held = 1 AND seat.id > :after', {
@@ -100,9 +100,9 @@ export class OrganizationService {
     return { seats, endCursor: seats.at(-1)?.id ?? page.after ?? null, hasMore: rows.length > first };
   }
 
-  /** The organizations where `userId` holds a seat now. */
+  /** The organizations where `userId` holds or held a seat (seats are kept after they end). */
   async seatedOrganizations(userId: string): Promise<Set<string>> {
-    const seats = await this.db.manager.findBy(SeatRow, { userId, held: 1 });
+    const seats = await this.db.manager.findBy(SeatRow, { userId });
     return new Set(seats.map((seat) => seat.organizationId));
   }
 
@@ -115,6 +115,13 @@ export class OrganizationService {
     const reason = checkText(input.reason, 'reason');
     await this.db.transaction(async (manager) => {
       const now = new Date();
+      // On MySQL a locking read of a missing row takes a gap lock, and two holders of one deadlock on their
+      // inserts, even for different organizations (new ids share the gap at the end of the index). A license
+      // this call may create is locked after the event sequence lock, which its event takes anyway, so
+      // creations take turns; an existing one is locked alone, as by every other change.
+      if (!(await manager.existsBy(OrganizationLicenseRow, { organizationId }))) {
+        await this.db.lockEventSequence(manager);
+      }
       const license = await this.store.lock(manager, organizationId);
       if (!(await manager.existsBy(TierRow, { key: tierKey }))) throw new NotFoundError('Tier', tierKey);
       if (!license) {

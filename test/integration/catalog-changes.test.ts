@@ -1,4 +1,5 @@
 import { CatalogChangeRow } from '../../src/db/entities';
+import { assignSeats, setOrganizationLicense } from '../testkit/organizations';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
 
@@ -26,6 +27,20 @@ describe('catalog changes', () => {
     dataOf(await server.gqlAs(admin, TIER, { input: { name: 'Tier', rank: 1, ...input } }));
   const feature = async (key: string) =>
     dataOf(await server.gql(FEATURES)).features.find((found: { key: string }) => found.key === key);
+  /** Counts one use of `key` in the pool of an organization whose tier `tierKey` gives it. */
+  const drawFromPool = async (key: string, tierKey: string) => {
+    dataOf(await upsertFeature({ key, kind: 'METERED', meterScope: 'ORGANIZATION' }));
+    await upsertTier({ key: tierKey, entitlements: [{ feature: key, limit: 5 }] });
+    await setOrganizationLicense(server, `${tierKey}-holder`, tierKey);
+    await assignSeats(server, `${tierKey}-holder`, ['pool-user']);
+    const meter = await server.token('meter', ['usage:write']);
+    const { recordUsage } = dataOf(
+      await server.gqlAs(meter, 'mutation($i: RecordUsageInput!) { recordUsage(input: $i) { allowed } }', {
+        i: { userId: 'pool-user', feature: key, organizationId: `${tierKey}-holder` },
+      }),
+    );
+    expect(recordUsage.allowed).toBe(true);
+  };
   const changes = (entityKey: string) =>
     server.dataSource.getRepository(CatalogChangeRow).find({ where: { entityKey }, order: { id: 'ASC' } });
 
@@ -101,6 +116,30 @@ describe('catalog changes', () => {
     expect(await changes(key)).toEqual(before);
     // What does not touch the kind still changes.
     dataOf(await upsertFeature({ key, kind: 'METERED', description: 'still metered' }));
+  });
+
+  it('refuses a meter scope or kind change while usage is counted in a pool, and changes the scope while nothing is', async () => {
+    await drawFromPool('scoped', 'scoped-org');
+    const before = await changes('scoped');
+    for (const input of [
+      { meterScope: 'USER' },
+      { kind: 'BOOLEAN' },
+      { kind: 'BOOLEAN', meterScope: 'USER' },
+    ]) {
+      const refused = await upsertFeature({ key: 'scoped', kind: 'METERED', ...input });
+      expect(refused.errors?.[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    }
+    expect(await changes('scoped')).toEqual(before);
+
+    dataOf(await upsertFeature({ key: 'rescoped', kind: 'METERED', meterScope: 'ORGANIZATION' }));
+    dataOf(await upsertFeature({ key: 'rescoped', kind: 'METERED', meterScope: 'USER' }));
+    const scopes = dataOf(await server.gql('{ features { key meterScope } }')).features.filter(
+      (found: { key: string }) => ['scoped', 'rescoped'].includes(found.key),
+    );
+    expect(scopes).toEqual([
+      { key: 'rescoped', meterScope: 'USER' },
+      { key: 'scoped', meterScope: 'ORGANIZATION' },
+    ]);
   });
 
   it('changes the kind of a feature nothing uses', async () => {
