@@ -105,6 +105,9 @@ export class Organizations1764940000000 implements MigrationInterface {
       const current = (await queryRunner.getTable(table))!.findColumnByName('user_id')!;
       const optional = current.clone();
       optional.isNullable = true;
+      // user_id has no default; MariaDB reports the column's as the text 'NULL' once down() has run, which
+      // TypeORM would write back quoted, an SQL syntax error when the migrations run again.
+      optional.default = undefined;
       await queryRunner.changeColumn(table, current, optional);
       await queryRunner.addColumn(table, new TableColumn(identity('organization_id', true)));
     }
