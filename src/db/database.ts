@@ -33,16 +33,24 @@ export class Database {
    * Runs `work` in one transaction: everything it writes commits together, or nothing does. On MySQL a
    * transaction chosen as a deadlock victim is rolled back and run again, so `work` must only touch the
    * database through `manager`.
+   *
+   * `readCommitted`: on MySQL, every read sees what committed before it rather than the snapshot of the
+   * transaction's first read, for work that takes locks after it has read (a SCIM group's members, then their
+   * licenses) and must then read what the holders of those locks committed. (SQLite runs one at a time.)
    */
-  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  async transaction<T>(
+    work: (manager: EntityManager) => Promise<T>,
+    options: { readCommitted?: boolean } = {},
+  ): Promise<T> {
     if (!this.isMysql) {
       const run = this.sqliteQueue.then(() => this.runOnce(work));
       this.sqliteQueue = run.catch(() => undefined);
       return run;
     }
+    const isolation = options.readCommitted ? 'READ COMMITTED' : undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await this.runOnce(work);
+        return await this.runOnce(work, isolation);
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_MYSQL_ERRORS.has(code)) throw error;
@@ -57,12 +65,18 @@ export class Database {
     else callback();
   }
 
-  private async runOnce<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  private async runOnce<T>(
+    work: (manager: EntityManager) => Promise<T>,
+    isolation?: 'READ COMMITTED',
+  ): Promise<T> {
     const hooks: (() => void)[] = [];
-    const result = await this.dataSource.transaction((manager) => {
+    const inTransaction = (manager: EntityManager) => {
       this.commitHooks.set(manager, hooks);
       return work(manager);
-    });
+    };
+    const result = isolation
+      ? await this.dataSource.transaction(isolation, inTransaction)
+      : await this.dataSource.transaction(inTransaction);
     for (const hook of hooks) hook();
     return result;
   }

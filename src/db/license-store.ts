@@ -14,9 +14,13 @@ import { hydrate, statement } from './raw-sql';
 
 const HELD_SEAT_ORGANIZATIONS = 'SELECT organization_id FROM seats WHERE user_id IN (:...ids) AND held = 1';
 
+/** Licenses are locked this many at a time (one upsert each), well under both databases' parameter caps. */
+const HOLD_BATCH = 500;
+
 /**
  * Reading and locking license state, shared by the license and usage services. Reads are batched: one round
- * trip on MySQL (nine statements) for any number of users, their overrides and their seats, the catalog version included.
+ * trip on MySQL (ten statements) for any number of users, their overrides, group tiers and seats, the catalog
+ * version included.
  */
 export class LicenseStore {
   constructor(
@@ -55,15 +59,35 @@ export class LicenseStore {
          AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
         { ids, now },
       ),
+      // The tiers their SCIM groups give (rule S4): groups of the identity directory whose name is mapped.
+      statement(
+        manager,
+        `SELECT u.subject AS user_id, g.id AS group_id, g.display_name AS group_name, t.tier_key AS tier_key
+         FROM scim_users u
+         JOIN scim_group_members m ON m.user_id = u.id
+         JOIN scim_groups g ON g.id = m.group_id
+         JOIN scim_group_tiers t ON t.group_key = g.display_name_key
+         WHERE u.directory = '' AND u.subject IN (:...ids)`,
+        { ids },
+      ),
       // The organizations of those seats, through a subquery: still one batch, however many there are.
       ...organizationStatements(manager, HELD_SEAT_ORGANIZATIONS, { ids }, now),
     ];
-    const [[version], grantRows, counterRows, licenseRows, seatRows, overrideRows, ...organizationRows] =
-      await this.db.readBatch(manager, reads);
+    const [
+      [version],
+      grantRows,
+      counterRows,
+      licenseRows,
+      seatRows,
+      overrideRows,
+      groupTierRows,
+      ...organizationRows
+    ] = await this.db.readBatch(manager, reads);
     const catalog = await this.catalog.atVersion(manager, version.version);
     const organizations = organizationRecords(manager, organizationRows, catalog, now);
     const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
     const overrides = groupBy(hydrate(manager, OverrideRow, overrideRows).map(toOverride), (o) => o.userId);
+    const groupTiers = groupBy(groupTierRows as unknown as GroupTierRow[], (row) => row.user_id);
 
     const licenses = new Map(
       hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),
@@ -85,6 +109,11 @@ export class LicenseStore {
           ),
           organizations: seatedOrganizations(seats.get(userId) ?? [], organizations),
           overrides: overrides.get(userId) ?? [],
+          groupTiers: (groupTiers.get(userId) ?? []).map((row) => ({
+            groupId: row.group_id,
+            group: row.group_name,
+            tierKey: row.tier_key,
+          })),
         },
       ]),
     );
@@ -106,25 +135,36 @@ export class LicenseStore {
   }
 
   /**
-   * Takes the lock of `lock` (of one license or several) without reading the rows, for a caller that reads
-   * them with its next batch (a
+   * Takes the lock of `lock` without reading the row, for a caller that reads it with its next batch (a
    * read after the lock sees every commit before it). An upsert, not a locking read first: on a missing
    * row that would take a gap lock, and racing first calls for a new user would deadlock on their inserts;
    * not INSERT IGNORE either, whose shared lock on a duplicate deadlocks the same way. The new row's
    * `updatedAt` is the epoch, like the license of an identity without a row: nothing changed yet.
    */
-  async hold(manager: EntityManager, userIds: string | readonly string[], now: Date): Promise<void> {
-    // In id order: two transactions holding several licenses take them in the same order, never crosswise.
-    const ids = typeof userIds === 'string' ? [userIds] : [...new Set(userIds)].sort();
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(LicenseRow)
-      .values(ids.map((userId) => ({ ...defaultLicenseRow(userId), createdAt: now })))
-      .orUpdate(['user_id'], ['user_id'])
-      .execute();
+  async hold(manager: EntityManager, userId: string, now: Date): Promise<void> {
+    await this.holdAll(manager, [userId], now);
   }
 
+  /**
+   * `hold` for many identities (a group's members), a few hundred per statement. Taken in order of user id, so
+   * two transactions holding overlapping sets wait for each other rather than deadlock.
+   */
+  async holdAll(manager: EntityManager, userIds: readonly string[], now: Date): Promise<void> {
+    const ordered = [...new Set(userIds)].sort();
+    for (let start = 0; start < ordered.length; start += HOLD_BATCH) {
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(LicenseRow)
+        .values(
+          ordered
+            .slice(start, start + HOLD_BATCH)
+            .map((userId) => ({ ...defaultLicenseRow(userId), createdAt: now })),
+        )
+        .orUpdate(['user_id'], ['user_id'])
+        .execute();
+    }
+  }
 }
 
 function defaultLicenseRow(userId: string): Omit<LicenseRow, 'createdAt'> {
@@ -141,4 +181,12 @@ function defaultLicenseRow(userId: string): Omit<LicenseRow, 'createdAt'> {
     trialEndRecordedAt: null,
     updatedAt: license.updatedAt,
   };
+}
+
+/** A row of the group tiers statement in `states`. */
+interface GroupTierRow {
+  user_id: string;
+  group_id: string;
+  group_name: string;
+  tier_key: string;
 }

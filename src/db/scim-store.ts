@@ -6,7 +6,7 @@ import type { Page, ScimGroup, ScimUser } from '../domain/scim/resources';
 import { caseless } from '../domain/scim/resources';
 import type { JsonObject } from '../domain/scim/values';
 import type { Database } from './database';
-import { ScimGroupMemberRow, ScimGroupRow, ScimUserRow } from './entities';
+import { ScimGroupMemberRow, ScimGroupRow, ScimGroupTierRow, ScimUserRow } from './entities';
 import { statement } from './raw-sql';
 
 export type UserFilterAttribute = 'id' | 'userName' | 'externalId' | 'displayName';
@@ -110,6 +110,20 @@ export class ScimStore {
     return row ? (await this.withMembers(manager, [row]))[0] : null;
   }
 
+  /** The directory's group named `nameKey` (a displayName in lower case), if any. */
+  async groupNamed(
+    manager: EntityManager,
+    directory: string,
+    nameKey: string,
+    lock = false,
+  ): Promise<ScimGroup | null> {
+    const row = await manager.findOne(ScimGroupRow, {
+      where: { directory, displayNameKey: nameKey },
+      ...(lock ? { lock: this.db.writeLock } : {}),
+    });
+    return row ? (await this.withMembers(manager, [row]))[0] : null;
+  }
+
   async insertGroup(manager: EntityManager, directory: string, group: ScimGroup): Promise<void> {
     await manager.insert(ScimGroupRow, toGroupRow(directory, group));
     await this.addMembers(manager, group.id, group.memberIds);
@@ -143,6 +157,43 @@ export class ScimStore {
   async deleteGroup(manager: EntityManager, id: string): Promise<void> {
     await manager.delete(ScimGroupMemberRow, { groupId: id });
     await manager.delete(ScimGroupRow, { id });
+  }
+
+  /** The Users' subjects (the identities' User ids), by SCIM id. */
+  async subjects(manager: EntityManager, ids: string[]): Promise<Map<string, string>> {
+    const subjects = new Map<string, string>();
+    for (let start = 0; start < ids.length; start += MEMBER_BATCH) {
+      const rows = await manager.find(ScimUserRow, {
+        select: { id: true, subject: true },
+        where: { id: In(ids.slice(start, start + MEMBER_BATCH)) },
+      });
+      for (const row of rows) subjects.set(row.id, row.subject);
+    }
+    return subjects;
+  }
+
+  /**
+   * The tiers mapped to these group names (displayNames in lower case), by name; locked until commit, and read
+   * as committed last, so a change of a group reads the mapping setGroupTier has just written.
+   */
+  async groupTiers(manager: EntityManager, nameKeys: string[]): Promise<Map<string, ScimGroupTierRow>> {
+    const rows = await manager.find(ScimGroupTierRow, {
+      where: { groupKey: In([...new Set(nameKeys)]) },
+      lock: this.db.writeLock,
+    });
+    return new Map(rows.map((row) => [row.groupKey, row]));
+  }
+
+  async allGroupTiers(manager: EntityManager): Promise<ScimGroupTierRow[]> {
+    return manager.find(ScimGroupTierRow, { order: { groupKey: 'ASC' } });
+  }
+
+  async putGroupTier(manager: EntityManager, row: ScimGroupTierRow): Promise<void> {
+    await manager.upsert(ScimGroupTierRow, row, ['groupKey']);
+  }
+
+  async deleteGroupTier(manager: EntityManager, nameKey: string): Promise<void> {
+    await manager.delete(ScimGroupTierRow, { groupKey: nameKey });
   }
 
   /** The actor of the user's latest LICENSE_REVOKED event, if any (read under the license's lock). */

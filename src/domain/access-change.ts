@@ -54,3 +54,21 @@ export function entitlementChange(
   if (after.limit === null) return 'GAINED';
   return after.limit < before.limit ? 'LOST' : 'GAINED';
 }
+
+/**
+ * What a change did to a whole set of entitlements (a tier a group gives, gained or lost): LOST when any
+ * feature went away or its limit fell, even if others were gained, since that is what a subscriber must act
+ * on; GAINED when something was gained and nothing lost; null otherwise.
+ */
+export function entitlementsChange(before: Entitlement[], after: Entitlement[]): AccessChange | null {
+  const afterByFeature = new Map(after.map((entitlement) => [entitlement.feature.key, entitlement]));
+  const beforeKeys = new Set(before.map((entitlement) => entitlement.feature.key));
+  const changes = [
+    ...before.map((entitlement) =>
+      entitlementChange(entitlement, afterByFeature.get(entitlement.feature.key)),
+    ),
+    ...after.filter((entitlement) => !beforeKeys.has(entitlement.feature.key)).map(() => 'GAINED' as const),
+  ];
+  if (changes.includes('LOST')) return 'LOST';
+  return changes.includes('GAINED') ? 'GAINED' : null;
+}

@@ -5,6 +5,7 @@ import type {
   EntitlementSource,
   Feature,
   Grant,
+  GroupTier,
   JsonValue,
   License,
   OrganizationLicense,
@@ -97,12 +98,19 @@ export interface LicenseState {
   organizations?: OrganizationState[];
   /** The identity's overrides that have not ended (expired ones too: the rules decide). */
   overrides?: Override[];
+  /** The tiers its SCIM groups give (rule S4), one entry per mapped group it is a member of. */
+  groupTiers?: GroupTier[];
 }
 
-/** One source of entitlements: the identity's own license, or one organization's. */
+/** One source of entitlements: the identity's own license, a tier its groups give, or one organization's. */
 interface Source {
   organization: OrganizationState | null;
   tier: Tier;
+  /**
+   * A group's tier that is also the identity's own effective tier: a tier counts once, so it adds nothing to
+   * limits, but it still covers its features when a trial of that tier ends.
+   */
+  repeatsOwnTier?: boolean;
   /** What the entitlement's `source` says when this source's tier is the reason. */
   tierLabel: EntitlementSource;
   /** Active grants whose feature is in the catalog. */
@@ -115,10 +123,11 @@ interface Source {
 }
 
 /**
- * Effective entitlements (rules 2 and O3): one entitlement per feature, from the identity's own effective
- * tier and active grants plus, for each organization whose seat it holds and whose license is ACTIVE, that
- * organization's tier and active grants; nothing while the identity's license is revoked. With
- * `organizationId`, only the identity's own license and that organization count.
+ * Effective entitlements (rules 2, S4 and O3): one entitlement per feature, from the identity's own effective
+ * tier and active grants, the tiers its groups give, and, for each organization whose seat it holds and whose
+ * license is ACTIVE, that organization's tier and active grants; nothing while the identity's license is
+ * revoked. With `organizationId`, only the identity's own license (its groups' tiers included) and that
+ * organization count.
  */
 export function effectiveEntitlements(
   state: LicenseState,
@@ -143,16 +152,40 @@ export function effectiveEntitlements(
       (organizationId === null || organization.license.organizationId === organizationId),
   );
   const usedByFeature = state.usedByFeature ?? NO_USAGE;
+  const groups = groupTiersOf(state).map((tier): Source => ({
+    organization: null,
+    tier,
+    repeatsOwnTier: tier.key === own.tier.key,
+    tierLabel: 'TIER',
+    grants: [],
+    allGrants: [],
+    trial: null,
+    baseTier: null,
+  }));
   const merged = merge(
-    [own, ...organizations.map((o) => organizationSource(o, catalog, now))],
+    [own, ...groups, ...organizations.map((o) => organizationSource(o, catalog, now))],
     catalog,
     now,
-    {
-      usedByFeature,
-    },
+    { usedByFeature },
   );
   const overrides = (state.overrides ?? []).filter((override) => isOverrideActive(override, now));
   return overrides.length === 0 ? merged : applyOverrides(merged, overrides, catalog, usedByFeature);
+}
+
+/** The distinct tiers the identity's groups give, by key (the order between equal ranks). */
+function groupTiersOf(state: LicenseState): Tier[] {
+  const keys = [...new Set((state.groupTiers ?? []).map((entry) => entry.tierKey))].sort();
+  return keys.map((key) => resolveTier(state.catalog, key));
+}
+
+/**
+ * `User.tier`: the highest-ranked of the identity's own effective tier (rule 1) and the tiers its groups give
+ * (rule S4); between equal ranks its own tier, then the group tier with the smallest key.
+ */
+export function effectiveTier(state: LicenseState, now: Date): Tier {
+  const { license, catalog, defaultTier } = state;
+  const own = resolveTier(catalog, effectiveTierKey(license, defaultTier, now));
+  return groupTiersOf(state).reduce((best, tier) => (tier.rank > best.rank ? tier : best), own);
 }
 
 export function isOverrideActive(override: Override, now: Date): boolean {
@@ -264,10 +297,11 @@ export function isPooled(feature: Feature): boolean {
 }
 
 /**
- * Rule 2 over several sources. The first source is the one an entitlement's `source` speaks for: GRANT when
- * one of its grants contributes, else its tier's label, else ORGANIZATION. METERED limits add up over every
- * source (null if any is unlimited); CONFIG takes the newest active grant of any source, else the value of
- * the highest-ranked contributing tier.
+ * Rule 2 over several sources. The first source is the identity's own license: an entitlement's `source` is
+ * GRANT when one of its grants contributes, else its tier's label; without it, the label of the first source
+ * that contributes (TIER for a group's tier, ORGANIZATION). METERED limits add up over every source (null if
+ * any is unlimited); CONFIG takes the newest active grant of any source, else the value of the highest-ranked
+ * contributing tier.
  */
 function merge(
   sources: Source[],
@@ -318,7 +352,7 @@ function merge(
       remaining =
         limit === null ? null : pools.reduce((sum, pool) => sum + Math.max(0, pool.limit! - pool.used), 0);
     } else if (feature.kind === 'METERED') {
-      limit = mergeLimits(contributing.map(limitOf));
+      limit = mergeLimits(contributing.filter((source) => !source.repeatsOwnTier).map(limitOf));
       counted = usage.usedByFeature === null ? null : (usage.usedByFeature.get(key) ?? 0);
       remaining = counted === null || limit === null ? null : Math.max(0, limit - counted);
     }
@@ -327,11 +361,7 @@ function merge(
     entitlements.push({
       feature,
       source:
-        own && primary.grants.some((grant) => grant.featureKey === key)
-          ? 'GRANT'
-          : own && tierEntries(primary.tier).has(key)
-            ? primary.tierLabel
-            : 'ORGANIZATION',
+        own && primary.grants.some((grant) => grant.featureKey === key) ? 'GRANT' : contributing[0].tierLabel,
       grants,
       organizations: contributing
         .filter((source) => source.organization !== null)
@@ -396,7 +426,7 @@ export function viewLicense(state: LicenseState, now: Date): LicenseView {
       revokeReason: license.revokeReason,
       updatedAt: license.updatedAt,
     },
-    tier: resolveTier(catalog, effectiveTierKey(license, defaultTier, now)),
+    tier: effectiveTier(state, now),
     entitlements,
     seats: (state.organizations ?? []).map((organization) => organization.seat),
     now,

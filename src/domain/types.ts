@@ -108,6 +108,18 @@ export interface Seat {
   assignedBy: string;
 }
 
+/**
+ * A tier an identity has through a SCIM group of the identity directory (rule S4): the group's name mapped to a
+ * tier by setGroupTier.
+ */
+export interface GroupTier {
+  /** The SCIM Group's id. */
+  groupId: string;
+  /** Its displayName, for the audit trail. */
+  group: string;
+  tierKey: string;
+}
+
 /** A grant to one identity (`userId`) or to an organization as a whole (`organizationId`). */
 export interface Grant {
   id: string;

@@ -10,6 +10,7 @@ import { CatalogResolver } from './resolvers/catalog.resolver';
 import { resolveEntities } from './resolvers/entities';
 import { EntitlementResolver, UsageMeterResolver } from './resolvers/entitlement.resolver';
 import { GrantResolver } from './resolvers/grant.resolver';
+import { GroupTierResolver } from './resolvers/group-tier.resolver';
 import { LicenseResolver } from './resolvers/license.resolver';
 import { LicenseEventResolver } from './resolvers/license-event.resolver';
 import { organizationReferenceResolvers } from './resolvers/organization.reference';
@@ -65,6 +66,7 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
       OverrideResolver,
       UsageMeterResolver,
       ScimTokenResolver,
+      GroupTierResolver,
     ],
     // type-graphql insists on a PubSub; every subscription here brings its own stream (events/event-stream.ts).
     pubSub: createPubSub(),

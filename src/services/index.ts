@@ -8,6 +8,7 @@ import type { WebhookQueue } from '../db/webhook-queue';
 import type { CommittedEvents } from '../events/committed-events';
 import { CatalogService } from './catalog.service';
 import { ExpiryService } from './expiry.service';
+import { GroupTierService } from './group-tier.service';
 import { IdempotencyStore } from './idempotency';
 import { LicenseService } from './license.service';
 import { LicenseEventLog } from './license-event.service';
@@ -32,9 +33,11 @@ export interface Services {
   idempotency: IdempotencyStore;
   expiries: ExpiryService;
   webhooks: WebhookService;
-  /** SCIM provisioning: the directories and their effect on licenses. */
+  /** SCIM provisioning: the directories and their effect on licenses and seats. */
   scim: ScimService;
   scimTokens: ScimTokenService;
+  /** Tiers from SCIM groups (setGroupTier). */
+  groupTiers: GroupTierService;
 }
 
 /** What the services share with live delivery: the catalog cache, the webhook queue, the commit signal. */
@@ -66,6 +69,8 @@ export function createServices(
     organizations,
     config.defaultTier,
   );
+  const scimStore = new ScimStore(db);
+  const groupTiers = new GroupTierService(db, scimStore, store, licenseEventLog);
   return {
     catalog,
     licenses,
@@ -77,7 +82,8 @@ export function createServices(
     idempotency,
     expiries,
     webhooks: new WebhookService(db, { allowPrivate: config.webhooks.allowPrivate }),
-    scim: new ScimService(db, new ScimStore(db), licenses),
+    scim: new ScimService(db, scimStore, licenses, organizations, groupTiers),
     scimTokens: new ScimTokenService(db),
+    groupTiers,
   };
 }

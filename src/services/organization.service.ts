@@ -194,37 +194,52 @@ export class OrganizationService {
     const organizationId = checkOrganizationId(organizationIdInput);
     const userId = checkUserId(userIdInput);
     const reason = checkText(reasonInput, 'reason');
-    return this.db.transaction(async (manager) => {
-      const license = await this.requireLicense(manager, organizationId);
-      const held = await manager.findOneBy(SeatRow, { organizationId, userId, held: 1 });
-      if (held) return toSeat(held);
-      if (license.seatLimit !== null && license.seatsUsed >= license.seatLimit) {
-        throw new SeatLimitReachedError(organizationId, license.seatLimit);
-      }
-      const now = new Date();
-      const eventId = await this.events.record(
-        manager,
-        { type: 'SEAT_ASSIGNED', organizationId, userId, actor: actorOf(caller), reason },
-        now,
-      );
-      const seat: Omit<SeatRow, 'id'> = {
-        organizationId,
-        userId,
-        assignedAt: now,
-        assignedBy: actorOf(caller),
-        assignedEventId: eventId,
-        unassignedAt: null,
-        unassignedEventId: null,
-        held: 1,
-      };
-      const { identifiers } = await manager.insert(SeatRow, seat);
-      await manager.update(
-        OrganizationLicenseRow,
-        { organizationId },
-        { seatsUsed: license.seatsUsed + 1, updatedAt: now },
-      );
-      return toSeat({ ...seat, id: identifiers[0].id as string });
-    });
+    return this.db.transaction((manager) =>
+      this.assignSeatWithin(manager, organizationId, userId, actorOf(caller), reason),
+    );
+  }
+
+  /**
+   * assignSeat inside a transaction the caller holds, for an actor that is not a token's `sub` (SCIM's
+   * `scim:<token id>`): the caller's change and the seat commit together, or neither does. Throws NOT_FOUND
+   * without a license and SEAT_LIMIT_REACHED when no seat is free.
+   */
+  async assignSeatWithin(
+    manager: EntityManager,
+    organizationId: string,
+    userId: string,
+    actor: string,
+    reason: string | null,
+  ): Promise<Seat> {
+    const license = await this.requireLicense(manager, organizationId);
+    const held = await manager.findOneBy(SeatRow, { organizationId, userId, held: 1 });
+    if (held) return toSeat(held);
+    if (license.seatLimit !== null && license.seatsUsed >= license.seatLimit) {
+      throw new SeatLimitReachedError(organizationId, license.seatLimit);
+    }
+    const now = new Date();
+    const eventId = await this.events.record(
+      manager,
+      { type: 'SEAT_ASSIGNED', organizationId, userId, actor, reason },
+      now,
+    );
+    const seat: Omit<SeatRow, 'id'> = {
+      organizationId,
+      userId,
+      assignedAt: now,
+      assignedBy: actor,
+      assignedEventId: eventId,
+      unassignedAt: null,
+      unassignedEventId: null,
+      held: 1,
+    };
+    const { identifiers } = await manager.insert(SeatRow, seat);
+    await manager.update(
+      OrganizationLicenseRow,
+      { organizationId },
+      { seatsUsed: license.seatsUsed + 1, updatedAt: now },
+    );
+    return toSeat({ ...seat, id: identifiers[0].id as string });
   }
 
   /** Takes the user's seat back; the seat as it was is returned. */
@@ -239,27 +254,41 @@ export class OrganizationService {
     const userId = checkUserId(userIdInput);
     const reason = checkText(reasonInput, 'reason');
     return this.db.transaction(async (manager) => {
-      const license = await this.requireLicense(manager, organizationId);
-      const held = await manager.findOneBy(SeatRow, { organizationId, userId, held: 1 });
-      if (!held) throw new NotFoundError('Seat', `${organizationId}/${userId}`);
-      const now = new Date();
-      const eventId = await this.events.record(
-        manager,
-        { type: 'SEAT_UNASSIGNED', organizationId, userId, actor: actorOf(caller), reason },
-        now,
-      );
-      await manager.update(
-        SeatRow,
-        { id: held.id, unassignedAt: IsNull() },
-        { held: null, unassignedAt: now, unassignedEventId: eventId },
-      );
-      await manager.update(
-        OrganizationLicenseRow,
-        { organizationId },
-        { seatsUsed: license.seatsUsed - 1, updatedAt: now },
-      );
-      return toSeat(held);
+      await this.requireLicense(manager, organizationId);
+      const seat = await this.unassignSeatWithin(manager, organizationId, userId, actorOf(caller), reason);
+      if (!seat) throw new NotFoundError('Seat', `${organizationId}/${userId}`);
+      return seat;
     });
+  }
+
+  /** unassignSeat inside a transaction the caller holds (see assignSeatWithin); null when no seat is held. */
+  async unassignSeatWithin(
+    manager: EntityManager,
+    organizationId: string,
+    userId: string,
+    actor: string,
+    reason: string | null,
+  ): Promise<Seat | null> {
+    const license = await this.store.lock(manager, organizationId);
+    const held = license && (await manager.findOneBy(SeatRow, { organizationId, userId, held: 1 }));
+    if (!license || !held) return null;
+    const now = new Date();
+    const eventId = await this.events.record(
+      manager,
+      { type: 'SEAT_UNASSIGNED', organizationId, userId, actor, reason },
+      now,
+    );
+    await manager.update(
+      SeatRow,
+      { id: held.id, unassignedAt: IsNull() },
+      { held: null, unassignedAt: now, unassignedEventId: eventId },
+    );
+    await manager.update(
+      OrganizationLicenseRow,
+      { organizationId },
+      { seatsUsed: license.seatsUsed - 1, updatedAt: now },
+    );
+    return toSeat(held);
   }
 
   /** The organization's license, locked until commit; NOT_FOUND without one. */

@@ -5,11 +5,13 @@ import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import type { ScimStore } from '../db/scim-store';
 import { uniqueViolation } from '../db/unique-violation';
+import { withGroupEntry } from '../domain/group-tiers';
 import { ScimError } from '../domain/scim/errors';
 import { GROUP_FILTER_ATTRIBUTES, parseFilter, USER_FILTER_ATTRIBUTES } from '../domain/scim/filter';
 import { applyPatch } from '../domain/scim/patch';
 import type { Page, ScimGroup, ScimGroupFields, ScimUser, ScimUserFields } from '../domain/scim/resources';
 import {
+  caseless,
   checkIdUnchanged,
   patchableGroup,
   patchableUser,
@@ -18,12 +20,20 @@ import {
   subjectOf,
 } from '../domain/scim/resources';
 import type { JsonObject } from '../domain/scim/values';
+import type { GroupTier } from '../domain/types';
+import { NotFoundError, SeatLimitReachedError } from '../errors';
+import type { GroupTierService } from './group-tier.service';
+import { IDENTITY_DIRECTORY } from './group-tier.service';
 import type { LicenseService } from './license.service';
+import type { OrganizationService } from './organization.service';
 import type { ScimClient } from './scim-token.service';
 
 const DEACTIVATED = 'deactivated by the identity provider (SCIM)';
 const DELETED = 'deleted by the identity provider (SCIM)';
 const ACTIVE_AGAIN = 'active again at the identity provider (SCIM)';
+const PROVISIONED = 'provisioned by the identity provider (SCIM)';
+const GROUP_CHANGED = 'group changed at the identity provider (SCIM)';
+const GROUP_DELETED = 'group deleted at the identity provider (SCIM)';
 /** Every SCIM actor starts so; a license SCIM revoked is one SCIM may restore. */
 const SCIM_ACTOR_PREFIX = 'scim:';
 
@@ -33,17 +43,24 @@ export interface ListQuery {
 }
 
 /**
- * The SCIM directories and what they do to licenses. In the identity directory (a token without an organization)
- * a User's `active` governs the license of the identity it names: each write that leaves the User inactive, and
- * its deletion, revoke that license in the write's own transaction (LICENSE_REVOKED, actor `scim:<token id>`);
- * each write that leaves it active restores the license if SCIM was the last to revoke it, so an
- * administrator's revokeLicense (a chargeback, say) is never undone by a provider's routine PUT.
+ * The SCIM directories and what they do to licenses, each in the write's own transaction with actor
+ * `scim:<token id>`.
+ * - In the identity directory (a token without an organization) a User's `active` governs the license of the
+ *   identity it names: each write that leaves the User inactive, and its deletion, revoke that license; each
+ *   write that leaves it active restores the license if SCIM was the last to revoke it, so an administrator's
+ *   revokeLicense (a chargeback, say) is never undone by a provider's routine PUT. Its Groups give their
+ *   members the tiers mapped to their names (rule S4, see GroupTierService).
+ * - In an organization's directory a User's `active` governs its seat: each write that leaves it active holds
+ *   one (409 SEAT_LIMIT_REACHED, and nothing written, when none is free), each that leaves it inactive, and its
+ *   deletion, frees it. The identity's own license is not touched.
  */
 export class ScimService {
   constructor(
     private readonly db: Database,
     private readonly store: ScimStore,
     private readonly licenses: LicenseService,
+    private readonly organizations: OrganizationService,
+    private readonly groupTiers: GroupTierService,
   ) {}
 
   async users(client: ScimClient, query: ListQuery): Promise<{ total: number; users: ScimUser[] }> {
@@ -58,7 +75,6 @@ export class ScimService {
   }
 
   async createUser(client: ScimClient, body: JsonObject): Promise<ScimUser> {
-    refuseSeatChanges(client);
     const fields = readUser(body, true);
     const now = new Date();
     const user: ScimUser = {
@@ -71,13 +87,12 @@ export class ScimService {
     };
     return this.write(client, async (manager) => {
       await this.store.insertUser(manager, directoryOf(client), user);
-      await this.governLicense(manager, client, user);
+      await this.govern(manager, client, user, PROVISIONED);
       return user;
     });
   }
 
   async replaceUser(client: ScimClient, id: string, body: JsonObject): Promise<ScimUser> {
-    refuseSeatChanges(client);
     return this.changeUser(client, id, (current) => {
       checkIdUnchanged(body, id);
       return readUser(body, current.active);
@@ -85,7 +100,6 @@ export class ScimService {
   }
 
   async patchUser(client: ScimClient, id: string, body: JsonObject): Promise<ScimUser> {
-    refuseSeatChanges(client);
     return this.changeUser(client, id, (current) => {
       const patched = applyPatch(patchableUser(current), body);
       checkIdUnchanged(patched, id);
@@ -94,12 +108,30 @@ export class ScimService {
   }
 
   async deleteUser(client: ScimClient, id: string): Promise<void> {
-    refuseSeatChanges(client);
     await this.write(client, async (manager) => {
       const current = await this.store.user(manager, directoryOf(client), id, true);
       if (!current) throw ScimError.notFound('User', id);
+      const actor = actorOf(client);
+      if (client.organizationId !== null) {
+        await this.store.deleteUser(manager, id);
+        await this.organizations.unassignSeatWithin(
+          manager,
+          client.organizationId,
+          current.subject,
+          actor,
+          DELETED,
+        );
+        return;
+      }
+      // Read before the memberships go: the tiers its groups gave end with them.
+      if (current.groups.length > 0) {
+        await this.groupTiers.recordChanges(manager, [id], actor, DELETED, new Date(), (_member, tiers) => ({
+          before: tiers,
+          after: [],
+        }));
+      }
       await this.store.deleteUser(manager, id);
-      await this.licenses.revokeWithin(manager, current.subject, actorOf(client), DELETED);
+      await this.licenses.revokeWithin(manager, current.subject, actor, DELETED);
     });
   }
 
@@ -122,6 +154,7 @@ export class ScimService {
       await this.checkMembers(manager, client, fields.memberIds);
       const group = { id, ...fields, memberNames: new Map(), createdAt: now, updatedAt: now };
       await this.store.insertGroup(manager, directoryOf(client), group);
+      await this.recordGroupTiers(manager, client, id, null, fields, GROUP_CHANGED);
       return (await this.store.group(manager, directoryOf(client), id)) as ScimGroup;
     });
   }
@@ -146,6 +179,7 @@ export class ScimService {
       const current = await this.store.group(manager, directoryOf(client), id, true);
       if (!current) throw ScimError.notFound('Group', id);
       await this.store.deleteGroup(manager, id);
+      await this.recordGroupTiers(manager, client, id, current, null, GROUP_DELETED);
     });
   }
 
@@ -168,7 +202,7 @@ export class ScimService {
       }
       const user = { ...current, ...fields, updatedAt: new Date() };
       await this.store.updateUser(manager, directoryOf(client), user);
-      await this.governLicense(manager, client, user);
+      await this.govern(manager, client, user, ACTIVE_AGAIN);
       return user;
     });
   }
@@ -193,6 +227,7 @@ export class ScimService {
         ...fields,
         updatedAt: new Date(),
       });
+      await this.recordGroupTiers(manager, client, id, current, fields, GROUP_CHANGED);
       return (await this.store.group(manager, directoryOf(client), id)) as ScimGroup;
     });
   }
@@ -206,8 +241,17 @@ export class ScimService {
     }
   }
 
-  /** The identity's license follows the User: revoked while inactive, restored when SCIM had revoked it. */
-  private async governLicense(manager: EntityManager, client: ScimClient, user: ScimUser): Promise<void> {
+  /** What the User's `active` governs after a write: the identity's license, or the organization's seat. */
+  private async govern(
+    manager: EntityManager,
+    client: ScimClient,
+    user: ScimUser,
+    activeReason: string,
+  ): Promise<void> {
+    if (client.organizationId !== null) {
+      await this.governSeat(manager, client.organizationId, client, user, activeReason);
+      return;
+    }
     if (!user.active) {
       await this.licenses.revokeWithin(manager, user.subject, actorOf(client), DEACTIVATED);
       return;
@@ -218,10 +262,89 @@ export class ScimService {
     });
   }
 
-  /** One transaction; a unique index refusing the row (a retried or concurrent create) is 409 uniqueness. */
+  /**
+   * An active User holds a seat of the organization (kept if it holds one, given back if it was unassigned by
+   * hand: the directory is the record of who has one); an inactive one holds none.
+   */
+  private async governSeat(
+    manager: EntityManager,
+    organizationId: string,
+    client: ScimClient,
+    user: ScimUser,
+    reason: string,
+  ): Promise<void> {
+    const actor = actorOf(client);
+    if (!user.active) {
+      await this.organizations.unassignSeatWithin(manager, organizationId, user.subject, actor, DEACTIVATED);
+      return;
+    }
+    try {
+      await this.organizations.assignSeatWithin(manager, organizationId, user.subject, actor, reason);
+    } catch (error) {
+      // The contract's code as the detail, so the provider's log shows why the User was not provisioned.
+      if (error instanceof SeatLimitReachedError) throw new ScimError(409, 'SEAT_LIMIT_REACHED');
+      if (error instanceof NotFoundError) {
+        throw new ScimError(
+          409,
+          `Organization ${JSON.stringify(organizationId)} has no license yet, so no seat to hold: setOrganizationLicense first`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A group of the identity directory written (created, changed or deleted: `before` / `after` null): each
+   * member who has another tier from it than before gets a TIER_CHANGED (rule S4). Called after the write:
+   * the mappings are read after the group has taken its name, so a setGroupTier for that name either committed
+   * first and is read here, or reads this group once it commits (see GroupTierService.set).
+   */
+  private async recordGroupTiers(
+    manager: EntityManager,
+    client: ScimClient,
+    groupId: string,
+    before: ScimGroupFields | null,
+    after: ScimGroupFields | null,
+    cause: string,
+  ): Promise<void> {
+    if (client.organizationId !== null) return;
+    const named = [before, after].filter((group) => group !== null);
+    const mapped = await this.store.groupTiers(
+      manager,
+      named.map((group) => caseless(group.displayName)),
+    );
+    if (mapped.size === 0) return;
+    const entryOf = (group: ScimGroupFields | null) => {
+      const tierKey = group && mapped.get(caseless(group.displayName))?.tierKey;
+      const members = new Set(group?.memberIds);
+      return (memberId: string): GroupTier | null =>
+        tierKey && members.has(memberId) ? { groupId, group: group.displayName, tierKey } : null;
+    };
+    const [was, is] = [entryOf(before), entryOf(after)];
+    const changed = [...new Set(named.flatMap((group) => group.memberIds))].filter(
+      (memberId) => was(memberId)?.tierKey !== is(memberId)?.tierKey,
+    );
+    await this.groupTiers.recordChanges(
+      manager,
+      changed,
+      actorOf(client),
+      cause,
+      new Date(),
+      (member, tiers) => ({
+        before: withGroupEntry(tiers, groupId, was(member)),
+        after: withGroupEntry(tiers, groupId, is(member)),
+      }),
+    );
+  }
+
+  /**
+   * One transaction; a unique index refusing the row (a retried or concurrent create) is 409 uniqueness. Reads
+   * see what committed before them (READ COMMITTED): the writes lock the organization's license or members'
+   * licenses after their first read, and must read what the previous holders of those locks committed.
+   */
   private async write<T>(client: ScimClient, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     try {
-      return await this.db.transaction(work);
+      return await this.db.transaction(work, { readCommitted: true });
     } catch (error) {
       const violation = uniqueViolation(error);
       if (violation === null) throw error;
@@ -230,20 +353,8 @@ export class ScimService {
   }
 }
 
-const directoryOf = (client: ScimClient) => client.organizationId ?? '';
+const directoryOf = (client: ScimClient) => client.organizationId ?? IDENTITY_DIRECTORY;
 const actorOf = (client: ScimClient) => `${SCIM_ACTOR_PREFIX}${client.tokenId}`;
-
-/**
- * An organization's token governs its seats, which do not exist yet (issue 15): a write that would assign or free
- * one is refused as not implemented, rather than stored without its effect.
- */
-function refuseSeatChanges(client: ScimClient): void {
-  if (client.organizationId === null) return;
-  throw new ScimError(
-    501,
-    "Provisioning Users into an organization's seats is not available yet; a SCIM token without organizationId governs identities' licenses",
-  );
-}
 
 function uniquenessDetail(violation: string, client: ScimClient): string {
   if (violation.includes('user_name')) return 'A User with this userName already exists';

@@ -1,5 +1,5 @@
-import type { EntityManager } from 'typeorm';
 import { stringify } from 'safe-stable-stringify';
+import type { EntityManager } from 'typeorm';
 import { Brackets, IsNull } from 'typeorm';
 
 import { assertAnyScope } from '../auth/access';
@@ -127,7 +127,7 @@ export class UsageService {
 
       const userIds = [...new Set(fresh.map((use) => use.userId))];
       if (userIds.length > 0) {
-        await this.store.hold(manager, userIds, now);
+        await this.store.holdAll(manager, userIds, now);
         const states = await this.store.states(manager, userIds, now);
         const decisions = await this.decide(manager, fresh, states, naming, now);
         const crossings = decisions.map((decision) => this.count(decision, results, now));

@@ -115,7 +115,7 @@ describe('through @apollo/gateway, with FEDERATION_AUTH_DIRECTIVES=false', () =>
     expect(many.requests).toHaveLength(1);
     expect(many.requests[0]).toContain('_entities');
     expect(many.statements).toBe(one.statements);
-    expect(many.statements).toBeLessThanOrEqual(11);
+    expect(many.statements).toBeLessThanOrEqual(12);
   });
 
   it('forwards the caller’s token with mutations', async () => {

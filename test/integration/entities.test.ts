@@ -111,9 +111,9 @@ describe('_entities', () => {
     expect(many.users[499].usage.find((m: any) => m.feature.key === 'api')).toMatchObject({ used: 3 });
     expect(one.count).toBeGreaterThan(0);
     expect(many.count).toBe(one.count);
-    // One batch: the catalog version, licenses, grants, usage, seats, overrides, and the seats' organizations' licenses,
-    // grants and pools.
-    expect(many.count).toBeLessThanOrEqual(9);
+    // One batch: the catalog version, licenses, grants, usage, seats, overrides, group tiers, and the seats'
+    // organizations' licenses, grants and pools.
+    expect(many.count).toBeLessThanOrEqual(10);
   });
 
   it('answers an over-long id with BAD_USER_INPUT for that entity alone', async () => {

@@ -417,29 +417,6 @@ describe('SCIM Groups', () => {
   });
 });
 
-describe("an organization's SCIM token", () => {
-  it('has a directory of its own and refuses User writes until seats exist (501)', async () => {
-    const identities = scimClient(server.url, (await createScimToken(server)).token);
-    const organization = scimClient(
-      server.url,
-      (await createScimToken(server, { organizationId: 'org-1' })).token,
-    );
-    const before = await everything();
-    expectScimError(await organization('POST', '/Users', newUser('seat@example.com', 'seat-1')), 501);
-    expect(await everything()).toEqual(before);
-    expect((await organization('GET', '/Users')).body).toMatchObject({ totalResults: 0, Resources: [] });
-
-    const group = await organization('POST', '/Groups', { displayName: 'Engineering' });
-    expect(group.status).toBe(201);
-    expect((await identities('GET', `/Groups/${group.body.id}`)).status).toBe(404);
-    const mine = await organization(
-      'GET',
-      `/Groups?filter=${encodeURIComponent('displayName eq "Engineering"')}`,
-    );
-    expect(mine.body.Resources.map((found: any) => found.id)).toEqual([group.body.id]);
-  });
-});
-
 describe('SCIM requests in the logs', () => {
   it('are access-logged by path, without the token, the filter or the password', async () => {
     const child = spawnServer({ DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'trace' });

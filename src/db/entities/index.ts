@@ -9,7 +9,7 @@ export { LicenseSigningKeyRow } from './license-signing-key.entity';
 export { OrganizationLicenseRow } from './organization-license.entity';
 export { OrganizationUsageCounterRow } from './organization-usage-counter.entity';
 export { OverrideRow } from './override.entity';
-export { ScimGroupMemberRow, ScimGroupRow } from './scim-group.entity';
+export { ScimGroupMemberRow, ScimGroupRow, ScimGroupTierRow } from './scim-group.entity';
 export { ScimTokenRow } from './scim-token.entity';
 export { ScimUserRow } from './scim-user.entity';
 export { SeatRow } from './seat.entity';

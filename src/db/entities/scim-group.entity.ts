@@ -37,3 +37,24 @@ export class ScimGroupMemberRow {
   @PrimaryColumn({ name: 'user_id', type: 'varchar', length: 36 })
   userId!: string;
 }
+
+/** A group name of the identity directory mapped to a tier (setGroupTier): its members have that tier too. */
+@Entity('scim_group_tiers')
+export class ScimGroupTierRow {
+  /** The name in lower case, as `ScimGroupRow.displayNameKey`: the mapping holds whichever group has the name. */
+  @PrimaryColumn({ name: 'group_key', type: 'varchar', length: 255 })
+  groupKey!: string;
+
+  /** The name as setGroupTier was last given it. */
+  @Column({ name: 'group_name', type: 'varchar', length: 255 })
+  groupName!: string;
+
+  @Column({ name: 'tier_key', type: 'varchar', length: 64 })
+  tierKey!: string;
+
+  @Column({ name: 'updated_by', type: 'varchar', length: 255 })
+  updatedBy!: string;
+
+  @Column(timestamp({ name: 'updated_at' }))
+  updatedAt!: Date;
+}

@@ -9,6 +9,7 @@ import { Organizations1764940000000 } from './1764940000000-organizations';
 import { Scim1765020000000 } from './1765020000000-scim';
 import { OverridesAndAlerts1765060000000 } from './1765060000000-overrides-and-alerts';
 import { LicenseSigningKeys1765100000000 } from './1765100000000-license-signing-keys';
+import { ScimGroupTiers1765140000000 } from './1765140000000-scim-group-tiers';
 
 /** Every migration, oldest first. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   Scim1765020000000,
   OverridesAndAlerts1765060000000,
   LicenseSigningKeys1765100000000,
+  ScimGroupTiers1765140000000,
 ];

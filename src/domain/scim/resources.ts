@@ -1,5 +1,5 @@
 import type { JsonValue } from '../types';
-import { userIdProblem } from '../validation';
+import { isWellFormedText, userIdProblem } from '../validation';
 import { ScimError } from './errors';
 import {
   ENTERPRISE_USER_SCHEMA,
@@ -119,6 +119,13 @@ export function subjectOf(user: ScimUserFields, attribute: ScimUserIdAttribute):
 
 /** Lower case, for the attributes compared without regard to case (userName, displayName: caseExact false). */
 export const caseless = (text: string) => text.toLowerCase();
+
+/** What is wrong with a group name given to setGroupTier, by the rules a Group's displayName follows; or null. */
+export function groupNameProblem(name: string): string | null {
+  const length = [...name].length;
+  if (length < 1 || length > MAX_NAME_LENGTH) return `group must be 1 to ${MAX_NAME_LENGTH} characters`;
+  return isWellFormedText(name) ? null : 'group must be well-formed Unicode text';
+}
 
 /** A Group as a POST or PUT (or a patched document) gives it. */
 export function readGroup(body: JsonObject): ScimGroupFields {

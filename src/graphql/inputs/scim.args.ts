@@ -11,3 +11,12 @@ export class CreateScimTokenArgs {
   @Field(() => ScimUserIdAttribute, { nullable: true, defaultValue: 'EXTERNAL_ID' })
   userIdAttribute?: ScimUserIdAttributeValue | null;
 }
+
+@ArgsType()
+export class SetGroupTierArgs {
+  @Field(() => String, { description: "A SCIM group's displayName in the identity directory, any case" })
+  group!: string;
+
+  @Field(() => ID, { nullable: true, description: 'null removes the mapping' })
+  tier?: string | null;
+}
