@@ -516,7 +516,7 @@ describe('recordUsage with overrides', () => {
         ? setOverride({ userId: id, feature: 'api', effect: 'LIMIT', limit: 30 }).then(() => null)
         : recordUsage(server, meter, { userId: id, feature: 'api' }),
     );
-    const allowed = (await Promise.all(calls)).filter((r) => r !== null && r.allowed);
+    const allowed = (await Promise.all(calls)).filter((r) => r?.allowed).map((r) => r!);
     for (const result of allowed) {
       expect([100, 30]).toContain(result.meter.limit);
       expect(result.meter.used).toBeLessThanOrEqual(result.meter.limit as number);
