@@ -220,8 +220,7 @@ export class UsageService {
       periodStart: counter.key.periodStart,
     };
     for (const threshold of crossedThresholds(feature.alertThresholds, limit, usedBefore, usedAfter)) {
-      if (await manager.existsBy(UsageAlertRow, { ...alert, threshold })) continue;
-      await manager.insert(UsageAlertRow, { ...alert, threshold, reachedAt: now });
+      if (!(await storeAlertMark(manager, { ...alert, threshold, reachedAt: now }))) continue;
       await this.events.record(
         manager,
         {
@@ -290,6 +289,23 @@ function counterWhere(manager: EntityManager, counter: Counter): string {
     counterSql.set(counter.table, sql);
   }
   return sql;
+}
+
+/**
+ * Stores an alert's mark unless it is stored already; true when this call stored it. Not a plain read first:
+ * a pool's state (and so a transaction's snapshot) is read before the pool's row is locked, so a mark another
+ * member's call stored in the meantime, under a limit since raised, is only seen by a write.
+ */
+async function storeAlertMark(manager: EntityManager, mark: UsageAlertRow): Promise<boolean> {
+  const [sql, parameters] = manager
+    .createQueryBuilder()
+    .insert()
+    .into(UsageAlertRow)
+    .values(mark)
+    .orIgnore()
+    .getQueryAndParameters();
+  const { affected } = await manager.queryRunner!.query(sql, parameters, true);
+  return affected === 1;
 }
 
 function entitlementOf(

@@ -1,8 +1,11 @@
-import { FeatureRow } from '../../src/db/entities';
+import { FeatureRow, UsageAlertRow } from '../../src/db/entities';
+import { periodWindow } from '../../src/domain/periods';
 import { createTestCatalog } from '../testkit/catalog';
+import { describeOnMysql } from '../testkit/database';
 import { recordUsage, storedEvents } from '../testkit/licensing';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
+import { waitUntil } from '../testkit/wait';
 
 /** Rule A1: USAGE_THRESHOLD_REACHED once per meter, period and threshold, in the transaction of the usage. */
 
@@ -242,6 +245,57 @@ describe('a pooled meter', () => {
       const own = await storedEvents(server, { userId }, 'type user { id }');
       expect(own.filter((e) => e.type.startsWith('USAGE_') && e.user !== null)).toEqual([]);
     }
+  });
+});
+
+describeOnMysql('a pooled meter racing a limit change', () => {
+  it('records a threshold that a racing call already recorded under the old limit neither twice nor with an error', async () => {
+    // Limit 20 (tier 10, grant 10): the 50 % mark is 10.
+    await mutate(
+      'mutation { setOrganizationLicense(input: { organizationId: "race-org", tier: "pool" }) { id } }',
+    );
+    await mutate('mutation { assignSeat(organizationId: "race-org", userId: "race-member") { assignedAt } }');
+    await mutate(
+      'mutation { grantOrganizationEntitlement(input: { organizationId: "race-org", feature: "credits", limit: 10 }) { id } }',
+    );
+    await use('race-member', 1, 'credits');
+
+    // Another member's call, under the limit before the grant (mark 5), holds the pool while this call reads
+    // its state, then records the 50 % alert and commits: this call must see that row once it has the pool.
+    const other = server.dataSource.createQueryRunner();
+    await other.connect();
+    try {
+      await other.startTransaction();
+      await other.query(
+        "SELECT used FROM organization_usage_counters WHERE organization_id = 'race-org' AND feature_key = 'credits' FOR UPDATE",
+      );
+      const racing = use('race-member', 9, 'credits');
+      // The call waits for the pool (in this database: other suites may share the server).
+      await waitUntil(
+        async () => {
+          const transactions: { trx_state: string }[] = await server.dataSource.query(
+            `SELECT t.trx_state FROM information_schema.innodb_trx t
+             JOIN information_schema.processlist p ON p.id = t.trx_mysql_thread_id WHERE p.db = DATABASE()`,
+          );
+          return transactions.some((transaction) => transaction.trx_state === 'LOCK WAIT');
+        },
+        // InnoDB refreshes innodb_trx only after 100 ms without a read of it.
+        { what: 'the usage call waiting for the pool', intervalMs: 200 },
+      );
+      await other.manager.insert(UsageAlertRow, {
+        ownerKind: 'ORGANIZATION',
+        ownerId: 'race-org',
+        featureKey: 'credits',
+        periodStart: periodWindow('MONTH', new Date()).start,
+        threshold: 50,
+        reachedAt: new Date(),
+      });
+      await other.commitTransaction();
+      expect(await racing).toMatchObject({ allowed: true, meter: { used: 10, limit: 20 } });
+    } finally {
+      await other.release();
+    }
+    expect(await alerts({ organizationId: 'race-org' })).toEqual([]);
   });
 });
 
