@@ -225,7 +225,7 @@ describe('each effect against each feature kind', () => {
     expect(await overrideRows(id)).toEqual([]);
   });
 
-  it('needs entitlements:write to set or remove; the user itself may read its overrides', async () => {
+  it('needs entitlements:write to set or remove; the user itself may read its overrides, no one else without entitlements:read', async () => {
     const id = newUser();
     await setOverride({ userId: id, feature: 'sso', effect: 'DENY' });
     const input = { userId: id, feature: 'api', effect: 'DENY' };
@@ -236,12 +236,17 @@ describe('each effect against each feature kind', () => {
       );
     }
     expect((await server.gqlAs(null, SET, { input })).errors?.[0].extensions.code).toBe('UNAUTHENTICATED');
-    const own = await server.gqlAs(
-      await server.token(id),
-      'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { overrides { effect feature { key } } } } }',
-      { r: [{ __typename: 'User', id }] },
-    );
-    expect(dataOf(own)._entities[0].overrides).toEqual([{ effect: 'DENY', feature: { key: 'sso' } }]);
+    const readOverrides = async (token: string) =>
+      server.gqlAs(
+        token,
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { overrides { effect feature { key } } } } }',
+        { r: [{ __typename: 'User', id }] },
+      );
+    expect(dataOf(await readOverrides(await server.token(id)))._entities[0].overrides).toEqual([
+      { effect: 'DENY', feature: { key: 'sso' } },
+    ]);
+    const someoneElse = await readOverrides(await server.token('someone-else'));
+    expect(someoneElse.errors?.[0].extensions.code).toBe('FORBIDDEN');
     expect(await overrideRows(id)).toHaveLength(1);
   });
 });

@@ -5,6 +5,7 @@ import { describeOnMysql } from '../testkit/database';
 import { recordUsage, storedEvents } from '../testkit/licensing';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
+import { openSocket, untilSubscribed } from '../testkit/subscriptions';
 import { waitUntil } from '../testkit/wait';
 
 /** Rule A1: USAGE_THRESHOLD_REACHED once per meter, period and threshold, in the transaction of the usage. */
@@ -188,6 +189,43 @@ describe('thresholds crossed by usage', () => {
       },
     );
     await use(id, 2);
+    expect(await alerts({ userId: id })).toEqual([threshold(50)]);
+  });
+});
+
+describe('alerts as they reach their consumers', () => {
+  it('are pushed on licenseEvents with their threshold, and on neither access subscription', async () => {
+    const id = await userOn('ten');
+    const socket = openSocket(server.wsUrl, { connectionParams: { token: await server.token(id) } });
+    try {
+      const subscribe = (field: string) =>
+        socket.subscribe(`subscription { ${field} { type threshold feature { key } } }`);
+      const [all, granted, revoked] = ['licenseEvents', 'entitlementGranted', 'entitlementRevoked'].map(
+        subscribe,
+      );
+      await untilSubscribed(() => server.live.feed.listenerCount, 3, [all, granted, revoked]);
+      await use(id, 10);
+      const pushed = await all.waitForData(3);
+      expect(pushed.map((payload) => payload.data.licenseEvents)).toEqual([
+        { type: 'USAGE_THRESHOLD_REACHED', threshold: 50, feature: { key: 'calls' } },
+        { type: 'USAGE_THRESHOLD_REACHED', threshold: 80, feature: { key: 'calls' } },
+        { type: 'USAGE_LIMIT_REACHED', threshold: null, feature: { key: 'calls' } },
+      ]);
+      // The next push on the access subscriptions is a marker, not an alert.
+      await changeTier(id, 'corp');
+      await changeTier(id, 'ten');
+      expect((await granted.waitForData(1))[0].data.entitlementGranted.type).toBe('TIER_CHANGED');
+      expect((await revoked.waitForData(1))[0].data.entitlementRevoked.type).toBe('TIER_CHANGED');
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('are not stored again when a call is replayed with its idempotency key', async () => {
+    const id = await userOn('ten');
+    const input = { userId: id, feature: 'calls', amount: 6, idempotencyKey: 'alerting-once' };
+    await recordUsage(server, meter, input);
+    await recordUsage(server, meter, input);
     expect(await alerts({ userId: id })).toEqual([threshold(50)]);
   });
 });
