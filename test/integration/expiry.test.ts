@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { GrantRow, LicenseEventRow } from '../../src/db/entities';
+import { GrantRow, LicenseEventRow, OverrideRow } from '../../src/db/entities';
 import { ExpiryService } from '../../src/services/expiry.service';
 import { createTestCatalog } from '../testkit/catalog';
 import type { TestServer } from '../testkit/server';
@@ -14,6 +14,10 @@ describe('recording expiries', () => {
     await createTestCatalog(server);
   });
   afterAll(() => server.stop());
+
+  /** A second replica's sweeper, on the same database. */
+  const anotherReplica = () =>
+    new ExpiryService(server.db, server.services.licenseEventLog, 'basic', server.services.overrides);
 
   it('records 300 expiries that come due together exactly once, with two replicas sweeping at the same time', async () => {
     const expired = new Date(Date.now() - 1000);
@@ -35,12 +39,7 @@ describe('recording expiries', () => {
     for (let i = 0; i < grants.length; i += 100)
       await server.dataSource.manager.insert(GrantRow, grants.slice(i, i + 100));
 
-    const otherReplica = new ExpiryService(
-      server.db,
-      server.services.licenseEventLog,
-      'basic',
-      server.services.overrides,
-    );
+    const otherReplica = anotherReplica();
     const [mine, theirs] = await Promise.all([
       server.services.expiries.recordDue(),
       otherReplica.recordDue(),
@@ -51,5 +50,52 @@ describe('recording expiries', () => {
     expect(events).toHaveLength(300);
     expect(new Set(events.map((event) => event.grantId)).size).toBe(300);
     expect(await server.services.expiries.recordDue()).toBe(0);
+  });
+
+  it('records overrides that run out together exactly once each, with two replicas sweeping, and none that ended first', async () => {
+    const expired = new Date(Date.now() - 1000);
+    const override = (userId: string, featureKey: string, extra: Partial<OverrideRow> = {}): OverrideRow => ({
+      id: randomUUID(),
+      userId,
+      featureKey,
+      effect: 'DENY',
+      limit: null,
+      value: null,
+      expiresAt: expired,
+      reason: null,
+      createdBy: 'test',
+      createdAt: new Date(expired.getTime() - 60_000),
+      endedAt: null,
+      expiryRecordedAt: null,
+      ...extra,
+    });
+    const due = Array.from({ length: 240 }, (_, i) => override(`denied-${i % 120}`, i < 120 ? 'sso' : 'api'));
+    const notDue = [
+      override('denied-0', 'audit', { endedAt: new Date(expired.getTime() - 1) }),
+      override('denied-1', 'audit', { expiresAt: new Date(Date.now() + 3_600_000) }),
+      override('denied-2', 'audit', { expiresAt: null }),
+    ];
+    for (let i = 0; i < due.length; i += 100)
+      await server.dataSource.manager.insert(OverrideRow, due.slice(i, i + 100));
+    await server.dataSource.manager.insert(OverrideRow, notDue);
+
+    const [mine, theirs] = await Promise.all([
+      server.services.expiries.recordDue(),
+      anotherReplica().recordDue(),
+    ]);
+    expect(mine + theirs).toBe(240);
+
+    const events = await server.dataSource.manager.findBy(LicenseEventRow, { type: 'OVERRIDE_EXPIRED' });
+    expect(events).toHaveLength(240);
+    expect(new Set(events.map((event) => `${event.userId}/${event.featureKey}`)).size).toBe(240);
+    expect(events.every((event) => event.occurredAt.getTime() === expired.getTime())).toBe(true);
+    // A DENY of sso, which the default tier does not give, changed no access; a DENY of api did.
+    expect(
+      events.filter((event) => event.accessChange === 'GAINED').map((event) => event.featureKey),
+    ).toEqual(Array(120).fill('api'));
+    expect(events.filter((event) => event.accessChange === null)).toHaveLength(120);
+    expect(await anotherReplica().recordDue()).toBe(0);
+    const rows = await server.dataSource.manager.findBy(OverrideRow, {});
+    expect(rows.filter((row) => row.expiryRecordedAt !== null)).toHaveLength(240);
   });
 });

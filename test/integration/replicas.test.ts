@@ -105,6 +105,25 @@ describeOnMysql('two replicas sharing the database and Redis', () => {
     expect(stored.licenseEvents.events.filter((e: any) => e.type === 'ENTITLEMENT_EXPIRED')).toHaveLength(1);
   });
 
+  it("records and pushes an override's expiry exactly once with two replicas running", async () => {
+    const watchers = [subscribe(0, REVOKED, { u: 'fleet-4' }), subscribe(1, REVOKED, { u: 'fleet-4' })];
+    await Promise.all(watchers.map((watcher, replica) => subscribed(replica, 1, watcher)));
+    // More projects than the free tier's 3, for a second: its end takes them away.
+    await gql(
+      1,
+      'mutation($e: DateTime!) { setOverride(input: { userId: "fleet-4", feature: "projects", effect: LIMIT, limit: 100, expiresAt: $e }) { id } }',
+      { e: new Date(Date.now() + 1000).toISOString() },
+    );
+    for (const watcher of watchers) {
+      const [pushed] = await watcher.waitForData(1, 4000);
+      expect(pushed.data.entitlementRevoked.type).toBe('OVERRIDE_EXPIRED');
+    }
+    await sleep(1500);
+    for (const watcher of watchers) expect(watcher.received).toHaveLength(1);
+    const stored = await gql(0, '{ licenseEvents(userId: "fleet-4") { events { type } } }');
+    expect(stored.licenseEvents.events.map((e: any) => e.type)).toEqual(['OVERRIDE_SET', 'OVERRIDE_EXPIRED']);
+  });
+
   it('stays up without Redis, reports not ready, and delivers what it missed once Redis is back', async () => {
     const watcher = subscribe(1, EVENTS, { u: 'fleet-3' });
     await subscribed(1, 1, watcher);

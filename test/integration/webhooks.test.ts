@@ -326,6 +326,66 @@ describe('webhook deliveries', () => {
     }
   });
 
+  it('delivers overrides and usage alerts (with the threshold) to an endpoint that asked for them', async () => {
+    const { secret } = await createEndpoint([
+      'OVERRIDE_SET',
+      'OVERRIDE_REMOVED',
+      'OVERRIDE_EXPIRED',
+      'USAGE_THRESHOLD_REACHED',
+    ]);
+    const userId = 'hooked-overrides';
+    dataOf(
+      await server.gql(
+        'mutation { upsertFeature(input: { key: "hooked-calls", kind: METERED, alertThresholds: [50] }) { key } }',
+      ),
+    );
+    const mutations = [
+      'mutation($u: ID!) { setOverride(input: { userId: $u, feature: "sso", effect: DENY, reason: "abuse" }) { id } }',
+      'mutation($u: ID!) { removeOverride(userId: $u, feature: "sso", reason: "appeal") { id } }',
+      'mutation($u: ID!) { setOverride(input: { userId: $u, feature: "hooked-calls", effect: LIMIT, limit: 4 }) { id } }',
+      'mutation($u: ID!) { recordUsage(input: { userId: $u, feature: "hooked-calls", amount: 2 }) { allowed } }',
+    ];
+    for (const mutation of mutations) dataOf(await server.gql(mutation, { u: userId }));
+    dataOf(
+      await server.gql(
+        'mutation($u: ID!, $e: DateTime!) { setOverride(input: { userId: $u, feature: "theme", effect: VALUE, value: "dark", expiresAt: $e }) { id } }',
+        { u: userId, e: new Date(Date.now() + 300).toISOString() },
+      ),
+    );
+
+    await receiver.waitFor(() => receiver.accepted.length === 6);
+    const payloads = receiver.accepted
+      .map((request) => verified(secret, request))
+      .sort((a, b) => Number(a.id) - Number(b.id));
+    const data = { userId, organizationId: null, grantId: null, fromTier: null, toTier: null };
+    expect(payloads.map(({ type, data }) => ({ type, data }))).toEqual([
+      {
+        type: 'OVERRIDE_SET',
+        data: { ...data, feature: 'sso', actor: 'admin', reason: 'abuse', threshold: null },
+      },
+      {
+        type: 'OVERRIDE_REMOVED',
+        data: { ...data, feature: 'sso', actor: 'admin', reason: 'appeal', threshold: null },
+      },
+      {
+        type: 'OVERRIDE_SET',
+        data: { ...data, feature: 'hooked-calls', actor: 'admin', reason: null, threshold: null },
+      },
+      {
+        type: 'USAGE_THRESHOLD_REACHED',
+        data: { ...data, feature: 'hooked-calls', actor: 'admin', reason: null, threshold: 50 },
+      },
+      {
+        type: 'OVERRIDE_SET',
+        data: { ...data, feature: 'theme', actor: 'admin', reason: null, threshold: null },
+      },
+      {
+        type: 'OVERRIDE_EXPIRED',
+        data: { ...data, feature: 'theme', actor: 'system', reason: null, threshold: null },
+      },
+    ]);
+  });
+
   it('stores no delivery for a mutation that was refused', async () => {
     await createEndpoint();
     const refused = await server.gql(

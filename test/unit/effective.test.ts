@@ -18,6 +18,8 @@ import type {
   Grant,
   JsonValue,
   License,
+  Override,
+  OverrideEffect,
   Tier,
   Trial,
   UsagePeriod,
@@ -439,6 +441,202 @@ describe('effectiveEntitlements', () => {
       const s = state({ grants: [grant('api', { limit: 1, value: 'x' })] });
       expect(entitlementOf(s, 'api')?.value).toBeNull();
     });
+  });
+});
+
+// ---- rule V1: overrides
+
+let overrideSeq = 0;
+function override(featureKey: string, effect: OverrideEffect, extra: Partial<Override> = {}): Override {
+  overrideSeq += 1;
+  return {
+    id: `o${overrideSeq}`,
+    userId: 'u1',
+    featureKey,
+    effect,
+    limit: null,
+    value: null,
+    expiresAt: null,
+    reason: null,
+    createdBy: 'admin',
+    createdAt: plus(NOW, -HOUR),
+    endedAt: null,
+    ...extra,
+  };
+}
+
+describe('overrides (rule V1): applied after every other source, and they win', () => {
+  const corpTrial = license({ trial: trial('corp', plus(NOW, DAY)) });
+
+  it.each<[string, Partial<LicenseState>, string, Partial<Entitlement> | undefined]>([
+    // DENY removes the feature whatever gives it.
+    [
+      'DENY of a tier BOOLEAN',
+      { license: license({ baseTierKey: 'corp' }), overrides: [override('sso', 'DENY')] },
+      'sso',
+      undefined,
+    ],
+    ['DENY of a tier METERED', { overrides: [override('api', 'DENY')] }, 'api', undefined],
+    ['DENY of a tier CONFIG', { overrides: [override('theme', 'DENY')] }, 'theme', undefined],
+    [
+      'DENY of a trial and a grant',
+      { license: corpTrial, grants: [grant('sso')], overrides: [override('sso', 'DENY')] },
+      'sso',
+      undefined,
+    ],
+    ['DENY of what nothing gives', { overrides: [override('sso', 'DENY')] }, 'sso', undefined],
+    // LIMIT makes the limit exactly its own, raised or lowered, and gives the feature by itself.
+    [
+      'LIMIT raising a tier limit and a grant',
+      {
+        grants: [grant('api', { limit: 50 })],
+        overrides: [override('api', 'LIMIT', { limit: 500 })],
+        usedByFeature: new Map([['api', 40]]),
+      },
+      'api',
+      { source: 'OVERRIDE', limit: 500, used: 40, remaining: 460 },
+    ],
+    [
+      'LIMIT lowering an unlimited trial tier',
+      { license: corpTrial, overrides: [override('api', 'LIMIT', { limit: 20 })] },
+      'api',
+      { source: 'OVERRIDE', limit: 20, remaining: 20 },
+    ],
+    [
+      'LIMIT null: unlimited',
+      { overrides: [override('api', 'LIMIT')] },
+      'api',
+      { limit: null, remaining: null, used: 0 },
+    ],
+    [
+      'LIMIT below what is used',
+      { overrides: [override('api', 'LIMIT', { limit: 5 })], usedByFeature: new Map([['api', 9]]) },
+      'api',
+      { limit: 5, used: 9, remaining: 0 },
+    ],
+    [
+      'LIMIT where nothing gives the feature',
+      { license: license({ baseTierKey: 'legacy' }), overrides: [override('api', 'LIMIT', { limit: 3 })] },
+      'api',
+      { source: 'OVERRIDE', limit: 3, used: 0, remaining: 3, grants: [], expiresAt: null },
+    ],
+    // VALUE makes the value its own, and gives the feature by itself.
+    [
+      'VALUE over the newest grant',
+      {
+        grants: [grant('theme', { value: 'red' })],
+        overrides: [override('theme', 'VALUE', { value: 'black' })],
+      },
+      'theme',
+      { source: 'OVERRIDE', value: 'black' },
+    ],
+    ['VALUE null', { overrides: [override('theme', 'VALUE')] }, 'theme', { source: 'OVERRIDE', value: null }],
+    [
+      'VALUE where nothing gives the feature',
+      { license: license({ baseTierKey: 'corp' }), overrides: [override('theme', 'VALUE', { value: 1 })] },
+      'theme',
+      { value: 1, limit: null, used: null },
+    ],
+    // Only active overrides count.
+    [
+      'an override that has ended',
+      { overrides: [override('api', 'DENY', { endedAt: plus(NOW, -1) })] },
+      'api',
+      { source: 'TIER', override: null },
+    ],
+    [
+      'an override expiring exactly now',
+      { overrides: [override('api', 'DENY', { expiresAt: NOW })] },
+      'api',
+      { source: 'TIER' },
+    ],
+    [
+      'an override expiring one millisecond later',
+      { overrides: [override('api', 'DENY', { expiresAt: plus(NOW, 1) })] },
+      'api',
+      undefined,
+    ],
+    // An override of the wrong kind (the feature changed kind since) is ignored; a revoked license gives nothing.
+    [
+      'a LIMIT on a feature now BOOLEAN',
+      { license: license({ baseTierKey: 'corp' }), overrides: [override('sso', 'LIMIT', { limit: 1 })] },
+      'sso',
+      { source: 'TIER', limit: null },
+    ],
+    [
+      'a VALUE on a feature now METERED',
+      { overrides: [override('api', 'VALUE', { value: 'x' })] },
+      'api',
+      { source: 'TIER', value: null },
+    ],
+    [
+      'a revoked license',
+      { license: license({ status: 'REVOKED' }), overrides: [override('api', 'LIMIT', { limit: 5 })] },
+      'api',
+      undefined,
+    ],
+  ])('%s', (_case, extra, key, expected) => {
+    const e = entitlementOf(state(extra), key);
+    if (expected === undefined) expect(e).toBeUndefined();
+    else expect(e).toMatchObject(expected);
+  });
+
+  it('points at the override that decides, and keeps the grants that would have contributed', () => {
+    const g = grant('api', { limit: 5 });
+    const o = override('api', 'LIMIT', { limit: 7 });
+    expect(entitlementOf(state({ grants: [g], overrides: [o] }), 'api')).toMatchObject({
+      override: o,
+      grants: [g],
+    });
+  });
+
+  it('keeps the entitlements in feature order when an override adds one', () => {
+    const s = state({
+      license: license({ baseTierKey: 'legacy' }),
+      overrides: [override('theme', 'VALUE'), override('api', 'LIMIT')],
+    });
+    expect(keysOf(effectiveEntitlements(s, NOW))).toEqual(['api', 'theme']);
+  });
+
+  it('ignores an override of a feature not in the catalog', () => {
+    expect(
+      effectiveEntitlements(state({ overrides: [override('ghost', 'LIMIT', { limit: 1 })] }), NOW),
+    ).toEqual(effectiveEntitlements(state(), NOW));
+  });
+
+  it.each<[string, Partial<LicenseState>, Date | null]>([
+    [
+      'the tier goes on after it',
+      { overrides: [override('api', 'LIMIT', { limit: 1, expiresAt: plus(NOW, DAY) })] },
+      null,
+    ],
+    [
+      'nothing else gives the feature',
+      { overrides: [override('theme', 'VALUE', { expiresAt: plus(NOW, DAY) })] },
+      plus(NOW, DAY),
+    ],
+    [
+      'a grant giving it ends later',
+      {
+        grants: [grant('theme', { expiresAt: plus(NOW, 3 * DAY) })],
+        overrides: [override('theme', 'VALUE', { expiresAt: plus(NOW, DAY) })],
+      },
+      plus(NOW, 3 * DAY),
+    ],
+    [
+      'a grant giving it ends earlier',
+      {
+        grants: [grant('theme', { expiresAt: plus(NOW, HOUR) })],
+        overrides: [override('theme', 'VALUE', { expiresAt: plus(NOW, DAY) })],
+      },
+      plus(NOW, DAY),
+    ],
+    ['it never ends', { overrides: [override('theme', 'VALUE')] }, null],
+  ])('says when access ends if nothing changes: %s', (_case, extra, expiresAt) => {
+    // The corporate tier has no theme: only grants and overrides give it.
+    const s = state({ license: license({ baseTierKey: 'corp' }), ...extra });
+    const key = extra.overrides![0].featureKey;
+    expect(entitlementOf(s, key)?.expiresAt).toEqual(expiresAt);
   });
 });
 

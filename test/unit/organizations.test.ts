@@ -15,6 +15,7 @@ import type {
   JsonValue,
   MeterScope,
   OrganizationLicense,
+  Override,
   Tier,
 } from '../../src/domain/types';
 import { choosePool } from '../../src/domain/usage';
@@ -338,6 +339,59 @@ describe('pooled meters (rule O4)', () => {
     expect(() => choosePool(two, null)).toThrow(
       expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', field: 'organizationId' } }),
     );
+  });
+});
+
+describe('overrides over seats (rule V1)', () => {
+  const deny = (featureKey: string): Override => ({
+    id: `deny-${featureKey}`,
+    userId: 'u1',
+    featureKey,
+    effect: 'DENY',
+    limit: null,
+    value: null,
+    expiresAt: null,
+    reason: null,
+    createdBy: 'admin',
+    createdAt: at(-DAY),
+    endedAt: null,
+  });
+  const seated = (overrides: Override[]) =>
+    state({
+      organizations: [
+        organization('acme', 'team', { used: { credits: 4 } }),
+        organization('globex', 'enterprise'),
+      ],
+      overrides,
+    });
+
+  it('DENY wins over every seat, in every view of the identity', () => {
+    const s = seated([deny('sso')]);
+    expect(of(s, 'sso')).toBeUndefined();
+    expect(of(s, 'sso', 'acme')).toBeUndefined();
+    expect(of(s, 'sso', 'globex')).toBeUndefined();
+  });
+
+  it('DENY of a pooled feature leaves no pool to draw on', () => {
+    const s = seated([deny('credits')]);
+    expect(of(s, 'credits')).toBeUndefined();
+    expect(choosePool(of(s, 'credits'), 'acme')).toBeNull();
+    expect(usageMeters(effectiveEntitlements(s, NOW), NOW).map((m) => m.feature.key)).toEqual(['api']);
+  });
+
+  it('LIMIT replaces the sum over the own tier and every seat', () => {
+    const s = seated([{ ...deny('api'), effect: 'LIMIT', limit: 50 }]);
+    expect(of(s, 'api')).toMatchObject({ source: 'OVERRIDE', limit: 50, organizations: ['acme', 'globex'] });
+  });
+
+  it('VALUE replaces the highest-ranked tier and the newest organization grant', () => {
+    const s = state({
+      organizations: [
+        organization('globex', 'enterprise', { grants: [orgGrant('globex', 'theme', { value: 'org' })] }),
+      ],
+      overrides: [{ ...deny('theme'), effect: 'VALUE', value: 'mine' }],
+    });
+    expect(of(s, 'theme')).toMatchObject({ source: 'OVERRIDE', value: 'mine' });
   });
 });
 

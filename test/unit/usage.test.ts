@@ -1,5 +1,10 @@
 import type { Entitlement, Feature } from '../../src/domain/types';
-import { currentUsage, earliestCurrentPeriodStart, meterAfterUse } from '../../src/domain/usage';
+import {
+  crossedThresholds,
+  currentUsage,
+  earliestCurrentPeriodStart,
+  meterAfterUse,
+} from '../../src/domain/usage';
 
 const feature = (key: string, usagePeriod: Feature['usagePeriod']): Feature => ({
   key,
@@ -103,5 +108,23 @@ describe('meterAfterUse', () => {
       limit: null,
       remaining: null,
     });
+  });
+});
+
+describe('crossedThresholds (rule A1)', () => {
+  it.each<[string, number[], number | null, number, number, number[]]>([
+    ['none below the first mark', [50, 80], 10, 0, 4, []],
+    ['the call that reaches a mark', [50, 80], 10, 4, 5, [50]],
+    ['none once past a mark', [50, 80], 10, 5, 6, []],
+    ['one call crossing several, lowest first', [80, 50], 10, 0, 9, [50, 80]],
+    ['every one when the limit is reached at once', [50, 80, 99], 10, 0, 10, [50, 80, 99]],
+    ['marks rounded up: 50 % of 3 is 2', [50], 3, 0, 1, []],
+    ['marks rounded up: reached at 2 of 3', [50], 3, 1, 2, [50]],
+    ['1 % of a large limit', [1], 1_000_000, 9_999, 10_000, [1]],
+    ['none on an unlimited meter', [50, 80], null, 0, 1_000_000, []],
+    ['a limit of 0 is reached by nothing that is allowed', [50], 0, 0, 0, []],
+    ['none without thresholds', [], 10, 0, 10, []],
+  ])('%s', (_case, thresholds, limit, before, after, crossed) => {
+    expect(crossedThresholds(thresholds, limit, before, after)).toEqual(crossed);
   });
 });

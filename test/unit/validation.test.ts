@@ -1,5 +1,7 @@
 import type { Feature, FeatureKind, JsonValue } from '../../src/domain/types';
 import {
+  checkAlertThresholds,
+  checkAlertThresholdsFit,
   checkAmount,
   checkCursor,
   checkDate,
@@ -10,6 +12,7 @@ import {
   checkJsonValue,
   checkKey,
   checkLimit,
+  checkOverrideFits,
   checkPageSize,
   checkRequiredText,
   checkText,
@@ -397,5 +400,77 @@ describe('dates (1970 to 9999)', () => {
   it('refuses a date before 1970 or after 9999', () => {
     expectBadInput(() => checkDate(new Date(-1), 'startsAt'), 'startsAt');
     expectBadInput(() => checkDate(new Date('+010000-01-01T00:00:00Z'), 'expiresAt'), 'expiresAt');
+  });
+});
+
+describe('alert thresholds (integers 1 to 99, unique, at most 10)', () => {
+  it('accepts none, and ten from 1 to 99, returned in order', () => {
+    expect(checkAlertThresholds([])).toEqual([]);
+    expect(checkAlertThresholds([99, 1, 50, 2, 3, 4, 5, 6, 7, 8])).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 50, 99]);
+  });
+
+  it.each<[string, number[], string]>([
+    ['0', [50, 0], 'alertThresholds.1'],
+    ['100', [100], 'alertThresholds.0'],
+    ['a negative one', [-1], 'alertThresholds.0'],
+    ['a fraction', [12.5], 'alertThresholds.0'],
+    ['duplicates', [50, 80, 50], 'alertThresholds'],
+    ['eleven', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'alertThresholds'],
+  ])('refuses %s', (_case, thresholds, field) => {
+    expectBadInput(() => checkAlertThresholds(thresholds), field);
+  });
+
+  it('go with METERED features only', () => {
+    const withThresholds = (kind: FeatureKind) => ({ ...feature('f', kind), alertThresholds: [50] });
+    expect(() => checkAlertThresholdsFit(withThresholds('METERED'))).not.toThrow();
+    expectBadInput(() => checkAlertThresholdsFit(withThresholds('BOOLEAN')), 'alertThresholds');
+    expectBadInput(() => checkAlertThresholdsFit(withThresholds('CONFIG')), 'alertThresholds');
+    expect(() => checkAlertThresholdsFit(feature('f', 'BOOLEAN'))).not.toThrow();
+  });
+});
+
+describe('checkOverrideFits (rule V1)', () => {
+  const metered = feature('api', 'METERED');
+  const pooled: Feature = { ...metered, key: 'credits', meterScope: 'ORGANIZATION' };
+  const override = (
+    effect: 'DENY' | 'LIMIT' | 'VALUE',
+    limit: number | null = null,
+    value: JsonValue = null,
+  ) => ({
+    effect,
+    limit,
+    value,
+  });
+
+  it.each<[string, Feature, ReturnType<typeof override>]>([
+    ['DENY on BOOLEAN', feature('sso', 'BOOLEAN'), override('DENY')],
+    ['DENY on METERED', metered, override('DENY')],
+    ['DENY on CONFIG', feature('theme', 'CONFIG'), override('DENY')],
+    ['DENY on a pooled feature', pooled, override('DENY')],
+    ['LIMIT on METERED', metered, override('LIMIT', 5)],
+    ['LIMIT null (unlimited) on METERED', metered, override('LIMIT')],
+    ['VALUE on CONFIG', feature('theme', 'CONFIG'), override('VALUE', null, { dark: true })],
+    ['VALUE null on CONFIG', feature('theme', 'CONFIG'), override('VALUE')],
+  ])('accepts %s', (_case, f, o) => {
+    expect(() => checkOverrideFits(f, o)).not.toThrow();
+  });
+
+  it.each<[string, Feature, ReturnType<typeof override>, string]>([
+    ['LIMIT on BOOLEAN', feature('sso', 'BOOLEAN'), override('LIMIT', 5), 'effect'],
+    ['LIMIT on CONFIG', feature('theme', 'CONFIG'), override('LIMIT', 5), 'effect'],
+    ['LIMIT on a pooled feature', pooled, override('LIMIT', 5), 'effect'],
+    ['VALUE on BOOLEAN', feature('sso', 'BOOLEAN'), override('VALUE', null, 1), 'effect'],
+    ['VALUE on METERED', metered, override('VALUE', null, 1), 'effect'],
+    ['DENY with a limit', metered, override('DENY', 5), 'limit'],
+    [
+      'DENY with a value, even a falsy one',
+      feature('theme', 'CONFIG'),
+      override('DENY', null, false),
+      'value',
+    ],
+    ['LIMIT with a value', metered, override('LIMIT', 5, 'x'), 'value'],
+    ['VALUE with a limit', feature('theme', 'CONFIG'), override('VALUE', 0, 'x'), 'limit'],
+  ])('refuses %s', (_case, f, o, field) => {
+    expectBadInput(() => checkOverrideFits(f, o), field);
   });
 });
