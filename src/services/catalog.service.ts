@@ -13,6 +13,7 @@ import {
   FeatureRow,
   GrantRow,
   OrganizationUsageCounterRow,
+  OverrideRow,
   TierEntitlementRow,
   TierRow,
   UsageCounterRow,
@@ -180,19 +181,25 @@ export class CatalogService {
   }
 }
 
-/** Refuses to change the kind of a feature that tiers, grants (even ended ones) or usage counters refer to. */
+/** Refuses to change the kind of a feature that tiers, grants or overrides (even ended ones) or usage counters refer to. */
 async function assertKindCanChange(
   manager: EntityManager,
   feature: Feature,
   kind: FeatureKind,
 ): Promise<void> {
   const where = { featureKey: feature.key };
-  const [tiers, grants, counters] = await Promise.all([
+  const [tiers, grants, overrides, counters] = await Promise.all([
     manager.existsBy(TierEntitlementRow, where),
     manager.existsBy(GrantRow, where),
+    manager.existsBy(OverrideRow, where),
     manager.existsBy(UsageCounterRow, where),
   ]);
-  const users = [tiers && 'tiers', grants && 'grants', counters && 'usage counters'].filter(Boolean);
+  const users = [
+    tiers && 'tiers',
+    grants && 'grants',
+    overrides && 'overrides',
+    counters && 'usage counters',
+  ].filter(Boolean);
   if (users.length > 0) {
     throw new BadUserInputError(
       'kind',
