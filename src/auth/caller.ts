@@ -1,17 +1,18 @@
 /**
- * Who is calling. Built once per request by the transport from its bearer token and handed to every
- * service call, which is where access is decided (see access.ts).
+ * Who is calling. Made by the transport from the request's bearer token and handed to every service call,
+ * which is where access is decided (see access.ts). The requests that carry the same verified token share
+ * one (see VerifiedTokens), so it is never changed.
  */
 export interface Caller {
   /** The verified `sub` claim; null when the request carries no valid token. */
-  subject: string | null;
-  scopes: ReadonlySet<string>;
+  readonly subject: string | null;
+  readonly scopes: ReadonlySet<string>;
   /** When the token stops being valid; sockets are closed then. */
-  expiresAt: Date | null;
+  readonly expiresAt: Date | null;
   /** Why the request is not authenticated, for the UNAUTHENTICATED message. */
-  problem: string | null;
+  readonly problem: string | null;
   /** The token could not be checked (the identity provider did not answer): the same token may pass later. */
-  checkUnavailable: boolean;
+  readonly checkUnavailable: boolean;
 }
 
 export const Scope = {

@@ -6,6 +6,7 @@ import { startIdentityProvider } from '../testkit/jwks-server';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
+import { waitUntil } from '../testkit/wait';
 
 let idp: TestIdentityProvider;
 let server: TestServer;
@@ -215,6 +216,53 @@ describe('authorization', () => {
       ),
     );
     expect(granted.grantEntitlement.grantedBy).toBe('admin-1');
+  });
+});
+
+describe('a token verified before (kept by the verifier)', () => {
+  it('is refused once the identity provider dropped its key and the JWKS was fetched again', async () => {
+    const rotating = await startIdentityProvider();
+    let own: TestServer | null = null;
+    try {
+      own = await startTestServer({
+        env: {
+          AUTH_JWKS_URL: rotating.jwksUrl,
+          AUTH_ISSUER: rotating.issuer,
+          AUTH_AUDIENCE: rotating.audience,
+          AUTH_JWKS_COOLDOWN_MS: '1',
+        },
+      });
+      const old = await rotating.sign({ sub: 'alice' });
+      expect(dataOf(await own.gqlAs(old, READ_ALICE))._entities).toHaveLength(1);
+      await rotating.rotate();
+      // Still the keys fetched before: accepted, as jose alone would.
+      expect(dataOf(await own.gqlAs(old, READ_ALICE))._entities).toHaveLength(1);
+      // A token with the new key's kid makes the JWKS be fetched again...
+      const renewed = await rotating.sign({ sub: 'alice' });
+      expect(dataOf(await own.gqlAs(renewed, READ_ALICE))._entities).toHaveLength(1);
+      // ...after which the old token is verified again, against keys that no longer hold its own.
+      const refused = await own.gqlAs(old, READ_ALICE);
+      expect(codeOf(refused)).toBe('UNAUTHENTICATED');
+      expect(refused.errors?.[0].message).toMatch(/unknown key/);
+    } finally {
+      await own?.stop();
+      await rotating.close();
+    }
+  });
+
+  it('is refused, over HTTP and on a socket, once it has expired', async () => {
+    // Expired 4 s ago: still within the 5 s of clock tolerance, for a second or so.
+    const token = await idp.sign({ sub: 'alice' }, { expiresIn: nowSeconds() - 4 });
+    expect(dataOf(await server.gqlAs(token, READ_ALICE))._entities).toHaveLength(1);
+    await waitUntil(async () => codeOf(await server.gqlAs(token, READ_ALICE)) === 'UNAUTHENTICATED', {
+      what: 'the kept token to be refused',
+    });
+    const socket = openSocket(server.wsUrl, { connectionParams: { token } });
+    try {
+      expect(await socket.closed).toMatchObject({ code: 4401, reason: expect.stringMatching(/expired/) });
+    } finally {
+      await socket.close();
+    }
   });
 });
 

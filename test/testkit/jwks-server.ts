@@ -16,6 +16,8 @@ export interface TestIdentityProvider {
   fetches(): number;
   /** When true, the JWKS endpoint accepts requests and never answers. */
   setHanging(hanging: boolean): void;
+  /** Replaces the signing key: a new `kid` signs from now on, and the JWKS no longer lists the old one. */
+  rotate(): Promise<void>;
   sign(
     claims: JWTPayload,
     options?: { kid?: string; key?: CryptoKey; expiresIn?: string | number },
@@ -24,9 +26,10 @@ export interface TestIdentityProvider {
 }
 
 export async function startIdentityProvider(): Promise<TestIdentityProvider> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
-  const kid = 'test-key-1';
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const { privateKey: firstKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  let privateKey = firstKey;
+  let kid = 'test-key-1';
+  let jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   let fetches = 0;
   let hanging = false;
   const server = http.createServer((req, res) => {
@@ -44,11 +47,19 @@ export async function startIdentityProvider(): Promise<TestIdentityProvider> {
     jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     issuer,
     audience,
-    kid,
+    get kid() {
+      return kid;
+    },
     publicKeyPem: await exportSPKI(publicKey),
     fetches: () => fetches,
     setHanging: (value) => {
       hanging = value;
+    },
+    async rotate() {
+      const next = await generateKeyPair('RS256', { extractable: true });
+      privateKey = next.privateKey;
+      kid = `test-key-${Number(kid.split('-').pop()) + 1}`;
+      jwk = { ...(await exportJWK(next.publicKey)), kid, alg: 'RS256', use: 'sig' };
     },
     sign(claims, options = {}) {
       return new SignJWT({ ...claims })
