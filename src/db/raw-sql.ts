@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { EntityManager, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
@@ -13,7 +14,62 @@ export interface Statement {
  * than the database round trip.
  */
 export function statement(manager: EntityManager, sql: string, parameters: ObjectLiteral = {}): Statement {
-  const [bound, values] = manager.connection.driver.escapeQueryWithParameters(sql, parameters);
+  const { driver } = manager.connection;
+  if (driver.options.type === 'mysql') return bindMysql(sql, parameters);
+  const [bound, values] = driver.escapeQueryWithParameters(sql, parameters);
+  return { sql: bound, parameters: values };
+}
+
+/** A named parameter in SQL text as TypeORM finds it: `:name`, or `:...name` for a list. */
+const NAMED_PARAMETER = /:(\.\.\.)?([A-Za-z0-9_.]+)/g;
+
+/** SQL text split around its named parameters: text, then name, spread and original text, in turn. */
+type Template = (string | { name: string; spread: boolean; text: string })[];
+
+/** Templates by SQL text: the texts are the code's own, so few; bounded all the same. */
+const templates = new LRUCache<string, Template>({ max: 1000 });
+
+/**
+ * What TypeORM's MySQL driver does in `escapeQueryWithParameters` (every value a `?`, a list one `?` per
+ * item, a function's result inlined, a name without a parameter left as it is), with the text split once
+ * per SQL text instead of matched again on every call: on the hot reads that matching cost more CPU than
+ * the rest of the statement's preparation.
+ */
+function bindMysql(sql: string, parameters: ObjectLiteral): Statement {
+  const values: unknown[] = [];
+  if (Object.keys(parameters).length === 0) return { sql, parameters: values };
+  let template = templates.get(sql);
+  if (!template) {
+    template = [];
+    let last = 0;
+    for (const match of sql.matchAll(NAMED_PARAMETER)) {
+      template.push(sql.slice(last, match.index), { name: match[2], spread: !!match[1], text: match[0] });
+      last = match.index + match[0].length;
+    }
+    template.push(sql.slice(last));
+    templates.set(sql, template);
+  }
+  let bound = '';
+  for (const part of template) {
+    if (typeof part === 'string') {
+      bound += part;
+    } else if (!Object.prototype.hasOwnProperty.call(parameters, part.name)) {
+      bound += part.text;
+    } else {
+      const value: unknown = parameters[part.name];
+      if (part.spread) {
+        for (let i = 0; i < (value as unknown[]).length; i += 1) {
+          bound += i === 0 ? '?' : ', ?';
+          values.push((value as unknown[])[i]);
+        }
+      } else if (typeof value === 'function') {
+        bound += (value as () => string)();
+      } else {
+        bound += '?';
+        values.push(value);
+      }
+    }
+  }
   return { sql: bound, parameters: values };
 }
 
