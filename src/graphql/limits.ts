@@ -73,13 +73,30 @@ export function assertCostWithinLimit(
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>> | null | undefined,
 ): void {
-  const cost = operationCost(schema, document, operation, variables ?? {});
+  const cost = operation.variableDefinitions?.length
+    ? operationCost(schema, document, operation, variables ?? {})
+    : staticCost(schema, document, operation);
   if (cost > QUERY_LIMITS.maxCost) {
     throw new GraphQLError(`Query cost limit of ${QUERY_LIMITS.maxCost} exceeded, found ${cost}.`, {
       // `http` makes Apollo Server answer 400, as for the other limits; the WebSocket transport drops it.
       extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
     });
   }
+}
+
+/** Without variables the cost is the operation's alone: reckoned once per operation node (parsed once per text). */
+const staticCosts = new WeakMap<OperationDefinitionNode, number>();
+function staticCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): number {
+  let cost = staticCosts.get(operation);
+  if (cost === undefined) {
+    cost = operationCost(schema, document, operation, {});
+    staticCosts.set(operation, cost);
+  }
+  return cost;
 }
 
 /**

@@ -13,8 +13,16 @@ export function assertIntrospectionAuthenticated(
   operation: OperationDefinitionNode,
   caller: Caller,
 ): void {
-  if (rootFields(operation.selectionSet, document).some(isIntrospection)) assertAuthenticated(caller);
+  let asks = asksIntrospection.get(operation);
+  if (asks === undefined) {
+    asks = rootFields(operation.selectionSet, document).some(isIntrospection);
+    asksIntrospection.set(operation, asks);
+  }
+  if (asks) assertAuthenticated(caller);
 }
+
+/** Per operation node: documents are parsed once per query text (Apollo's cache, the socket's cache). */
+const asksIntrospection = new WeakMap<OperationDefinitionNode, boolean>();
 
 const isIntrospection = (name: string) => name === '__schema' || name === '__type';
 

@@ -129,6 +129,8 @@ function assertVariablesValid(
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>> | null | undefined,
 ): void {
+  // Nothing to coerce (values given for undeclared variables are ignored, as graphql-js ignores them).
+  if (!operation.variableDefinitions?.length) return;
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, {
     maxErrors: 1,
   });

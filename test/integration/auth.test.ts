@@ -63,6 +63,8 @@ describe('token verification against a JWKS over HTTP', () => {
     ]) {
       expect(codeOf(await server.gqlAs(null, query))).toBe('UNAUTHENTICATED');
       expect((await server.gqlAs(admin, query)).errors).toBeUndefined();
+      // What is kept per document is that it introspects, not who may: no token, still refused.
+      expect(codeOf(await server.gqlAs(null, query))).toBe('UNAUTHENTICATED');
     }
   });
 

@@ -71,6 +71,8 @@ describe.each(transports)('over %s', (_name, send) => {
   it('refuses 30 pages of $n = 1,000 events, as it refuses them with a literal 1000', async () => {
     expectRefusedForCost(await send(thirtyPages('$n'), { n: 1000 }));
     expectRefusedForCost(await send(thirtyPages('1000', '')));
+    // Again: the cost of an operation without variables is reckoned once and kept for its text.
+    expectRefusedForCost(await send(thirtyPages('1000', '')));
   });
 
   it('refuses them when $n takes its default value 1,000 from the operation', async () => {
