@@ -20,6 +20,7 @@ import { runEntities } from './scenario-entities';
 import { runFanout } from './scenario-fanout';
 import { runHot } from './scenario-hot';
 import { runMemory } from './scenario-memory';
+import { runOrganization } from './scenario-organization';
 import { runUsage } from './scenario-usage';
 import { mysqlOptions, resetAndSeed } from './setup';
 
@@ -30,6 +31,7 @@ const TITLES: Record<ScenarioName, string> = {
   usage: '3. Usage',
   fanout: '4. Revocation fan-out',
   memory: '5. Memory',
+  org: '6. Organization downgrade',
 };
 const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   entities: runEntities,
@@ -37,6 +39,7 @@ const RUNNERS: Record<ScenarioName, (ctx: BenchContext) => Promise<ScenarioResul
   usage: runUsage,
   fanout: runFanout,
   memory: runMemory,
+  org: runOrganization,
 };
 
 const log = (message: string) => process.stdout.write(`${message}\n`);

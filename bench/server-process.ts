@@ -185,6 +185,16 @@ export class InspectorProfiler {
   }
 }
 
+/** Until each replica's own gauge shows at least `each` active subscriptions (30 s at most). */
+export async function waitForSubscriptions(replicas: ServerProcess[], each: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const counts = await Promise.all(replicas.map((replica) => replica.activeSubscriptions()));
+    if (counts.every((count) => count === null || count >= each)) return;
+    await sleep(100);
+  }
+}
+
 /** Statements per second a server sends while idle (event feed, expiry sweeper, webhook queue). */
 export async function idleStatementRate(server: ServerProcess, ms = 2000): Promise<number> {
   const before = await server.statements();
