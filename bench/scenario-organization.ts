@@ -14,6 +14,7 @@ import { mapLimit, now, round, sleep, summarize, waitUntil } from './stats';
 const WARMUP_ROUNDS = 5;
 const ROUNDS = 20;
 const WAIT_MS = 5000;
+const IDLE_MS = 3000;
 /** Each seat holder's own stream: with a user's token and no userId, its events and its organizations'. */
 const SUBSCRIPTION =
   'subscription { entitlementRevoked { id type organization { id } fromTier { key } toTier { key } } }';
@@ -112,7 +113,18 @@ export async function runOrganization(ctx: BenchContext): Promise<ScenarioResult
       );
     const measured: Round[] = [];
     await replicas[0].profiler?.start();
+    // CPU time, unlike latency, holds on a busy machine: what a round costs each process, less what the
+    // same wall time costs it idle (event feed polls, expiry sweeps, webhook queue, socket keep-alives).
+    const cpuNow = () => [...replicas.map((replica) => replica.cpuMs()), benchCpuMs()];
+    const idleStart = { cpu: cpuNow(), at: now() };
+    await sleep(IDLE_MS);
+    const idle = { cpu: cpuNow(), at: now() };
+    const idlePerMs = idle.cpu.map((ms, i) => (ms - idleStart.cpu[i]) / (idle.at - idleStart.at));
     for (let i = 0; i < ROUNDS; i += 1) measured.push(await downgradeAndBack(i));
+    const rounds = { cpu: cpuNow(), at: now() };
+    const cpuPerRound = rounds.cpu.map(
+      (ms, i) => (ms - idle.cpu[i] - idlePerMs[i] * (rounds.at - idle.at)) / ROUNDS,
+    );
     if (replicas[0].profiler) ctx.saveProfile('org-replica-0', await replicas[0].profiler.stop());
     current = null;
     const subscriptionErrors = subscribers.reduce((sum, subscriber) => sum + subscriber.errors.length, 0);
@@ -166,6 +178,14 @@ export async function runOrganization(ctx: BenchContext): Promise<ScenarioResult
         met: allServed,
       },
       {
+        measure: 'CPU per round beyond idle: replica 0 / 1 / bench',
+        value: cpuPerRound.map((ms) => fmt.ms(ms)).join(' / '),
+        reference: '',
+        ratio: '',
+        target: '',
+        met: null,
+      },
+      {
         measure: 'mutation round trip / p99 send → receipt',
         value: `${fmt.ms(roundTrip.p50)} / ${fmt.ms(fromSend.p99)}`,
         reference: '',
@@ -191,6 +211,11 @@ export async function runOrganization(ctx: BenchContext): Promise<ScenarioResult
         sendToReceiptMs: rounded(fromSend),
         mutationRoundTripMs: rounded(roundTrip),
         floor: { responseToReceiptMs: rounded(floor) },
+        cpuMsPerRound: {
+          replicas: cpuPerRound.slice(0, 2).map((ms) => round(ms, 1)),
+          bench: round(cpuPerRound[2], 1),
+          idleMsPerSecond: idlePerMs.map((ms) => round(ms * 1000, 1)),
+        },
         perRound: measured.map((r) => ({
           roundTripMs: round(r.answered - r.sent, 1),
           lastReceiptFromSendMs: round(Math.max(...r.receipts) - r.sent, 1),
@@ -209,11 +234,21 @@ export async function runOrganization(ctx: BenchContext): Promise<ScenarioResult
           `own ${members.length / 2} deliveries on the event loop, and receipts would come before the response). ` +
           `Unlike scenario 4 (one user's event, executed once for all its subscribers), every seat holder is ` +
           `another caller, so each executes its own payload. Floor: ${members.length} ioredis ` +
-          `connections SUBSCRIBEd to one channel and one PUBLISH per round, timed from the PUBLISH reply.`,
+          `connections SUBSCRIBEd to one channel and one PUBLISH per round, timed from the PUBLISH reply. CPU per ` +
+          `round: user + system time of each replica (/proc/PID/stat) and of the bench process (which holds the ` +
+          `${members.length} client sockets) over the measured rounds, less their idle rate (measured over ` +
+          `${IDLE_MS / 1000} s just before) over the same time, divided by the rounds; a round is one downgrade and ` +
+          `one upgrade (each replica takes one of the two).`,
       ],
     };
   } finally {
     await closeAll(subscribers);
     await Promise.all(replicas.map((replica) => replica.stop()));
   }
+}
+
+/** CPU time of this process (user + system), in ms. */
+function benchCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
