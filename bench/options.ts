@@ -1,7 +1,16 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const SCENARIOS = ['entities', 'hot', 'usage', 'fanout', 'memory', 'tokens', 'usageBatch'] as const;
+export const SCENARIOS = [
+  'entities',
+  'hot',
+  'usage',
+  'fanout',
+  'memory',
+  'tokens',
+  'org',
+  'usageBatch',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -38,7 +47,7 @@ const HELP = `npm run bench -- [options]
   --only a,b        scenarios to run: ${SCENARIOS.join(', ')} (default: all)
   --duration S      seconds of load per autocannon phase (default 10)
   --no-build        do not run \`npm run build\` first
-  --profile         CPU-profile the server during the measured phases of entities, hot, usage and fanout
+  --profile         CPU-profile the server during the measured phases of entities, hot, usage, fanout, org
                     (replica 0); the .cpuprofile files and their top functions go to --profile-dir;
                     results are not written
   --profile-dir D   where profiles go (default: $TMPDIR/entitlements-bench-profiles)

@@ -21,6 +21,7 @@ import { runEntities } from './scenario-entities';
 import { runFanout } from './scenario-fanout';
 import { runHot } from './scenario-hot';
 import { runMemory } from './scenario-memory';
+import { runOrganization } from './scenario-organization';
 import { runTokens } from './scenario-tokens';
 import { runUsage } from './scenario-usage';
 import { runUsageBatch } from './scenario-usage-batch';
@@ -34,7 +35,8 @@ const TITLES: Record<ScenarioName, string> = {
   fanout: '4. Revocation fan-out',
   memory: '5. Memory',
   tokens: '6. Offline license token check',
-  usageBatch: '7. Usage batch',
+  org: '7. Organization downgrade',
+  usageBatch: '8. Usage batch',
 };
 /** Each scenario sees the results before it (the token check compares itself with the hot check). */
 const RUNNERS: Record<
@@ -47,6 +49,7 @@ const RUNNERS: Record<
   fanout: runFanout,
   memory: runMemory,
   tokens: runTokens,
+  org: runOrganization,
   usageBatch: runUsageBatch,
 };
 

@@ -1,14 +1,14 @@
-import { Redis } from 'ioredis';
-
 import type { BenchContext } from './context';
+import type { TimedPush } from './push-timing';
+import { redisFloor, sinceAnswer, sinceSend } from './push-timing';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
 import type { ServerProcess } from './server-process';
-import { startServerProcess } from './server-process';
+import { startServerProcess, waitForSubscriptions } from './server-process';
 import { FANOUT_USER } from './setup';
 import type { Subscriber } from './sockets';
 import { closeAll, openSubscribers } from './sockets';
-import { mapLimit, now, round, sleep, summarize, waitUntil } from './stats';
+import { now, round, sleep, summarize, waitUntil } from './stats';
 
 const SUBSCRIBERS = 1000;
 const REVOCATIONS = 5;
@@ -18,21 +18,9 @@ const SUBSCRIPTION =
 const REVOKE =
   'mutation Revoke($id: ID!) { revokeEntitlement(grantId: $id, reason: "bench") { id revokedAt } }';
 
-async function waitUntilAll(replicas: ServerProcess[], each: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const counts = await Promise.all(replicas.map((replica) => replica.activeSubscriptions()));
-    if (counts.every((count) => count === null || count >= each)) return;
-    await sleep(100);
-  }
-}
-
-interface Round {
+/** A revocation: the grant it revokes, and when its mutation was sent, answered and received. */
+interface Round extends TimedPush {
   key: string;
-  /** performance.now() when the mutation was sent / its response (or the publish reply) arrived. */
-  sent: number;
-  answered: number;
-  receipts: number[];
 }
 
 /**
@@ -48,8 +36,6 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
   const watcher = await ctx.token('bench-watcher', ['entitlements:read']);
   const replicas: ServerProcess[] = [];
   let subscribers: Subscriber[] = [];
-  const redisSubscribers: Redis[] = [];
-  let publisher: Redis | null = null;
   try {
     replicas.push(
       ...(await Promise.all(
@@ -75,7 +61,7 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
       });
     }
     // Until each replica reports its share of subscriptions (its own gauge), then a little longer.
-    await waitUntilAll(replicas, SUBSCRIBERS / replicas.length);
+    await waitForSubscriptions(replicas, SUBSCRIBERS / replicas.length);
     await sleep(500);
 
     const revoke = async (index: number): Promise<Round> => {
@@ -113,38 +99,11 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
     subscribers = [];
 
     // Floor: raw Redis pub/sub to as many connections, timed the same way.
-    const channel = `bench:fanout:${process.pid}`;
-    const floorRounds = new Map<string, Round>();
-    const opened = await mapLimit(Array.from({ length: SUBSCRIBERS }), 100, async () => {
-      const redis = new Redis(options.redisUrl, { lazyConnect: true });
-      await redis.connect();
-      await redis.subscribe(channel);
-      redis.on('message', (_channel, message: string) => floorRounds.get(message)?.receipts.push(now()));
-      return redis;
-    });
-    redisSubscribers.push(...opened);
-    publisher = new Redis(options.redisUrl);
-    const publish = async (key: string): Promise<Round> => {
-      const round: Round = { key, sent: now(), answered: 0, receipts: [] };
-      floorRounds.set(key, round);
-      const listeners = await (publisher as Redis).publish(channel, key);
-      round.answered = now();
-      if (listeners < SUBSCRIBERS) ctx.log(`  warning: PUBLISH reached ${listeners} subscribers`);
-      await waitUntil(() => round.receipts.length >= SUBSCRIBERS, WAIT_MS);
-      return round;
-    };
-    await publish('probe');
-    const floorMeasured: Round[] = [];
-    for (let i = 1; i <= REVOCATIONS; i += 1) {
-      await sleep(300);
-      floorMeasured.push(await publish(`round-${i}`));
-    }
+    const floorMeasured = await redisFloor(options.redisUrl, SUBSCRIBERS, REVOCATIONS, ctx.log);
 
-    const fromAnswer = (list: Round[]) => list.flatMap((r) => r.receipts.map((at) => at - r.answered));
-    const fromSend = (list: Round[]) => list.flatMap((r) => r.receipts.map((at) => at - r.sent));
-    const server = summarize(fromAnswer(measured));
-    const serverFromSend = summarize(fromSend(measured));
-    const floor = summarize(fromAnswer(floorMeasured));
+    const server = summarize(sinceAnswer(measured));
+    const serverFromSend = summarize(sinceSend(measured));
+    const floor = summarize(sinceAnswer(floorMeasured));
     const received = measured.map((r) => r.receipts.length);
     const allServed = received.every((count) => count === SUBSCRIBERS) && subscriptionErrors === 0;
     const responseMs = summarize(measured.map((r) => r.answered - r.sent));
@@ -219,8 +178,6 @@ export async function runFanout(ctx: BenchContext): Promise<ScenarioResult> {
     };
   } finally {
     await closeAll(subscribers);
-    redisSubscribers.forEach((redis) => redis.disconnect());
-    publisher?.disconnect();
     await Promise.all(replicas.map((replica) => replica.stop()));
   }
 }

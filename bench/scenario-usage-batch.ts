@@ -18,7 +18,7 @@ const MUTATION =
   'mutation Use($inputs: [RecordUsageInput!]!) { recordUsageBatch(inputs: $inputs) { allowed } }';
 
 /**
- * Scenario 7: `recordUsageBatch` with batches of 100 inputs over 1,000 users (each batch the next 100 users in
+ * Scenario 8: `recordUsageBatch` with batches of 100 inputs over 1,000 users (each batch the next 100 users in
  * turn), 64 connections, against the floor: the usage scenario's conditional UPDATE alone, one row per
  * statement, 64 in flight. Rows per second on both sides; afterwards the counters must have grown, user by
  * user, by exactly the inputs that answered `allowed: true`.
@@ -156,7 +156,7 @@ export async function runUsageBatch(ctx: BenchContext): Promise<ScenarioResult> 
     ];
     return {
       name: 'usageBatch',
-      title: '7. Usage batch',
+      title: '8. Usage batch',
       checks,
       data: {
         recordUsageBatch: {

@@ -12,6 +12,8 @@ import type { BenchOptions } from './options';
 import { sleep } from './stats';
 
 const ROOT = join(__dirname, '..');
+/** USER_HZ of Linux's /proc times (100 on every common build). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface ServerProcess {
   name: string;
@@ -22,6 +24,8 @@ export interface ServerProcess {
   logFile: string;
   /** Resident memory (VmRSS) and its peak (VmHWM), in MiB. */
   memory(): { rssMiB: number; hwmMiB: number };
+  /** CPU time the process has used so far (user + system), in ms: a cost that holds on a busy machine. */
+  cpuMs(): number;
   /** The server's own gauge `graphql_active_subscriptions` from GET /metrics (null when it has none). */
   activeSubscriptions(): Promise<number | null>;
   /** Forces a full garbage collection over the inspector (only when started with `inspect`). */
@@ -124,6 +128,16 @@ export async function startServerProcess(
       const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
       return { rssMiB: kib('VmRSS') / 1024, hwmMiB: kib('VmHWM') / 1024 };
     },
+    cpuMs() {
+      // Fields 14 and 15 of /proc/PID/stat, after the command name (which may hold spaces), in clock ticks.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const [utime, stime] = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .slice(11, 13)
+        .map(Number);
+      return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
+    },
     async stop() {
       profiler?.close();
       if (child.exitCode === null) child.kill('SIGTERM');
@@ -185,6 +199,16 @@ export class InspectorProfiler {
 
   close(): void {
     this.socket.close();
+  }
+}
+
+/** Until each replica's own gauge shows at least `each` active subscriptions (30 s at most). */
+export async function waitForSubscriptions(replicas: ServerProcess[], each: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const counts = await Promise.all(replicas.map((replica) => replica.activeSubscriptions()));
+    if (counts.every((count) => count === null || count >= each)) return;
+    await sleep(100);
   }
 }
 

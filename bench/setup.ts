@@ -6,6 +6,8 @@ import { createConnection, createPool } from 'mysql2/promise';
 import { createDataSource } from '../src/db/data-source';
 import { prepareDatabase } from '../src/db/migrate';
 import { periodWindow } from '../src/domain/periods';
+import type { SeededOrganizations } from './setup-organizations';
+import { seedOrganizations } from './setup-organizations';
 
 /** The users of scenarios 1 to 3: `bench-0` ... `bench-999`. */
 export const benchUserId = (index: number) => `bench-${index}`;
@@ -21,7 +23,7 @@ export const FLOOR_FEATURE = 'bench.floor';
 export const METER_LIMIT = 1_000_000_000;
 export const TIERS = ['free', 'pro', 'enterprise'];
 
-export interface SeededData {
+export interface SeededData extends SeededOrganizations {
   users: string[];
   fanoutGrantIds: string[];
 }
@@ -106,7 +108,10 @@ async function seed(pool: Pool, userCount: number): Promise<SeededData> {
     ]);
     return id;
   };
-  users.forEach((userId, i) => {
+  const organizations = await seedOrganizations(pool, userCount, now);
+  // The seated users have the personal data of the bench users with the same index.
+  [...users, ...organizations.seatedUsers].forEach((userId, index) => {
+    const i = index % userCount;
     // Every user has a base tier; every other one a running trial of enterprise.
     const trial = i % 2 === 0;
     licenses.push([
@@ -148,7 +153,7 @@ async function seed(pool: Pool, userCount: number): Promise<SeededData> {
     'INSERT INTO usage_counters (user_id, feature_key, period_start, used, updated_at) VALUES ?',
     counters,
   );
-  return { users, fanoutGrantIds };
+  return { users, fanoutGrantIds, ...organizations };
 }
 
 /** Every lifetime counter of `feature`, by user. */

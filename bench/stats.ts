@@ -13,6 +13,7 @@ export function summarize(values: readonly number[]): {
   min: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
   mean: number;
@@ -32,6 +33,7 @@ export function summarize(values: readonly number[]): {
     min: count ? min : Number.NaN,
     p50: percentile(values, 50),
     p90: percentile(values, 90),
+    p95: percentile(values, 95),
     p99: percentile(values, 99),
     max: count ? max : Number.NaN,
     mean: count ? sum / count : Number.NaN,
