@@ -1,19 +1,29 @@
 import type { BenchContext } from './context';
-import { graphql } from './context';
-import type { LoadResult } from './load';
-import { load } from './load';
+import { graphql, productionEnv, serveJwks } from './context';
+import type { Rung } from './ladder-server';
+import type { LoadResult, Phase, PhaseResult } from './load';
+import { alternate } from './load';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
-import type { ServerProcess } from './server-process';
-import { startServerProcess } from './server-process';
-import { idleStatementRate } from './server-process';
+import type { ChildServer, ServerProcess } from './server-process';
+import { idleStatementRate, startLadderServer, startServerProcess } from './server-process';
 
 const WARMUP_SECONDS = 2;
+/** Each phase's load is cut into this many slices, taken in turn with the other phases'. */
+const ROUNDS = 3;
 const FEATURE = 'export.pdf';
+/** The ladder's rungs, each a layer more than the one before (bench/ladder-server.ts). */
+const RUNGS: { rung: Rung; label: string }[] = [
+  { rung: 'bare', label: '(a) node:http, fixed JSON' },
+  { rung: 'jwt', label: '(b) (a) + JWT verified per request' },
+  { rung: 'graphql', label: '(c) (b) + graphql-js `{ __typename }`' },
+];
 
 /**
  * Scenario 2: `hasEntitlement` of one user (through `_entities`, as the router asks it) over HTTP with 64
- * connections, against the ceiling: the same server, token and load answering `{ __typename }`.
+ * connections, against the ceiling: the same server, token and load answering `{ __typename }`. Both are
+ * also set against a ladder of minimal servers on the same machine, in the same run: node:http alone, then
+ * with the same token verified, then with graphql-js answering `{ __typename }`.
  */
 export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
   const { options } = ctx;
@@ -28,10 +38,22 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
   // Every answer under load is checked, not only its status: a GraphQL error comes with a 200.
   const hotAnswer = JSON.stringify({ data: { _entities: [{ hasEntitlement: true }] } });
   const ceilingAnswer = JSON.stringify({ data: { __typename: 'Query' } });
+  const request = (url: string, body: string, answer: string): Phase['request'] => ({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+    verifyBody: (text) => String(text ?? '').trim() === answer,
+  });
 
-  let server: ServerProcess | null = null;
+  // The rungs verify tokens as the subgraph does: its JWKS, issuer and audience in production; in
+  // development it checks its own key (no issuer, no audience), which the rungs then get served as a JWKS.
+  const jwks = options.jwksUrl ? null : await serveJwks(options.devKeyFile);
+  const auth = jwks ? { AUTH_JWKS_URL: jwks.url } : productionEnv(options);
+  const processes: ChildServer[] = [];
   try {
-    server = await startServerProcess('hot', options, { inspect: options.profile });
+    const server: ServerProcess = await startServerProcess('hot', options, { inspect: options.profile });
+    processes.push(server);
     const check = await graphql<{ _entities: { hasEntitlement: boolean }[] }>(
       server.url,
       token,
@@ -40,53 +62,65 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
     );
     if (check._entities[0]?.hasEntitlement !== true)
       throw new Error(`unexpected answer ${JSON.stringify(check)}`);
+    const rungs: ChildServer[] = [];
+    for (const { rung } of RUNGS) {
+      rungs.push(await startLadderServer(rung, options.nodeEnv, auth));
+      processes.push(rungs[rungs.length - 1]);
+    }
 
     const idleRate = await idleStatementRate(server);
-    const phase = async (
-      body: string,
-      answer: string,
-      seconds: number,
-      profileName?: string,
-    ): Promise<LoadResult & { statements: number }> => {
-      const run = server as ServerProcess;
-      if (profileName) await run.profiler?.start();
-      const before = await run.statements();
-      const result = await load({
-        url: run.url,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body,
-        duration: seconds,
-        verifyBody: (text) => String(text ?? '').trim() === answer,
-      });
-      const statements = (await run.statements()) - before - idleRate * result.seconds;
-      if (profileName && run.profiler) ctx.saveProfile(profileName, await run.profiler.stop());
-      return { ...result, statements: Math.max(0, statements) / result.completed };
+    const statements = () => server.statements();
+    const phases: Phase[] = [
+      ...RUNGS.map(({ label }, i) => ({
+        name: label,
+        server: rungs[i],
+        request: request(rungs[i].url, ceiling, ceilingAnswer),
+      })),
+      {
+        name: 'ceiling',
+        server,
+        request: request(server.url, ceiling, ceilingAnswer),
+        count: statements,
+      },
+      {
+        name: 'hasEntitlement',
+        server,
+        request: request(server.url, hot, hotAnswer),
+        count: statements,
+      },
+    ];
+    await alternate(phases, WARMUP_SECONDS, 1);
+    const measure = async (): Promise<PhaseResult[]> => {
+      if (!server.profiler) return alternate(phases, options.duration, ROUNDS);
+      // A profile covers one whole phase of the subgraph, so with --profile the phases run one after another.
+      const results: PhaseResult[] = [];
+      for (const phase of phases) {
+        const profiled = phase.server === server ? server.profiler : null;
+        await profiled?.start();
+        results.push(...(await alternate([phase], options.duration, 1)));
+        if (profiled) ctx.saveProfile(`hot-${phase.name}-server`, await profiled.stop());
+      }
+      return results;
     };
-    await phase(ceiling, ceilingAnswer, WARMUP_SECONDS);
-    await phase(hot, hotAnswer, WARMUP_SECONDS);
-    const top = await phase(
-      ceiling,
-      ceilingAnswer,
-      options.duration,
-      options.profile ? 'hot-ceiling-server' : undefined,
-    );
-    ctx.log(`  ceiling { __typename }: ${fmt.rps(top.rps)}, p99 ${fmt.ms(top.p99)}`);
-    const measured = await phase(
-      hot,
-      hotAnswer,
-      options.duration,
-      options.profile ? 'hot-server' : undefined,
-    );
-    ctx.log(
-      `  hasEntitlement: ${fmt.rps(measured.rps)}, p99 ${fmt.ms(measured.p99)}, ` +
-        `${measured.statements.toFixed(2)} SQL statements per request`,
-    );
+    const results = await measure();
+    const [bare, jwt, executed, top, measured] = results;
+    const perRequest = (result: PhaseResult) =>
+      Math.max(0, result.counted - idleRate * result.seconds) / result.completed;
+    for (const [i, phase] of phases.entries()) {
+      const result = results[i];
+      ctx.log(
+        `  ${phase.name}: ${fmt.rps(result.rps)} (${fmt.percent(result.rps / bare.rps)} of (a)), ` +
+          `p99 ${fmt.ms(result.p99)}, ${result.cpuUsPerRequest.toFixed(0)} µs CPU per request` +
+          (phase.count ? `, ${perRequest(result).toFixed(2)} SQL statements per request` : ''),
+      );
+    }
 
     const rpsRatio = measured.rps / top.rps;
     const p99Ratio = measured.p99 / top.p99;
     const failed = (result: LoadResult) => result.non2xx + result.errors + result.mismatches;
-    const failures = failed(measured) + failed(top);
+    const failures = results.reduce((sum, result) => sum + failed(result), 0);
+    const rate = (result: PhaseResult) =>
+      `${fmt.rps(result.rps)}, ${result.cpuUsPerRequest.toFixed(0)} µs CPU/req`;
     const checks: Check[] = [
       {
         measure: 'throughput, 64 connections',
@@ -114,35 +148,77 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
       },
       {
         measure: 'SQL statements per request',
-        value: measured.statements.toFixed(1),
-        reference: top.statements.toFixed(1),
+        value: perRequest(measured).toFixed(1),
+        reference: perRequest(top).toFixed(1),
         ratio: '',
         target: '',
         met: null,
       },
+      ...RUNGS.map(({ label }, i) => ({
+        measure: `ladder ${label}`,
+        value: rate(results[i]),
+        reference: i === 0 ? '' : fmt.rps(bare.rps),
+        ratio: i === 0 ? '' : `${fmt.percent(results[i].rps / bare.rps)} of (a)`,
+        target: '',
+        met: null,
+      })),
       {
-        measure: 'failed requests (non-2xx, errors, wrong answers)',
+        measure: 'ladder: subgraph `{ __typename }` vs (c)',
+        value: `${rate(top)} (${fmt.percent(top.rps / bare.rps)} of (a))`,
+        reference: fmt.rps(executed.rps),
+        ratio: fmt.percent(top.rps / executed.rps),
+        target: '≥ 40% of (c)',
+        met: top.rps / executed.rps >= 0.4,
+      },
+      {
+        measure: 'ladder: subgraph hot check vs (c)',
+        value: `${rate(measured)} (${fmt.percent(measured.rps / bare.rps)} of (a))`,
+        reference: fmt.rps(executed.rps),
+        ratio: fmt.percent(measured.rps / executed.rps),
+        target: '≥ 25% of (c)',
+        met: measured.rps / executed.rps >= 0.25,
+      },
+      {
+        measure: 'failed requests (non-2xx, errors, wrong answers), all phases',
         value: String(failed(measured)),
-        reference: String(failed(top)),
+        reference: String(failures - failed(measured)),
         ratio: '',
         target: '0',
         met: failures === 0,
       },
     ];
+    const withShare = (result: PhaseResult) => ({ ...result, shareOfBare: result.rps / bare.rps });
     return {
       name: 'hot',
       title: '2. Hot check',
       checks,
-      data: { hasEntitlement: measured, ceiling: top, idleStatementsPerSecond: idleRate },
+      data: {
+        hasEntitlement: { ...withShare(measured), statements: perRequest(measured) },
+        ceiling: { ...withShare(top), statements: perRequest(top) },
+        ladder: { bare: withShare(bare), jwt: withShare(jwt), graphql: withShare(executed) },
+        idleStatementsPerSecond: idleRate,
+      },
       notes: [
         `\`_entities(representations: [{__typename: "User", id: "${user}"}]) { ... on User { hasEntitlement(feature: "${FEATURE}") } }\` ` +
-          `with the user's own token, autocannon in the bench process, 64 connections, pipelining 1, ` +
-          `${options.duration} s after ${WARMUP_SECONDS} s of warm-up; the server is \`node dist/main.js\` ` +
-          `(NODE_ENV=${options.nodeEnv}, LOG_LEVEL=${options.logLevel}, REDIS_URL set). Ceiling: \`{ __typename }\` with ` +
-          `the same token (JWT verified per request), same server process, same load, measured just before. SQL statements per request: counted in the server process (bench/count-statements.cjs wraps mysql2's query), less the idle rate of its background reads, over the requests completed.`,
+          `with the user's own token, autocannon in the bench process, 64 connections, pipelining 1; the server is ` +
+          `\`node dist/main.js\` (NODE_ENV=${options.nodeEnv}, LOG_LEVEL=${options.logLevel}, REDIS_URL set). Ceiling: ` +
+          `\`{ __typename }\` with the same token, same server process, same load. Ladder: bench/ladder-server.ts in ` +
+          `its own process per rung, sent the ceiling's request with the same token: (a) node:http reading the body ` +
+          `and answering a fixed JSON; (b) (a) with the token verified on every request by jose's jwtVerify against ` +
+          `the subgraph's JWKS (createRemoteJWKSet), issuer and audience (the subgraph keeps a bounded cache of ` +
+          `verified tokens, so it verifies this token once); (c) (b) with graphql-js executing the query, parsed and ` +
+          `validated once, against a one-field schema. Each of the five phases runs ${options.duration} s in all, ` +
+          `after ${WARMUP_SECONDS} s of warm-up, in ${ROUNDS} slices taken in turn (forward, backward, forward), ` +
+          `so a change in the shared machine's load falls on all alike; autocannon shares the 2 cores with the ` +
+          `server it loads, so each rate is what one server process gets beside its load generator. p50 and p99: ` +
+          `the slices' own, weighted by their requests. CPU per request: the server process's user + system time ` +
+          `(/proc/PID/stat) over its slices, per completed request (the subgraph's includes its background work: ` +
+          `event feed, expiry sweeper). SQL statements per request: counted in the server process ` +
+          `(bench/count-statements.cjs wraps mysql2's query), less the idle rate of its background reads.`,
       ],
     };
   } finally {
-    await server?.stop();
+    await Promise.all(processes.map((process) => process.stop()));
+    jwks?.close();
   }
 }

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 
 import { freePort } from '../support/processes';
 import { productionEnv } from './context';
+import type { Rung } from './ladder-server';
 import type { BenchOptions } from './options';
 import { sleep } from './stats';
 
@@ -15,17 +16,23 @@ const ROOT = join(__dirname, '..');
 /** USER_HZ of Linux's /proc times (100 on every common build). */
 const CLOCK_TICKS_PER_SECOND = 100;
 
-export interface ServerProcess {
+/** A server in its own process, with its output in a log file. */
+export interface ChildServer {
   name: string;
   pid: number;
   /** http://127.0.0.1:PORT/graphql */
   url: string;
-  wsUrl: string;
   logFile: string;
   /** Resident memory (VmRSS) and its peak (VmHWM), in MiB. */
   memory(): { rssMiB: number; hwmMiB: number };
   /** CPU time the process has used so far (user + system), in ms: a cost that holds on a busy machine. */
   cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+/** The subgraph (`node dist/main.js`) in its own process. */
+export interface ServerProcess extends ChildServer {
+  wsUrl: string;
   /** The server's own gauge `graphql_active_subscriptions` from GET /metrics (null when it has none). */
   activeSubscriptions(): Promise<number | null>;
   /** Forces a full garbage collection over the inspector (only when started with `inspect`). */
@@ -34,7 +41,6 @@ export interface ServerProcess {
   statements(): Promise<number>;
   /** A CPU profiler attached over the inspector (only when started with `inspect`). */
   profiler: InspectorProfiler | null;
-  stop(): Promise<void>;
 }
 
 /**
@@ -49,60 +55,33 @@ export async function startServerProcess(
   >,
   extra: { env?: NodeJS.ProcessEnv; inspect?: boolean; redis?: boolean } = {},
 ): Promise<ServerProcess> {
-  const port = await freePort();
   const inspectPort = extra.inspect ? await freePort() : null;
-  const logFile = join(tmpdir(), `entitlements-bench-${name}-${process.pid}.log`);
-  const out = openSync(logFile, 'w');
   const args = [
     ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
     '--require',
     join(__dirname, 'count-statements.cjs'),
     join(ROOT, 'dist', 'main.js'),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: options.nodeEnv,
-      ...productionEnv(options),
-      PORT: String(port),
-      DATABASE_URL: options.databaseUrl,
-      ...(extra.redis === false ? {} : { REDIS_URL: options.redisUrl }),
-      LOG_LEVEL: options.logLevel,
-      AUTH_DEV_KEY_FILE: options.devKeyFile,
-      SEED_CATALOG: 'false',
-      // The fan-out and memory scenarios hold thousands of sockets of one service identity.
-      WS_MAX_SOCKETS_PER_IDENTITY: '20000',
-      ...extra.env,
-    },
-    stdio: ['ignore', out, out, 'ipc'],
+  const { child, server } = await spawnServer(name, args, {
+    NODE_ENV: options.nodeEnv,
+    ...productionEnv(options),
+    DATABASE_URL: options.databaseUrl,
+    ...(extra.redis === false ? {} : { REDIS_URL: options.redisUrl }),
+    LOG_LEVEL: options.logLevel,
+    AUTH_DEV_KEY_FILE: options.devKeyFile,
+    SEED_CATALOG: 'false',
+    // The fan-out and memory scenarios hold thousands of sockets of one service identity.
+    WS_MAX_SOCKETS_PER_IDENTITY: '20000',
+    ...extra.env,
   });
-  closeSync(out);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const output = () => readFileSync(logFile, 'utf8');
-
-  const url = `http://127.0.0.1:${port}/graphql`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server ${name} exited early:\n${output()}`);
-    if (Date.now() > deadline) throw new Error(`server ${name} not ready after 60 s:\n${output()}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
-      .then((response) => response.status === 200)
-      .catch(() => false);
-    if (ready) break;
-    await sleep(100);
-  }
-
   const profiler = inspectPort ? await InspectorProfiler.connect(inspectPort) : null;
+  const origin = new URL(server.url).origin;
   return {
-    name,
-    pid: child.pid as number,
-    url,
-    wsUrl: url.replace('http://', 'ws://'),
-    logFile,
+    ...server,
+    wsUrl: server.url.replace('http://', 'ws://'),
     profiler,
     async activeSubscriptions() {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const text = await (await fetch(`${origin}/metrics`)).text();
       const match = /^graphql_active_subscriptions (\d+)/m.exec(text);
       return match ? Number(match[1]) : null;
     },
@@ -123,6 +102,70 @@ export async function startServerProcess(
         child.send('statements');
       });
     },
+    async stop() {
+      profiler?.close();
+      await server.stop();
+    },
+  };
+}
+
+/**
+ * Runs a rung of the ladder (bench/ladder-server.ts) as its own process, verifying tokens against the JWKS,
+ * issuer and audience in `auth` (AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, as the subgraph reads them).
+ */
+export async function startLadderServer(
+  rung: Rung,
+  nodeEnv: BenchOptions['nodeEnv'],
+  auth: NodeJS.ProcessEnv,
+): Promise<ChildServer> {
+  const args = ['--require', '@swc-node/register', join(__dirname, 'ladder-server.ts'), rung];
+  const { server } = await spawnServer(`ladder-${rung}`, args, { NODE_ENV: nodeEnv, ...auth });
+  return server;
+}
+
+/** Starts `node ...args` on a free PORT, with its output in a log file, and waits until /readyz answers 200. */
+async function spawnServer(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; server: ChildServer }> {
+  const port = await freePort();
+  const logFile = join(tmpdir(), `entitlements-bench-${name}-${process.pid}.log`);
+  const out = openSync(logFile, 'w');
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env, PORT: String(port) },
+    stdio: ['ignore', out, out, 'ipc'],
+  });
+  closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  };
+  const output = () => readFileSync(logFile, 'utf8');
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server ${name} exited early:\n${output()}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`server ${name} not ready after 60 s:\n${output()}`);
+    }
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`)
+      .then((response) => response.status === 200)
+      .catch(() => false);
+    if (ready) break;
+    await sleep(100);
+  }
+
+  const server: ChildServer = {
+    name,
+    pid: child.pid as number,
+    url: `http://127.0.0.1:${port}/graphql`,
+    logFile,
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
@@ -138,14 +181,9 @@ export async function startServerProcess(
         .map(Number);
       return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
     },
-    async stop() {
-      profiler?.close();
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    },
+    stop,
   };
+  return { child, server };
 }
 
 /** Starts and stops V8's sampling profiler in another Node process, over the inspector protocol. */
