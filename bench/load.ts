@@ -50,44 +50,66 @@ export interface PhaseResult extends LoadResult {
   counted: number;
 }
 
+/** One slice of a phase: its load, the server's CPU time over it, and the growth of the phase's count. */
+export interface Slice {
+  result: LoadResult;
+  cpuMs: number;
+  counted: number;
+}
+
+/** Runs `phase` for `seconds`. */
+export async function measureSlice(phase: Phase, seconds: number): Promise<Slice> {
+  const { server, request, count } = phase;
+  const countBefore = count ? await count() : 0;
+  const cpuBefore = server.cpuMs();
+  const result = await load({ ...request, duration: seconds });
+  const cpuMs = server.cpuMs() - cpuBefore;
+  return { result, cpuMs, counted: count ? (await count()) - countBefore : 0 };
+}
+
+/** A phase's slices as one: rates over their sum; p50 and p99 the slices' own, weighted by their requests. */
+export function combine(slices: Slice[]): PhaseResult {
+  const sum = (value: (slice: Slice) => number) => slices.reduce((total, slice) => total + value(slice), 0);
+  const completed = sum((slice) => slice.result.completed);
+  const weighted = (value: (result: LoadResult) => number) =>
+    sum((slice) => value(slice.result) * slice.result.completed) / completed;
+  const seconds = sum((slice) => slice.result.seconds);
+  return {
+    rps: completed / seconds,
+    p50: weighted((result) => result.p50),
+    p99: weighted((result) => result.p99),
+    completed,
+    non2xx: sum((slice) => slice.result.non2xx),
+    errors: sum((slice) => slice.result.errors),
+    mismatches: sum((slice) => slice.result.mismatches),
+    timeouts: sum((slice) => slice.result.timeouts),
+    seconds,
+    cpuUsPerRequest: (sum((slice) => slice.cpuMs) * 1000) / completed,
+    counted: sum((slice) => slice.counted),
+  };
+}
+
 /**
  * Runs every phase for `seconds` in all, cut into `rounds` slices taken in turn (forward, then backward, and
- * so on), so that a change in what else the machine runs falls on each phase alike. Rates are over the sum
- * of the slices; p50 and p99 are the slices' own, averaged with their requests as weights.
+ * so on), so that a change in what else the machine runs falls on each phase alike.
  */
 export async function alternate(phases: Phase[], seconds: number, rounds: number): Promise<PhaseResult[]> {
-  const slices: { result: LoadResult; cpuMs: number; counted: number }[][] = phases.map(() => []);
+  const slices: Slice[][] = phases.map(() => []);
   for (let round = 0; round < rounds; round += 1) {
     const order = phases.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
-    for (const i of order) {
-      const { server, request, count } = phases[i];
-      const countBefore = count ? await count() : 0;
-      const cpuBefore = server.cpuMs();
-      const result = await load({ ...request, duration: seconds / rounds });
-      const cpuMs = server.cpuMs() - cpuBefore;
-      slices[i].push({ result, cpuMs, counted: count ? (await count()) - countBefore : 0 });
-    }
+    for (const i of order) slices[i].push(await measureSlice(phases[i], seconds / rounds));
   }
-  return slices.map((parts) => {
-    const sum = (value: (part: (typeof parts)[number]) => number) =>
-      parts.reduce((total, part) => total + value(part), 0);
-    const completed = sum((part) => part.result.completed);
-    const weighted = (value: (result: LoadResult) => number) =>
-      sum((part) => value(part.result) * part.result.completed) / completed;
-    const secondsRun = sum((part) => part.result.seconds);
-    return {
-      rps: completed / secondsRun,
-      p50: weighted((result) => result.p50),
-      p99: weighted((result) => result.p99),
-      completed,
-      non2xx: sum((part) => part.result.non2xx),
-      errors: sum((part) => part.result.errors),
-      mismatches: sum((part) => part.result.mismatches),
-      timeouts: sum((part) => part.result.timeouts),
-      seconds: secondsRun,
-      cpuUsPerRequest: (sum((part) => part.cpuMs) * 1000) / completed,
-      counted: sum((part) => part.counted),
-    };
-  });
+  return slices.map(combine);
+}
+
+/** A POST of `body` with the bearer token, each answer checked against `answer` (a GraphQL error comes with a 200). */
+export function checkedPost(url: string, token: string, body: string, answer: string): Phase['request'] {
+  return {
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+    verifyBody: (text) => String(text ?? '').trim() === answer,
+  };
 }

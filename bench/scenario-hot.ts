@@ -2,7 +2,7 @@ import type { BenchContext } from './context';
 import { graphql, productionEnv, serveJwks } from './context';
 import type { Rung } from './ladder-server';
 import type { LoadResult, Phase, PhaseResult } from './load';
-import { alternate } from './load';
+import { alternate, checkedPost } from './load';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
 import type { ChildServer, ServerProcess } from './server-process';
@@ -35,16 +35,9 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
     variables: { r: [{ __typename: 'User', id: user }] },
   });
   const ceiling = JSON.stringify({ query: '{ __typename }' });
-  // Every answer under load is checked, not only its status: a GraphQL error comes with a 200.
   const hotAnswer = JSON.stringify({ data: { _entities: [{ hasEntitlement: true }] } });
   const ceilingAnswer = JSON.stringify({ data: { __typename: 'Query' } });
-  const request = (url: string, body: string, answer: string): Phase['request'] => ({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body,
-    verifyBody: (text) => String(text ?? '').trim() === answer,
-  });
+  const request = (url: string, body: string, answer: string) => checkedPost(url, token, body, answer);
 
   // The rungs verify tokens as the subgraph does: its JWKS, issuer and audience in production; in
   // development it checks its own key (no issuer, no audience), which the rungs then get served as a JWKS.
