@@ -21,7 +21,7 @@ export interface BenchOptions {
   build: boolean;
   /** Seconds of load per measured phase of the autocannon scenarios. */
   duration: number;
-  /** Record CPU profiles of the server in scenarios 1 to 4 (the numbers are then not written). */
+  /** Record CPU profiles of the servers (the numbers are then not written). */
   profile: boolean;
   profileDir: string;
   /** Users seeded for scenarios 1 to 3. */
@@ -47,9 +47,9 @@ const HELP = `npm run bench -- [options]
   --only a,b        scenarios to run: ${SCENARIOS.join(', ')} (default: all)
   --duration S      seconds of load per autocannon phase (default 10)
   --no-build        do not run \`npm run build\` first
-  --profile         CPU-profile the server during the measured phases of entities, hot, usage, fanout, org
-                    (replica 0); the .cpuprofile files and their top functions go to --profile-dir;
-                    results are not written
+  --profile         CPU-profile the server during the measured phases of entities, hot, usage,
+                    usageBatch, fanout and org (replica 0 of the last two); the .cpuprofile files and
+                    their top functions go to --profile-dir; results are not written
   --profile-dir D   where profiles go (default: $TMPDIR/entitlements-bench-profiles)
   --no-write        print only; do not write bench/results.json and bench/RESULTS.md
   --development     run the servers with NODE_ENV=development (development signing key, slower

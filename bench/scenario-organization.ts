@@ -29,7 +29,7 @@ interface Round extends TimedPush {
 }
 
 /**
- * Scenario 6 (issue 15): an organization whose 1,000 seat holders each follow `entitlementRevoked` with their
+ * Scenario 7 (issue 15): an organization whose 1,000 seat holders each follow `entitlementRevoked` with their
  * own token, one socket each, half on each of two replicas that share the database and Redis. Each round
  * downgrades the organization's license (enterprise → pro, one stored event that reduces every seat holder's
  * access) on one replica and, once every seat holder has it, upgrades it back on the other. Each receipt of a
