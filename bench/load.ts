@@ -57,12 +57,15 @@ export interface Slice {
   counted: number;
 }
 
-/** Runs `phase` for `seconds`. */
+/**
+ * Runs `phase` for `seconds`, rounded to whole seconds: autocannon ends a run at its next one-second sample,
+ * so a fraction would be run in full anyway.
+ */
 export async function measureSlice(phase: Phase, seconds: number): Promise<Slice> {
   const { server, request, count } = phase;
   const countBefore = count ? await count() : 0;
   const cpuBefore = server.cpuMs();
-  const result = await load({ ...request, duration: seconds });
+  const result = await load({ ...request, duration: Math.max(1, Math.round(seconds)) });
   const cpuMs = server.cpuMs() - cpuBefore;
   return { result, cpuMs, counted: count ? (await count()) - countBefore : 0 };
 }

@@ -200,8 +200,8 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
           `and answering a fixed JSON; (b) (a) with the token verified on every request by jose's jwtVerify against ` +
           `the subgraph's JWKS (createRemoteJWKSet), issuer and audience (the subgraph keeps a bounded cache of ` +
           `verified tokens, so it verifies this token once); (c) (b) with graphql-js executing the query, parsed and ` +
-          `validated once, against a one-field schema. Each of the five phases runs ${options.duration} s in all, ` +
-          `after ${WARMUP_SECONDS} s of warm-up, in ${ROUNDS} slices taken in turn (forward, backward, forward), ` +
+          `validated once, against a one-field schema. Each of the five phases runs ${ROUNDS} slices of ` +
+          `${Math.max(1, Math.round(options.duration / ROUNDS))} s after ${WARMUP_SECONDS} s of warm-up, taken in turn (forward, backward, forward), ` +
           `so a change in the shared machine's load falls on all alike; autocannon shares the 2 cores with the ` +
           `server it loads, so each rate is what one server process gets beside its load generator. p50 and p99: ` +
           `the slices' own, weighted by their requests. CPU per request: the server process's user + system time ` +
