@@ -37,7 +37,6 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
   const ceiling = JSON.stringify({ query: '{ __typename }' });
   const hotAnswer = JSON.stringify({ data: { _entities: [{ hasEntitlement: true }] } });
   const ceilingAnswer = JSON.stringify({ data: { __typename: 'Query' } });
-  const request = (url: string, body: string, answer: string) => checkedPost(url, token, body, answer);
 
   // The rungs verify tokens as the subgraph does: its JWKS, issuer and audience in production; in
   // development it checks its own key (no issuer, no audience), which the rungs then get served as a JWKS.
@@ -67,18 +66,18 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
       ...RUNGS.map(({ label }, i) => ({
         name: label,
         server: rungs[i],
-        request: request(rungs[i].url, ceiling, ceilingAnswer),
+        request: checkedPost(rungs[i].url, token, ceiling, ceilingAnswer),
       })),
       {
         name: 'ceiling',
         server,
-        request: request(server.url, ceiling, ceilingAnswer),
+        request: checkedPost(server.url, token, ceiling, ceilingAnswer),
         count: statements,
       },
       {
         name: 'hasEntitlement',
         server,
-        request: request(server.url, hot, hotAnswer),
+        request: checkedPost(server.url, token, hot, hotAnswer),
         count: statements,
       },
     ];
