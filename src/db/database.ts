@@ -82,8 +82,9 @@ export class Database {
   }
 
   /**
-   * Read statements in one round trip on MySQL (the pool allows multiple statements; every value is still
-   * a bound parameter), one after another on SQLite, which is in-process anyway. Results in order.
+   * Statements in one round trip on MySQL (the pool allows multiple statements; every value is still a bound
+   * parameter), one after another on SQLite, which is in-process anyway. Results in order. Reads, and the
+   * writes that take the locks they must follow.
    */
   async readBatch(manager: EntityManager, statements: Statement[]): Promise<Record<string, unknown>[][]> {
     if (!this.isMysql || statements.length === 1) {
@@ -119,6 +120,15 @@ export class Database {
   /** `writeLock` for a raw SELECT: the clause to end it with. */
   get forUpdateClause(): string {
     return this.isMysql ? ' FOR UPDATE' : '';
+  }
+
+  /**
+   * A shared lock for a raw SELECT (the clause to end it with): other readers may hold it too, a writer's
+   * `FOR UPDATE` waits until commit. MariaDB's spelling, which MySQL accepts as well. A locking read sees the
+   * latest committed rows, not the snapshot.
+   */
+  get shareLockClause(): string {
+    return this.isMysql ? ' LOCK IN SHARE MODE' : '';
   }
 
   /**
