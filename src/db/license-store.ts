@@ -8,6 +8,8 @@ import type { CatalogStore } from './catalog-store';
 import { catalogVersionStatement } from './catalog-store';
 import type { Database } from './database';
 import { GrantRow, LicenseRow, OverrideRow, SeatRow, UsageCounterRow } from './entities';
+import type { FeatureFilter } from './feature-filter';
+import { featureClause } from './feature-filter';
 import { toGrant, toLicense, toOverride, toSeat } from './mappers';
 import { organizationRecords, organizationStatements, seatedOrganizations } from './organization-store';
 import type { Statement } from './raw-sql';
@@ -56,36 +58,43 @@ export class LicenseStore {
     manager: EntityManager,
     userIds: readonly string[],
     now: Date,
+    only?: FeatureFilter,
   ): Promise<Map<string, LicenseState>> {
     if (userIds.length === 0) return new Map();
     const holds = holdStatements(manager, userIds, now);
-    const rows = await this.db.readBatch(manager, [...holds, ...this.reads(manager, userIds, now)]);
+    const rows = await this.db.readBatch(manager, [...holds, ...this.reads(manager, userIds, now, only)]);
     return this.assemble(manager, userIds, rows.slice(holds.length), now);
   }
 
-  private reads(manager: EntityManager, userIds: readonly string[], now: Date): Statement[] {
+  private reads(
+    manager: EntityManager,
+    userIds: readonly string[],
+    now: Date,
+    only?: FeatureFilter,
+  ): Statement[] {
     const ids = [...userIds];
+    const { clause, features } = featureClause(only);
     return [
       catalogVersionStatement(manager),
       statement(
         manager,
-        `SELECT * FROM grants WHERE user_id IN (:...ids)
+        `SELECT * FROM grants WHERE user_id IN (:...ids)${clause}
          AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-        { ids, now },
+        { ids, now, features },
       ),
       statement(
         manager,
-        `SELECT * FROM usage_counters WHERE user_id IN (:...ids)
+        `SELECT * FROM usage_counters WHERE user_id IN (:...ids)${clause}
          AND (period_start >= :earliest OR period_start = :lifetime)`,
-        { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+        { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0), features },
       ),
       statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
       statement(manager, `SELECT * FROM seats WHERE user_id IN (:...ids) AND held = 1 ORDER BY id`, { ids }),
       statement(
         manager,
-        `SELECT * FROM overrides WHERE user_id IN (:...ids)
+        `SELECT * FROM overrides WHERE user_id IN (:...ids)${clause}
          AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-        { ids, now },
+        { ids, now, features },
       ),
       // The tiers their SCIM groups give (rule S4): groups of the identity directory whose name is mapped.
       statement(
@@ -99,7 +108,7 @@ export class LicenseStore {
         { ids },
       ),
       // The organizations of those seats, through a subquery: still one batch, however many there are.
-      ...organizationStatements(manager, HELD_SEAT_ORGANIZATIONS, { ids }, now),
+      ...organizationStatements(manager, HELD_SEAT_ORGANIZATIONS, { ids }, now, only),
     ];
   }
 
@@ -166,6 +175,7 @@ export class LicenseStore {
     manager: EntityManager,
     states: ReadonlyMap<string, LicenseState>,
     now: Date,
+    only?: FeatureFilter,
   ): Promise<Map<string, LicenseState>> {
     const ids = [...states.keys()];
     const organizationIds = [
@@ -177,6 +187,7 @@ export class LicenseStore {
     ].sort();
     if (organizationIds.length === 0) return new Map(states);
     const lock = this.db.shareLockClause;
+    const { clause, features } = featureClause(only);
     const [licenseRows, seatRows, grantRows] = await this.db.readBatch(manager, [
       statement(
         manager,
@@ -192,9 +203,9 @@ export class LicenseStore {
       ),
       statement(
         manager,
-        `SELECT * FROM grants WHERE organization_id IN (:...organizationIds)
+        `SELECT * FROM grants WHERE organization_id IN (:...organizationIds)${clause}
          AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)${lock}`,
-        { organizationIds, now },
+        { organizationIds, now, features },
       ),
     ]);
     const [{ catalog }] = states.values();

@@ -6,6 +6,8 @@ import type { Catalog, Seat } from '../domain/types';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { Database } from './database';
 import { GrantRow, OrganizationLicenseRow, OrganizationUsageCounterRow } from './entities';
+import type { FeatureFilter } from './feature-filter';
+import { featureClause } from './feature-filter';
 import { toGrant, toOrganizationLicense } from './mappers';
 import type { Statement } from './raw-sql';
 import { hydrate, statement } from './raw-sql';
@@ -23,7 +25,9 @@ export function organizationStatements(
   organizations: string,
   parameters: Record<string, unknown>,
   now: Date,
+  only?: FeatureFilter,
 ): Statement[] {
+  const { clause, features } = featureClause(only);
   return [
     statement(
       manager,
@@ -32,15 +36,15 @@ export function organizationStatements(
     ),
     statement(
       manager,
-      `SELECT * FROM grants WHERE organization_id IN (${organizations})
+      `SELECT * FROM grants WHERE organization_id IN (${organizations})${clause}
        AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-      { ...parameters, now },
+      { ...parameters, now, features },
     ),
     statement(
       manager,
-      `SELECT * FROM organization_usage_counters WHERE organization_id IN (${organizations})
+      `SELECT * FROM organization_usage_counters WHERE organization_id IN (${organizations})${clause}
        AND (period_start >= :earliest OR period_start = :lifetime)`,
-      { ...parameters, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+      { ...parameters, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0), features },
     ),
   ];
 }

@@ -7,6 +7,7 @@ import type { Caller } from '../auth/caller';
 import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
 import { OrganizationUsageCounterRow, UsageAlertRow, UsageCounterRow } from '../db/entities';
+import type { FeatureFilter } from '../db/feature-filter';
 import type { LicenseStore } from '../db/license-store';
 import { hydrate, statement, upsert } from '../db/raw-sql';
 import type { LicenseState } from '../domain/effective';
@@ -128,8 +129,9 @@ export class UsageService {
 
       const userIds = [...new Set(fresh.map((use) => use.userId))];
       if (userIds.length > 0) {
-        const states = await this.store.holdStates(manager, userIds, now);
-        const decisions = await this.decide(manager, fresh, states, naming, now);
+        const only = { features: [...new Set(fresh.map((use) => use.featureKey))] };
+        const states = await this.store.holdStates(manager, userIds, now, only);
+        const decisions = await this.decide(manager, fresh, states, naming, now, only);
         const crossings = decisions.map((decision) => this.count(decision, results, now));
         await this.writeCounters(manager, decisions, now);
         for (const crossing of crossings)
@@ -196,6 +198,7 @@ export class UsageService {
     states: Map<string, LicenseState>,
     naming: InputNaming,
     now: Date,
+    only: FeatureFilter,
   ): Promise<Decision[]> {
     const features = uses.map((use) => meteredFeature(states.get(use.userId)!.catalog, use, naming));
     const pooledUsers = new Set(uses.filter((_, i) => isPooled(features[i])).map((use) => use.userId));
@@ -204,6 +207,7 @@ export class UsageService {
         manager,
         new Map([...pooledUsers].map((userId) => [userId, states.get(userId)!])),
         now,
+        only,
       );
       for (const [userId, state] of locked) states.set(userId, state);
     }
