@@ -9,6 +9,7 @@ import type { Database } from '../db/database';
 import { OrganizationUsageCounterRow, UsageAlertRow, UsageCounterRow } from '../db/entities';
 import type { FeatureFilter } from '../db/feature-filter';
 import type { LicenseStore } from '../db/license-store';
+import type { Statement } from '../db/raw-sql';
 import { hydrate, statement, upsert } from '../db/raw-sql';
 import type { LicenseState } from '../domain/effective';
 import { effectiveEntitlement, isPooled } from '../domain/effective';
@@ -133,9 +134,15 @@ export class UsageService {
         const states = await this.store.holdStates(manager, userIds, now, only);
         const decisions = await this.decide(manager, fresh, states, naming, now, only);
         const crossings = decisions.map((decision) => this.count(decision, results, now));
-        await this.writeCounters(manager, decisions, now);
-        for (const crossing of crossings)
-          if (crossing) await this.recordCrossing(manager, caller, crossing, now);
+        const writes = counterWrites(manager, decisions, now);
+        if (crossings.some((crossing) => crossing !== null)) {
+          // The marks of a crossing go on the counters' rows, so those are written first.
+          for (const { sql, parameters } of writes) await manager.query(sql, parameters);
+          for (const crossing of crossings)
+            if (crossing) await this.recordCrossing(manager, caller, crossing, now);
+        } else {
+          for (const write of writes) this.db.writeAtCommit(manager, write);
+        }
       }
       for (const [index, first] of sameAs) results.set(index, results.get(first)!);
       for (const [index, complete] of completions) await complete(JSON.stringify(results.get(index)));
@@ -272,7 +279,7 @@ export class UsageService {
       return `(organization_id = :o${i} AND feature_key = :f${i} AND period_start = :p${i})`;
     });
     const [, rows] = await this.db.readBatch(manager, [
-      counterUpsert(manager, POOL_COUNTERS, ordered, now, []),
+      counterUpsert(manager, POOL_COUNTERS, ordered, now, [POOL_COUNTERS.owner]),
       // SQLite has no row locks; its single writer holds the database instead.
       statement(
         manager,
@@ -311,19 +318,6 @@ export class UsageService {
     const thresholds = crossedThresholds(feature.alertThresholds, limit, before, meter.used);
     const limitReached = limit !== null && meter.used >= limit;
     return thresholds.length > 0 || limitReached ? { meter, feature, thresholds, limitReached } : null;
-  }
-
-  /** The counters the uses changed, one statement per table, with their new totals (their locks are held). */
-  private async writeCounters(manager: EntityManager, decisions: Decision[], now: Date): Promise<void> {
-    const touched = [...new Set(decisions.map((decision) => decision.meter))].filter(
-      (meter) => meter?.touched,
-    ) as Meter[];
-    for (const table of [USER_COUNTERS, POOL_COUNTERS]) {
-      const meters = touched.filter((meter) => meter.counter.table === table);
-      if (meters.length === 0) continue;
-      const { sql, parameters } = counterUpsert(manager, table, meters, now, ['used', 'updated_at']);
-      await manager.query(sql, parameters);
-    }
   }
 
   /**
@@ -383,15 +377,25 @@ type Counter =
   | { table: typeof USER_COUNTERS; key: { userId: string; featureKey: string; periodStart: Date } }
   | { table: typeof POOL_COUNTERS; key: PoolKey };
 
-function meterId(counter: Counter): string {
-  const { key } = counter;
-  const owner = 'userId' in key ? key.userId : key.organizationId;
-  return `${counter.table.name}\u0000${owner}\u0000${key.featureKey}\u0000${key.periodStart.getTime()}`;
+const ownerOf = (key: Counter['key']) => ('userId' in key ? key.userId : key.organizationId);
+
+function meterId({ table, key }: Counter): string {
+  return `${table.name}\u0000${ownerOf(key)}\u0000${key.featureKey}\u0000${key.periodStart.getTime()}`;
+}
+
+/** The counters the uses changed, one statement per table, with their new totals (their locks are held). */
+function counterWrites(manager: EntityManager, decisions: Decision[], now: Date): Statement[] {
+  const touched = new Set<Meter>();
+  for (const { meter } of decisions) if (meter?.touched) touched.add(meter);
+  return [USER_COUNTERS, POOL_COUNTERS].flatMap((table) => {
+    const meters = [...touched].filter((meter) => meter.counter.table === table);
+    return meters.length === 0 ? [] : [counterUpsert(manager, table, meters, now, ['used', 'updated_at'])];
+  });
 }
 
 /**
  * Writes `meters` into their table (one statement): a missing counter is created with the meter's count; an
- * existing one takes the `update` columns (none: left as it is, but locked).
+ * existing one sets the `update` columns (its owner's column alone: left as it is, but locked).
  */
 function counterUpsert(
   manager: EntityManager,
@@ -399,21 +403,20 @@ function counterUpsert(
   meters: Meter[],
   now: Date,
   update: string[],
-) {
-  const owner = table.owner;
+): Statement {
   return upsert(
     manager,
     table.name,
-    [owner, 'feature_key', 'period_start', 'used', 'limit_reached_at', 'updated_at'],
-    meters.map(({ counter: { key } }, i) => [
-      'userId' in key ? key.userId : key.organizationId,
+    [table.owner, 'feature_key', 'period_start', 'used', 'limit_reached_at', 'updated_at'],
+    meters.map(({ counter: { key }, used }) => [
+      ownerOf(key),
       key.featureKey,
       key.periodStart,
-      meters[i].used,
+      used,
       null,
       now,
     ]),
-    { key: [owner, 'feature_key', 'period_start'], update: update.length > 0 ? update : [owner] },
+    { key: [table.owner, 'feature_key', 'period_start'], update },
   );
 }
 
