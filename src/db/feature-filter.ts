@@ -1,6 +1,7 @@
 /**
- * Reads for deciding some features' entitlements only: the grants, overrides and usage of those features
- * (the licenses, seats, groups and organizations as always). A state read so is only good for those features.
+ * Reads for judging uses of some features only: the grants, overrides and usage of those features (the
+ * licenses, seats, groups and organizations as always), and no pooled usage (whoever draws on a pool reads
+ * it under the pool's lock). A state read so is only good for those features' decisions.
  */
 export interface FeatureFilter {
   features: readonly string[];

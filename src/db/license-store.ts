@@ -5,7 +5,6 @@ import { defaultLicense } from '../domain/effective';
 import { groupBy } from '../domain/group-by';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { CatalogStore } from './catalog-store';
-import { catalogVersionStatement } from './catalog-store';
 import type { Database } from './database';
 import { GrantRow, LicenseRow, OverrideRow, SeatRow, UsageCounterRow } from './entities';
 import type { FeatureFilter } from './feature-filter';
@@ -13,7 +12,7 @@ import { featureClause } from './feature-filter';
 import { toGrant, toLicense, toOverride, toSeat } from './mappers';
 import { organizationRecords, organizationStatements, seatedOrganizations } from './organization-store';
 import type { Statement } from './raw-sql';
-import { hydrate, statement, upsert } from './raw-sql';
+import { hydrate, statement, unionAll, upsert } from './raw-sql';
 
 const HELD_SEAT_ORGANIZATIONS = 'SELECT organization_id FROM seats WHERE user_id IN (:...ids) AND held = 1';
 
@@ -74,13 +73,31 @@ export class LicenseStore {
   ): Statement[] {
     const ids = [...userIds];
     const { clause, features } = featureClause(only);
+    // The organizations of their seats, through a subquery: still one batch, however many there are.
+    const [organizationLicenses, organizationGrants, ...organizationCounters] = organizationStatements(
+      manager,
+      HELD_SEAT_ORGANIZATIONS,
+      { ids },
+      now,
+      only,
+    );
     return [
-      catalogVersionStatement(manager),
+      // The catalog version (for CatalogStore.atVersion) rides on the licenses' read: one row without any.
       statement(
         manager,
-        `SELECT * FROM grants WHERE user_id IN (:...ids)${clause}
-         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-        { ids, now, features },
+        `SELECT v.version AS catalog_version, l.* FROM catalog_version v
+         LEFT JOIN licenses l ON l.user_id IN (:...ids) WHERE v.id = 1`,
+        { ids },
+      ),
+      // Their own grants and their organizations', told apart by owner.
+      unionAll(
+        statement(
+          manager,
+          `SELECT * FROM grants WHERE user_id IN (:...ids)${clause}
+           AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
+          { ids, now, features },
+        ),
+        organizationGrants,
       ),
       statement(
         manager,
@@ -88,7 +105,6 @@ export class LicenseStore {
          AND (period_start >= :earliest OR period_start = :lifetime)`,
         { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0), features },
       ),
-      statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
       statement(manager, `SELECT * FROM seats WHERE user_id IN (:...ids) AND held = 1 ORDER BY id`, { ids }),
       statement(
         manager,
@@ -107,8 +123,8 @@ export class LicenseStore {
          WHERE u.directory = '' AND u.subject IN (:...ids)`,
         { ids },
       ),
-      // The organizations of those seats, through a subquery: still one batch, however many there are.
-      ...organizationStatements(manager, HELD_SEAT_ORGANIZATIONS, { ids }, now, only),
+      organizationLicenses,
+      ...organizationCounters,
     ];
   }
 
@@ -119,25 +135,39 @@ export class LicenseStore {
     now: Date,
   ): Promise<Map<string, LicenseState>> {
     const [
-      [version],
+      licenseRows,
       grantRows,
       counterRows,
-      licenseRows,
       seatRows,
       overrideRows,
       groupTierRows,
-      ...organizationRows
+      organizationLicenseRows,
+      organizationCounterRows,
     ] = rows;
-    const catalog = await this.catalog.atVersion(manager, version.version);
-    const organizations = organizationRecords(manager, organizationRows, catalog, now);
+    const catalog = await this.catalog.atVersion(manager, licenseRows[0].catalog_version);
+    const ownGrantRows = grantRows.filter((row) => row.organization_id === null);
+    const organizations = organizationRecords(
+      manager,
+      [
+        organizationLicenseRows,
+        grantRows.filter((row) => row.organization_id !== null),
+        organizationCounterRows,
+      ],
+      catalog,
+      now,
+    );
     const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
     const overrides = groupBy(hydrate(manager, OverrideRow, overrideRows).map(toOverride), (o) => o.userId);
     const groupTiers = groupBy(groupTierRows as unknown as GroupTierRow[], (row) => row.user_id);
 
     const licenses = new Map(
-      hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),
+      hydrate(
+        manager,
+        LicenseRow,
+        licenseRows.filter((row) => row.user_id !== null),
+      ).map((row) => [row.userId, toLicense(row)]),
     );
-    const grants = groupBy(hydrate(manager, GrantRow, grantRows).map(toGrant), (grant) => grant.userId!);
+    const grants = groupBy(hydrate(manager, GrantRow, ownGrantRows).map(toGrant), (grant) => grant.userId!);
     const counters = groupBy(hydrate(manager, UsageCounterRow, counterRows), (row) => row.userId);
     return new Map(
       ids.map((userId) => [
@@ -210,7 +240,7 @@ export class LicenseStore {
     ]);
     const [{ catalog }] = states.values();
     // Pooled counts are read under the pools' own locks by their users, so none are read here.
-    const organizations = organizationRecords(manager, [licenseRows, grantRows, []], catalog, now);
+    const organizations = organizationRecords(manager, [licenseRows, grantRows], catalog, now);
     const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
     return new Map(
       [...states].map(([userId, state]) => [

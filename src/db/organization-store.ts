@@ -17,8 +17,8 @@ export type OrganizationRecord = Omit<OrganizationState, 'seat'>;
 
 /**
  * The statements that read the organizations selected by `organizations` (a subquery or a list, bound by
- * `parameters`): licenses, live grants and current pooled usage. Three statements, whatever their number,
- * so a batch of users with seats costs the same number of statements as one.
+ * `parameters`): licenses, live grants and current pooled usage (not with a filter: see FeatureFilter). Three
+ * statements, whatever their number, so a batch of users with seats costs the same number of statements as one.
  */
 export function organizationStatements(
   manager: EntityManager,
@@ -40,19 +40,23 @@ export function organizationStatements(
        AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
       { ...parameters, now, features },
     ),
-    statement(
-      manager,
-      `SELECT * FROM organization_usage_counters WHERE organization_id IN (${organizations})${clause}
-       AND (period_start >= :earliest OR period_start = :lifetime)`,
-      { ...parameters, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0), features },
-    ),
+    ...(only
+      ? []
+      : [
+          statement(
+            manager,
+            `SELECT * FROM organization_usage_counters WHERE organization_id IN (${organizations})
+             AND (period_start >= :earliest OR period_start = :lifetime)`,
+            { ...parameters, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+          ),
+        ]),
   ];
 }
 
-/** The rows of `organizationStatements`, as organization records by id. */
+/** The rows of `organizationStatements`, as organization records by id (no pooled usage without its rows). */
 export function organizationRecords(
   manager: EntityManager,
-  [licenseRows, grantRows, counterRows]: Record<string, unknown>[][],
+  [licenseRows, grantRows, counterRows = []]: Record<string, unknown>[][],
   catalog: Catalog,
   now: Date,
 ): Map<string, OrganizationRecord> {

@@ -21,6 +21,14 @@ export function statement(manager: EntityManager, sql: string, parameters: Objec
   return { sql: bound, parameters: values };
 }
 
+/** Two SELECTs of the same columns as one statement (one result set), their rows one after the other. */
+export function unionAll(first: Statement, second: Statement): Statement {
+  return {
+    sql: `${first.sql} UNION ALL ${second.sql}`,
+    parameters: [...first.parameters, ...second.parameters],
+  };
+}
+
 /** A named parameter in SQL text as TypeORM finds it: `:name`, or `:...name` for a list. */
 const NAMED_PARAMETER = /:(\.\.\.)?([A-Za-z0-9_.]+)/g;
 
