@@ -6,6 +6,7 @@ import { assertAnyScope } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
+import type { IdempotencyKeyRow } from '../db/entities';
 import { OrganizationUsageCounterRow, UsageAlertRow, UsageCounterRow } from '../db/entities';
 import type { FeatureFilter } from '../db/feature-filter';
 import type { LicenseStore } from '../db/license-store';
@@ -126,7 +127,7 @@ export class UsageService {
     return this.db.transaction(async (manager) => {
       const now = new Date();
       const results = new Map<number, UsageResult>();
-      const { fresh, sameAs, completions } = await this.claimKeys(manager, caller, uses, naming, results);
+      const { fresh, sameAs, claimed } = await this.claimKeys(manager, caller, uses, naming, results);
 
       const userIds = [...new Set(fresh.map((use) => use.userId))];
       if (userIds.length > 0) {
@@ -145,7 +146,10 @@ export class UsageService {
         }
       }
       for (const [index, first] of sameAs) results.set(index, results.get(first)!);
-      for (const [index, complete] of completions) await complete(JSON.stringify(results.get(index)));
+      this.idempotency.completeAll(
+        manager,
+        [...claimed].map(([index, row]) => ({ claimed: row, response: JSON.stringify(results.get(index)) })),
+      );
       return uses.map((use) => results.get(use.index)!);
     });
   }
@@ -164,34 +168,38 @@ export class UsageService {
   ) {
     const scope = { caller: actorOf(caller), operation: 'recordUsage' };
     const sameAs = new Map<number, number>();
-    const completions = new Map<number, (response: string) => Promise<void>>();
     const firstByKey = new Map<string, Use>();
+    const conflict = (use: Use) =>
+      new ConflictError(
+        `The idempotency key "${use.key}" was already used with other input`,
+        naming.field(use.index, 'idempotencyKey'),
+      );
     const keyed = uses
       .filter((use) => use.key !== null)
       .sort((a, b) => compare(a.key!, b.key!) || a.index - b.index);
     for (const use of keyed) {
-      const conflict = () =>
-        new ConflictError(
-          `The idempotency key "${use.key}" was already used with other input`,
-          naming.field(use.index, 'idempotencyKey'),
-        );
       const first = firstByKey.get(use.key!);
-      if (first) {
-        if (stringify(requestOf(first)) !== stringify(requestOf(use))) throw conflict();
-        sameAs.set(use.index, first.index);
-        continue;
-      }
-      firstByKey.set(use.key!, use);
-      const started = await this.idempotency
-        .start(manager, scope, use.key!, requestOf(use))
-        .catch((error: unknown) => {
-          throw error instanceof ConflictError ? conflict() : error;
-        });
-      if (started.replayed) results.set(use.index, reviveUsageResult(started.response));
-      else completions.set(use.index, started.complete);
+      if (!first) firstByKey.set(use.key!, use);
+      else if (stringify(requestOf(first)) !== stringify(requestOf(use))) throw conflict(use);
+      else sameAs.set(use.index, first.index);
     }
+    const firsts = [...firstByKey.values()];
+    const claims =
+      firsts.length === 0
+        ? []
+        : await this.idempotency.claimAll(
+            manager,
+            scope,
+            firsts.map((use) => ({ key: use.key!, request: requestOf(use) })),
+          );
+    const claimed = new Map<number, IdempotencyKeyRow>();
+    claims.forEach((claim, i) => {
+      if ('conflict' in claim) throw conflict(firsts[i]);
+      if (claim.replayed) results.set(firsts[i].index, reviveUsageResult(claim.response));
+      else claimed.set(firsts[i].index, claim.claimed);
+    });
     const fresh = uses.filter((use) => !results.has(use.index) && !sameAs.has(use.index));
-    return { fresh, sameAs, completions };
+    return { fresh, sameAs, claimed };
   }
 
   /**
