@@ -4,19 +4,12 @@ import type { Catalog } from '../domain/types';
 import type { Database } from './database';
 import { FeatureRow, TierEntitlementRow, TierRow } from './entities';
 import { toFeature, toTier } from './mappers';
-import type { Statement } from './raw-sql';
-import { statement } from './raw-sql';
 
 const READ_VERSION = 'SELECT version FROM catalog_version WHERE id = 1';
 
 /** Every catalog change runs this in its transaction; replicas notice the new version on their next read. */
 export async function bumpCatalogVersion(manager: EntityManager): Promise<void> {
   await manager.query('UPDATE catalog_version SET version = version + 1 WHERE id = 1');
-}
-
-/** The version read as one statement of a batch (a row `{ version }`), for `CatalogStore.atVersion`. */
-export function catalogVersionStatement(manager: EntityManager): Statement {
-  return statement(manager, READ_VERSION);
 }
 
 /**

@@ -5,14 +5,19 @@ import { defaultLicense } from '../domain/effective';
 import { groupBy } from '../domain/group-by';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { CatalogStore } from './catalog-store';
-import { catalogVersionStatement } from './catalog-store';
 import type { Database } from './database';
 import { GrantRow, LicenseRow, OverrideRow, SeatRow, UsageCounterRow } from './entities';
+import type { FeatureFilter } from './feature-filter';
+import { featureClause } from './feature-filter';
 import { toGrant, toLicense, toOverride, toSeat } from './mappers';
 import { organizationRecords, organizationStatements, seatedOrganizations } from './organization-store';
-import { hydrate, statement } from './raw-sql';
+import type { Statement } from './raw-sql';
+import { hydrate, statement, unionAll, upsert } from './raw-sql';
 
 const HELD_SEAT_ORGANIZATIONS = 'SELECT organization_id FROM seats WHERE user_id IN (:...ids) AND held = 1';
+
+/** The columns a held license is created with (the others are null until the license changes). */
+const HOLD_COLUMNS = ['user_id', 'base_tier_key', 'status', 'created_at', 'updated_at'];
 
 /** Licenses are locked this many at a time (one upsert each), well under both databases' parameter caps. */
 const HOLD_BATCH = 500;
@@ -35,29 +40,77 @@ export class LicenseStore {
     userIds: readonly string[],
     now: Date,
   ): Promise<Map<string, LicenseState>> {
+    if (userIds.length === 0) return new Map();
+    return this.assemble(
+      manager,
+      userIds,
+      await this.db.readBatch(manager, this.reads(manager, userIds, now)),
+      now,
+    );
+  }
+
+  /**
+   * `holdAll`, then `states`, in one round trip on MySQL: the reads follow the locks, so they see every
+   * commit before them (the transaction's snapshot is taken by its first read).
+   */
+  async holdStates(
+    manager: EntityManager,
+    userIds: readonly string[],
+    now: Date,
+    only?: FeatureFilter,
+  ): Promise<Map<string, LicenseState>> {
+    if (userIds.length === 0) return new Map();
+    const holds = holdStatements(manager, userIds, now);
+    const rows = await this.db.readBatch(manager, [...holds, ...this.reads(manager, userIds, now, only)]);
+    return this.assemble(manager, userIds, rows.slice(holds.length), now);
+  }
+
+  private reads(
+    manager: EntityManager,
+    userIds: readonly string[],
+    now: Date,
+    only?: FeatureFilter,
+  ): Statement[] {
     const ids = [...userIds];
-    if (ids.length === 0) return new Map();
-    const reads = [
-      catalogVersionStatement(manager),
+    const { clause, features } = featureClause(only);
+    // The organizations of their seats, through a subquery: still one batch, however many there are.
+    const [organizationLicenses, organizationGrants, ...organizationCounters] = organizationStatements(
+      manager,
+      HELD_SEAT_ORGANIZATIONS,
+      { ids },
+      now,
+      only,
+    );
+    return [
+      // The catalog version (for CatalogStore.atVersion) rides on the licenses' read: one row without any.
       statement(
         manager,
-        `SELECT * FROM grants WHERE user_id IN (:...ids)
-         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-        { ids, now },
+        `SELECT v.version AS catalog_version, l.* FROM catalog_version v
+         LEFT JOIN licenses l ON l.user_id IN (:...ids) WHERE v.id = 1`,
+        { ids },
+      ),
+      // Their own grants and their organizations', told apart by owner.
+      unionAll(
+        statement(
+          manager,
+          `SELECT * FROM grants WHERE user_id IN (:...ids)${clause}
+           AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
+          { ids, now, features },
+        ),
+        organizationGrants,
       ),
       statement(
         manager,
-        `SELECT * FROM usage_counters WHERE user_id IN (:...ids)
+        `SELECT * FROM usage_counters WHERE user_id IN (:...ids)${clause}
          AND (period_start >= :earliest OR period_start = :lifetime)`,
-        { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+        { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0), features },
       ),
-      statement(manager, 'SELECT * FROM licenses WHERE user_id IN (:...ids)', { ids }),
       statement(manager, `SELECT * FROM seats WHERE user_id IN (:...ids) AND held = 1 ORDER BY id`, { ids }),
       statement(
         manager,
-        `SELECT * FROM overrides WHERE user_id IN (:...ids)
+        `SELECT * FROM overrides WHERE user_id IN (:...ids)${clause}
          AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-        { ids, now },
+        { ids, now, features },
       ),
       // The tiers their SCIM groups give (rule S4): groups of the identity directory whose name is mapped.
       statement(
@@ -70,29 +123,51 @@ export class LicenseStore {
          WHERE u.directory = '' AND u.subject IN (:...ids)`,
         { ids },
       ),
-      // The organizations of those seats, through a subquery: still one batch, however many there are.
-      ...organizationStatements(manager, HELD_SEAT_ORGANIZATIONS, { ids }, now),
+      organizationLicenses,
+      ...organizationCounters,
     ];
+  }
+
+  private async assemble(
+    manager: EntityManager,
+    ids: readonly string[],
+    rows: Record<string, unknown>[][],
+    now: Date,
+  ): Promise<Map<string, LicenseState>> {
     const [
-      [version],
+      licenseRows,
       grantRows,
       counterRows,
-      licenseRows,
       seatRows,
       overrideRows,
       groupTierRows,
-      ...organizationRows
-    ] = await this.db.readBatch(manager, reads);
-    const catalog = await this.catalog.atVersion(manager, version.version);
-    const organizations = organizationRecords(manager, organizationRows, catalog, now);
+      organizationLicenseRows,
+      organizationCounterRows,
+    ] = rows;
+    const catalog = await this.catalog.atVersion(manager, licenseRows[0].catalog_version);
+    const ownGrantRows = grantRows.filter((row) => row.organization_id === null);
+    const organizations = organizationRecords(
+      manager,
+      [
+        organizationLicenseRows,
+        grantRows.filter((row) => row.organization_id !== null),
+        organizationCounterRows,
+      ],
+      catalog,
+      now,
+    );
     const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
     const overrides = groupBy(hydrate(manager, OverrideRow, overrideRows).map(toOverride), (o) => o.userId);
     const groupTiers = groupBy(groupTierRows as unknown as GroupTierRow[], (row) => row.user_id);
 
     const licenses = new Map(
-      hydrate(manager, LicenseRow, licenseRows).map((row) => [row.userId, toLicense(row)]),
+      hydrate(
+        manager,
+        LicenseRow,
+        licenseRows.filter((row) => row.user_id !== null),
+      ).map((row) => [row.userId, toLicense(row)]),
     );
-    const grants = groupBy(hydrate(manager, GrantRow, grantRows).map(toGrant), (grant) => grant.userId!);
+    const grants = groupBy(hydrate(manager, GrantRow, ownGrantRows).map(toGrant), (grant) => grant.userId!);
     const counters = groupBy(hydrate(manager, UsageCounterRow, counterRows), (row) => row.userId);
     return new Map(
       ids.map((userId) => [
@@ -115,6 +190,62 @@ export class LicenseStore {
             tierKey: row.tier_key,
           })),
         },
+      ]),
+    );
+  }
+
+  /**
+   * The users' states with the organizations of their seats share-locked until commit and read again under
+   * those locks: as they stand now, not as of the transaction's snapshot, and unchanged until commit (every
+   * change to an organization, its grants and its seats locks its license first, exclusively). For decisions
+   * against an organization's limits (pooled meters). Organizations are locked in order of id, after the
+   * users' licenses; a seat given since the snapshot is not seen, a seat taken back is.
+   */
+  async lockOrganizations(
+    manager: EntityManager,
+    states: ReadonlyMap<string, LicenseState>,
+    now: Date,
+    only?: FeatureFilter,
+  ): Promise<Map<string, LicenseState>> {
+    const ids = [...states.keys()];
+    const organizationIds = [
+      ...new Set(
+        [...states.values()].flatMap((state) =>
+          (state.organizations ?? []).map((organization) => organization.license.organizationId),
+        ),
+      ),
+    ].sort();
+    if (organizationIds.length === 0) return new Map(states);
+    const lock = this.db.shareLockClause;
+    const { clause, features } = featureClause(only);
+    const [licenseRows, seatRows, grantRows] = await this.db.readBatch(manager, [
+      statement(
+        manager,
+        `SELECT * FROM organization_licenses WHERE organization_id IN (:...organizationIds)
+         ORDER BY organization_id${lock}`,
+        { organizationIds },
+      ),
+      statement(
+        manager,
+        `SELECT * FROM seats WHERE organization_id IN (:...organizationIds) AND user_id IN (:...ids) AND held = 1
+         ORDER BY id${lock}`,
+        { organizationIds, ids },
+      ),
+      statement(
+        manager,
+        `SELECT * FROM grants WHERE organization_id IN (:...organizationIds)${clause}
+         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)${lock}`,
+        { organizationIds, now, features },
+      ),
+    ]);
+    const [{ catalog }] = states.values();
+    // Pooled counts are read under the pools' own locks by their users, so none are read here.
+    const organizations = organizationRecords(manager, [licenseRows, grantRows], catalog, now);
+    const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
+    return new Map(
+      [...states].map(([userId, state]) => [
+        userId,
+        { ...state, organizations: seatedOrganizations(seats.get(userId) ?? [], organizations) },
       ]),
     );
   }
@@ -150,37 +281,26 @@ export class LicenseStore {
    * two transactions holding overlapping sets wait for each other rather than deadlock.
    */
   async holdAll(manager: EntityManager, userIds: readonly string[], now: Date): Promise<void> {
-    const ordered = [...new Set(userIds)].sort();
-    for (let start = 0; start < ordered.length; start += HOLD_BATCH) {
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(LicenseRow)
-        .values(
-          ordered
-            .slice(start, start + HOLD_BATCH)
-            .map((userId) => ({ ...defaultLicenseRow(userId), createdAt: now })),
-        )
-        .orUpdate(['user_id'], ['user_id'])
-        .execute();
+    for (const { sql, parameters } of holdStatements(manager, userIds, now)) {
+      await manager.query(sql, parameters);
     }
   }
 }
 
-function defaultLicenseRow(userId: string): Omit<LicenseRow, 'createdAt'> {
-  const license = defaultLicense(userId);
-  return {
-    userId,
-    baseTierKey: license.baseTierKey,
-    status: license.status,
-    revokedAt: null,
-    revokeReason: null,
-    trialTierKey: null,
-    trialStartedAt: null,
-    trialEndsAt: null,
-    trialEndRecordedAt: null,
-    updatedAt: license.updatedAt,
-  };
+/** The upserts of `holdAll`, a few hundred licenses each, in order of user id. */
+function holdStatements(manager: EntityManager, userIds: readonly string[], now: Date): Statement[] {
+  const ordered = [...new Set(userIds)].sort();
+  const statements: Statement[] = [];
+  for (let start = 0; start < ordered.length; start += HOLD_BATCH) {
+    const rows = ordered.slice(start, start + HOLD_BATCH).map((userId) => {
+      const license = defaultLicense(userId);
+      return [userId, license.baseTierKey, license.status, now, license.updatedAt];
+    });
+    statements.push(
+      upsert(manager, 'licenses', HOLD_COLUMNS, rows, { key: ['user_id'], update: ['user_id'] }),
+    );
+  }
+  return statements;
 }
 
 /** A row of the group tiers statement in `states`. */

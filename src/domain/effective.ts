@@ -134,6 +134,26 @@ export function effectiveEntitlements(
   now: Date,
   organizationId: string | null = null,
 ): Entitlement[] {
+  return computeEntitlements(state, now, organizationId, null);
+}
+
+/** The entitlement of `effectiveEntitlements` to one feature (undefined: not entitled), without the others'. */
+export function effectiveEntitlement(
+  state: LicenseState,
+  now: Date,
+  organizationId: string | null,
+  featureKey: string,
+): Entitlement | undefined {
+  return computeEntitlements(state, now, organizationId, featureKey)[0];
+}
+
+/** Effective entitlements, all of them or (with `only`) the one to that feature. */
+function computeEntitlements(
+  state: LicenseState,
+  now: Date,
+  organizationId: string | null,
+  only: string | null,
+): Entitlement[] {
   const { license, catalog, defaultTier } = state;
   if (license.status === 'REVOKED') return [];
   const trial = isTrialActive(license.trial, now) ? license.trial : null;
@@ -167,8 +187,11 @@ export function effectiveEntitlements(
     catalog,
     now,
     { usedByFeature },
+    only,
   );
-  const overrides = (state.overrides ?? []).filter((override) => isOverrideActive(override, now));
+  const overrides = (state.overrides ?? []).filter(
+    (override) => isOverrideActive(override, now) && (only === null || override.featureKey === only),
+  );
   return overrides.length === 0 ? merged : applyOverrides(merged, overrides, catalog, usedByFeature);
 }
 
@@ -308,17 +331,23 @@ function merge(
   catalog: Catalog,
   now: Date,
   usage: { usedByFeature: ReadonlyMap<string, number> | null },
+  only: string | null = null,
 ): Entitlement[] {
   const [primary] = sources;
   const keys = new Set<string>();
-  for (const source of sources) {
-    for (const key of tierEntries(source.tier).keys()) keys.add(key);
-    for (const grant of source.grants) keys.add(grant.featureKey);
+  if (only !== null) {
+    keys.add(only);
+  } else {
+    for (const source of sources) {
+      for (const key of tierEntries(source.tier).keys()) keys.add(key);
+      for (const grant of source.grants) keys.add(grant.featureKey);
+    }
   }
 
   const entitlements: Entitlement[] = [];
   for (const key of [...keys].sort()) {
-    const feature = catalog.features.get(key) ?? firstTierEntry(sources, key)!.feature;
+    const feature = catalog.features.get(key) ?? firstTierEntry(sources, key)?.feature;
+    if (!feature) continue;
     const pooled = isPooled(feature);
     const contributing = sources.filter(
       (source) =>

@@ -6,6 +6,8 @@ import { LessThan } from 'typeorm';
 
 import type { Database } from '../db/database';
 import { IdempotencyKeyRow } from '../db/entities';
+import type { Statement } from '../db/raw-sql';
+import { hydrate, statement, upsert } from '../db/raw-sql';
 import { ConflictError } from '../errors';
 
 /** Keys are kept at least this long (the README's "Idempotency keys"), then pruned. */
@@ -13,7 +15,13 @@ export const IDEMPOTENCY_KEY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** Either the key is new (do the work, then `complete` with its response) or it replays the first response. */
 export type IdempotentStart =
-  { replayed: true; response: string } | { replayed: false; complete(response: string): Promise<void> };
+  { replayed: true; response: string } | { replayed: false; complete(response: string): void };
+
+/** A key of `claimAll`: new (the row claimed), a replay of its first response, or used with other input. */
+export type IdempotentClaim =
+  { replayed: true; response: string } | { replayed: false; claimed: IdempotencyKeyRow } | { conflict: true };
+
+type Scope = { caller: string; operation: string };
 
 /**
  * Idempotency keys, scoped per caller (the token's `sub`) and operation: another caller's key, even the
@@ -24,37 +32,69 @@ export type IdempotentStart =
 export class IdempotencyStore {
   constructor(private readonly db: Database) {}
 
-  async start(
-    manager: EntityManager,
-    scope: { caller: string; operation: string },
-    key: string,
-    request: object,
-  ): Promise<IdempotentStart> {
-    const requestHash = createHash('sha256').update(stringify(request)).digest('hex');
-    const claim = randomUUID();
-    const id = { ...scope, idempotencyKey: key };
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(IdempotencyKeyRow)
-      .values({ ...id, claim, requestHash, response: null, createdAt: new Date() })
-      // A no-op upsert, not INSERT IGNORE: on a duplicate MySQL takes an exclusive lock at once, so racing
-      // duplicates queue instead of deadlocking on the locking read below.
-      .orUpdate(['operation'], ['caller', 'operation', 'idempotency_key'])
-      .execute();
-    const stored = await manager.findOneOrFail(IdempotencyKeyRow, { where: id, lock: this.db.writeLock });
-    if (stored.claim === claim) {
-      return {
-        replayed: false,
-        complete: async (response) => {
-          await manager.update(IdempotencyKeyRow, id, { response });
-        },
-      };
-    }
-    if (stored.requestHash !== requestHash) {
+  async start(manager: EntityManager, scope: Scope, key: string, request: object): Promise<IdempotentStart> {
+    const [claim] = await this.claimAll(manager, scope, [{ key, request }]);
+    if ('conflict' in claim) {
       throw new ConflictError(`The idempotency key "${key}" was already used with other input`);
     }
-    return { replayed: true, response: stored.response as string };
+    if (claim.replayed) return claim;
+    return { replayed: false, complete: (response) => this.completeAll(manager, [{ ...claim, response }]) };
+  }
+
+  /**
+   * `start` for distinct keys of one scope, claimed in the order given (racing callers that order them alike
+   * wait for each other rather than deadlock): one round trip on MySQL, whatever their number.
+   */
+  async claimAll(
+    manager: EntityManager,
+    scope: Scope,
+    entries: readonly { key: string; request: object }[],
+  ): Promise<IdempotentClaim[]> {
+    const createdAt = new Date();
+    const rows: IdempotencyKeyRow[] = entries.map(({ key, request }) => ({
+      ...scope,
+      idempotencyKey: key,
+      claim: randomUUID(),
+      requestHash: createHash('sha256').update(stringify(request)).digest('hex'),
+      response: null,
+      createdAt,
+    }));
+    const [, storedRows] = await this.db.readBatch(manager, [
+      // A no-op upsert, not INSERT IGNORE: on a duplicate MySQL takes an exclusive lock at once, so racing
+      // duplicates queue instead of deadlocking on the locking read below.
+      keyUpsert(manager, rows, ['operation']),
+      statement(
+        manager,
+        `SELECT * FROM idempotency_keys WHERE caller = :caller AND operation = :operation
+         AND idempotency_key IN (:...keys)${this.db.forUpdateClause}`,
+        { ...scope, keys: rows.map((row) => row.idempotencyKey) },
+      ),
+    ]);
+    const stored = new Map(
+      hydrate(manager, IdempotencyKeyRow, storedRows).map((row) => [row.idempotencyKey, row]),
+    );
+    return rows.map((row): IdempotentClaim => {
+      const first = stored.get(row.idempotencyKey)!;
+      if (first.claim === row.claim) return { replayed: false, claimed: row };
+      if (first.requestHash !== row.requestHash) return { conflict: true };
+      return { replayed: true, response: first.response as string };
+    });
+  }
+
+  /** Stores the responses of claimed keys, with the transaction's commit (`Database.writeAtCommit`). */
+  completeAll(
+    manager: EntityManager,
+    completed: readonly { claimed: IdempotencyKeyRow; response: string }[],
+  ): void {
+    if (completed.length === 0) return;
+    this.db.writeAtCommit(
+      manager,
+      keyUpsert(
+        manager,
+        completed.map(({ claimed, response }) => ({ ...claimed, response })),
+        ['response'],
+      ),
+    );
   }
 
   /** Forgets keys older than the retention period; returns how many. */
@@ -64,4 +104,23 @@ export class IdempotencyStore {
     });
     return result.affected ?? 0;
   }
+}
+
+/** Writes key rows: new ones as given, existing ones with `update` set from them. */
+function keyUpsert(manager: EntityManager, rows: IdempotencyKeyRow[], update: string[]): Statement {
+  return upsert(
+    manager,
+    'idempotency_keys',
+    ['caller', 'operation', 'idempotency_key', 'claim', 'request_hash', 'response', 'created_at'],
+    rows.map((row) => [
+      row.caller,
+      row.operation,
+      row.idempotencyKey,
+      row.claim,
+      row.requestHash,
+      row.response,
+      row.createdAt,
+    ]),
+    { key: ['caller', 'operation', 'idempotency_key'], update },
+  );
 }

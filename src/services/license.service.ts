@@ -207,7 +207,7 @@ export class LicenseService {
         },
         now,
       );
-      await idempotent?.complete(JSON.stringify(grant));
+      idempotent?.complete(JSON.stringify(grant));
       return grant;
     });
   }

@@ -1,15 +1,19 @@
 import { stringify } from 'safe-stable-stringify';
 import type { EntityManager } from 'typeorm';
-import { Brackets, IsNull } from 'typeorm';
+import { IsNull } from 'typeorm';
 
 import { assertAnyScope } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import { actorOf, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
+import type { IdempotencyKeyRow } from '../db/entities';
 import { OrganizationUsageCounterRow, UsageAlertRow, UsageCounterRow } from '../db/entities';
+import type { FeatureFilter } from '../db/feature-filter';
 import type { LicenseStore } from '../db/license-store';
+import type { Statement } from '../db/raw-sql';
+import { hydrate, statement, upsert } from '../db/raw-sql';
 import type { LicenseState } from '../domain/effective';
-import { effectiveEntitlements, isPooled } from '../domain/effective';
+import { effectiveEntitlement, isPooled } from '../domain/effective';
 import { periodWindow } from '../domain/periods';
 import type { Catalog, Entitlement, Feature, UsageMeter } from '../domain/types';
 import { choosePool, crossedThresholds, fitsLimit, meterAfterUse } from '../domain/usage';
@@ -123,20 +127,29 @@ export class UsageService {
     return this.db.transaction(async (manager) => {
       const now = new Date();
       const results = new Map<number, UsageResult>();
-      const { fresh, sameAs, completions } = await this.claimKeys(manager, caller, uses, naming, results);
+      const { fresh, sameAs, claimed } = await this.claimKeys(manager, caller, uses, naming, results);
 
       const userIds = [...new Set(fresh.map((use) => use.userId))];
       if (userIds.length > 0) {
-        await this.store.holdAll(manager, userIds, now);
-        const states = await this.store.states(manager, userIds, now);
-        const decisions = await this.decide(manager, fresh, states, naming, now);
+        const only = { features: [...new Set(fresh.map((use) => use.featureKey))] };
+        const states = await this.store.holdStates(manager, userIds, now, only);
+        const decisions = await this.decide(manager, fresh, states, naming, now, only);
         const crossings = decisions.map((decision) => this.count(decision, results, now));
-        await this.writeCounters(manager, decisions, now);
-        for (const crossing of crossings)
-          if (crossing) await this.recordCrossing(manager, caller, crossing, now);
+        const writes = counterWrites(manager, decisions, now);
+        if (crossings.some((crossing) => crossing !== null)) {
+          // The marks of a crossing go on the counters' rows, so those are written first.
+          for (const { sql, parameters } of writes) await manager.query(sql, parameters);
+          for (const crossing of crossings)
+            if (crossing) await this.recordCrossing(manager, caller, crossing, now);
+        } else {
+          for (const write of writes) this.db.writeAtCommit(manager, write);
+        }
       }
       for (const [index, first] of sameAs) results.set(index, results.get(first)!);
-      for (const [index, complete] of completions) await complete(JSON.stringify(results.get(index)));
+      this.idempotency.completeAll(
+        manager,
+        [...claimed].map(([index, row]) => ({ claimed: row, response: JSON.stringify(results.get(index)) })),
+      );
       return uses.map((use) => results.get(use.index)!);
     });
   }
@@ -155,39 +168,44 @@ export class UsageService {
   ) {
     const scope = { caller: actorOf(caller), operation: 'recordUsage' };
     const sameAs = new Map<number, number>();
-    const completions = new Map<number, (response: string) => Promise<void>>();
     const firstByKey = new Map<string, Use>();
+    const conflict = (use: Use) =>
+      new ConflictError(
+        `The idempotency key "${use.key}" was already used with other input`,
+        naming.field(use.index, 'idempotencyKey'),
+      );
     const keyed = uses
       .filter((use) => use.key !== null)
       .sort((a, b) => compare(a.key!, b.key!) || a.index - b.index);
     for (const use of keyed) {
-      const conflict = () =>
-        new ConflictError(
-          `The idempotency key "${use.key}" was already used with other input`,
-          naming.field(use.index, 'idempotencyKey'),
-        );
       const first = firstByKey.get(use.key!);
-      if (first) {
-        if (stringify(requestOf(first)) !== stringify(requestOf(use))) throw conflict();
-        sameAs.set(use.index, first.index);
-        continue;
-      }
-      firstByKey.set(use.key!, use);
-      const started = await this.idempotency
-        .start(manager, scope, use.key!, requestOf(use))
-        .catch((error: unknown) => {
-          throw error instanceof ConflictError ? conflict() : error;
-        });
-      if (started.replayed) results.set(use.index, reviveUsageResult(started.response));
-      else completions.set(use.index, started.complete);
+      if (!first) firstByKey.set(use.key!, use);
+      else if (stringify(requestOf(first)) !== stringify(requestOf(use))) throw conflict(use);
+      else sameAs.set(use.index, first.index);
     }
+    const firsts = [...firstByKey.values()];
+    const claims =
+      firsts.length === 0
+        ? []
+        : await this.idempotency.claimAll(
+            manager,
+            scope,
+            firsts.map((use) => ({ key: use.key!, request: requestOf(use) })),
+          );
+    const claimed = new Map<number, IdempotencyKeyRow>();
+    claims.forEach((claim, i) => {
+      if ('conflict' in claim) throw conflict(firsts[i]);
+      if (claim.replayed) results.set(firsts[i].index, reviveUsageResult(claim.response));
+      else claimed.set(firsts[i].index, claim.claimed);
+    });
     const fresh = uses.filter((use) => !results.has(use.index) && !sameAs.has(use.index));
-    return { fresh, sameAs, completions };
+    return { fresh, sameAs, claimed };
   }
 
   /**
-   * Which meter each use counts in and under which limit, from the states read under the licenses' locks;
-   * the pools involved are locked (in key order) and read here. Malformed input refuses the whole call.
+   * Which meter each use counts in and under which limit, from the states read under the licenses' locks.
+   * Malformed input refuses the whole call before any further lock. A pooled use is judged under its
+   * organization's lock (its limit read again under it, `lockOrganizations`) and its pool's (its count).
    */
   private async decide(
     manager: EntityManager,
@@ -195,40 +213,55 @@ export class UsageService {
     states: Map<string, LicenseState>,
     naming: InputNaming,
     now: Date,
+    only: FeatureFilter,
   ): Promise<Decision[]> {
-    const entitlements = new Map<string, Entitlement[]>();
-    const entitlementOf = (state: LicenseState, organizationId: string | null, featureKey: string) => {
-      const cacheKey = `${state.license.userId}\u0000${organizationId ?? ''}`;
-      let list = entitlements.get(cacheKey);
-      if (!list) entitlements.set(cacheKey, (list = effectiveEntitlements(state, now, organizationId)));
-      return list.find((entitlement) => entitlement.feature.key === featureKey);
+    const features = uses.map((use) => meteredFeature(states.get(use.userId)!.catalog, use, naming));
+    const pooledUsers = new Set(uses.filter((_, i) => isPooled(features[i])).map((use) => use.userId));
+    if (pooledUsers.size > 0) {
+      const locked = await this.store.lockOrganizations(
+        manager,
+        new Map([...pooledUsers].map((userId) => [userId, states.get(userId)!])),
+        now,
+        only,
+      );
+      for (const [userId, state] of locked) states.set(userId, state);
+    }
+    const entitlements = new Map<string, Entitlement | undefined>();
+    const entitlementOf = (userId: string, organizationId: string | null, featureKey: string) => {
+      const cacheKey = `${userId}\u0000${organizationId ?? ''}\u0000${featureKey}`;
+      if (!entitlements.has(cacheKey)) {
+        entitlements.set(
+          cacheKey,
+          effectiveEntitlement(states.get(userId)!, now, organizationId, featureKey),
+        );
+      }
+      return entitlements.get(cacheKey);
     };
     const meters = new Map<string, Meter>();
     const pools: Meter[] = [];
-    const decisions = uses.map((use): Decision => {
-      const state = states.get(use.userId)!;
-      const feature = meteredFeature(state.catalog, use, naming);
+    const decisions = uses.map((use, i): Decision => {
+      const feature = features[i];
       const periodStart = periodWindow(feature.usagePeriod, now).start;
       if (isPooled(feature)) {
         const pool = withField(naming, use.index, () =>
-          choosePool(entitlementOf(state, null, feature.key), use.organizationId),
+          choosePool(entitlementOf(use.userId, null, feature.key), use.organizationId),
         );
         if (!pool) return { use, feature, meter: null, limit: null };
         const key = { organizationId: pool.organizationId, featureKey: feature.key, periodStart };
         const meter = meterFor(
           meters,
-          { table: OrganizationUsageCounterRow, key },
+          { table: POOL_COUNTERS, key },
           { organizationId: pool.organizationId },
           0,
         );
         if (!pools.includes(meter)) pools.push(meter);
         return { use, feature, meter, limit: pool.limit };
       }
-      const entitlement = entitlementOf(state, use.organizationId, feature.key);
+      const entitlement = entitlementOf(use.userId, use.organizationId, feature.key);
       if (!entitlement) return { use, feature, meter: null, limit: null };
       const key = { userId: use.userId, featureKey: feature.key, periodStart };
-      const used = state.usedByFeature?.get(feature.key) ?? 0;
-      const meter = meterFor(meters, { table: UsageCounterRow, key }, { userId: use.userId }, used);
+      const used = states.get(use.userId)!.usedByFeature?.get(feature.key) ?? 0;
+      const meter = meterFor(meters, { table: USER_COUNTERS, key }, { userId: use.userId }, used);
       return { use, feature, meter, limit: entitlement.limit };
     });
     await this.lockPools(manager, pools, now);
@@ -236,35 +269,35 @@ export class UsageService {
   }
 
   /**
-   * Creates the pools' rows if missing, then reads them with FOR UPDATE: the latest counts (not the
-   * snapshot), locked against the other members until commit.
+   * Creates the pools' rows if missing, then reads them with FOR UPDATE (one round trip): the latest counts
+   * (not the snapshot), locked against the other members until commit. In key order, so that racing
+   * batches wait for each other rather than deadlock.
    */
   private async lockPools(manager: EntityManager, pools: Meter[], now: Date): Promise<void> {
     if (pools.length === 0) return;
     const ordered = [...pools].sort((a, b) => compare(meterId(a.counter), meterId(b.counter)));
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(OrganizationUsageCounterRow)
-      .values(ordered.map((pool) => ({ ...pool.counter.key, used: 0, limitReachedAt: null, updatedAt: now })))
-      .orUpdate(['organization_id'], ['organization_id', 'feature_key', 'period_start'])
-      .execute();
-    const query = manager.createQueryBuilder(OrganizationUsageCounterRow, 'pool').where(
-      new Brackets((where) => {
-        ordered.forEach((pool, i) => {
-          const key = pool.counter.key as PoolKey;
-          where.orWhere(
-            `(pool.organization_id = :o${i} AND pool.feature_key = :f${i} AND pool.period_start = :p${i})`,
-            { [`o${i}`]: key.organizationId, [`f${i}`]: key.featureKey, [`p${i}`]: key.periodStart },
-          );
-        });
-      }),
-    );
-    // SQLite has no row locks; its single writer holds the database instead.
-    const rows = await (this.db.isMysql ? query.setLock('pessimistic_write') : query).getMany();
+    const keys = ordered.map((pool) => pool.counter.key as PoolKey);
+    const parameters: Record<string, unknown> = {};
+    const where = keys.map((key, i) => {
+      Object.assign(parameters, {
+        [`o${i}`]: key.organizationId,
+        [`f${i}`]: key.featureKey,
+        [`p${i}`]: key.periodStart,
+      });
+      return `(organization_id = :o${i} AND feature_key = :f${i} AND period_start = :p${i})`;
+    });
+    const [, rows] = await this.db.readBatch(manager, [
+      counterUpsert(manager, POOL_COUNTERS, ordered, now, [POOL_COUNTERS.owner]),
+      // SQLite has no row locks; its single writer holds the database instead.
+      statement(
+        manager,
+        `SELECT * FROM ${POOL_COUNTERS.name} WHERE ${where.join(' OR ')}${this.db.forUpdateClause}`,
+        parameters,
+      ),
+    ]);
     const byId = new Map(ordered.map((pool) => [meterId(pool.counter), pool]));
-    for (const row of rows) {
-      byId.get(meterId({ table: OrganizationUsageCounterRow, key: row }))!.used = Number(row.used);
+    for (const row of hydrate(manager, OrganizationUsageCounterRow, rows)) {
+      byId.get(meterId({ table: POOL_COUNTERS, key: row }))!.used = Number(row.used);
     }
   }
 
@@ -295,35 +328,6 @@ export class UsageService {
     return thresholds.length > 0 || limitReached ? { meter, feature, thresholds, limitReached } : null;
   }
 
-  /** The counters the uses changed, one statement per table, with their new totals (their locks are held). */
-  private async writeCounters(manager: EntityManager, decisions: Decision[], now: Date): Promise<void> {
-    const touched = [...new Set(decisions.map((decision) => decision.meter))].filter(
-      (meter) => meter?.touched,
-    ) as Meter[];
-    for (const table of [UsageCounterRow, OrganizationUsageCounterRow]) {
-      const rows = touched.filter((meter) => meter.counter.table === table);
-      if (rows.length === 0) continue;
-      const keyColumns =
-        table === UsageCounterRow
-          ? ['user_id', 'feature_key', 'period_start']
-          : ['organization_id', 'feature_key', 'period_start'];
-      await manager
-        .createQueryBuilder()
-        .insert()
-        .into(table)
-        .values(
-          rows.map((meter) => ({
-            ...meter.counter.key,
-            used: meter.used,
-            limitReachedAt: null,
-            updatedAt: now,
-          })),
-        )
-        .orUpdate(['used', 'updated_at'], keyColumns)
-        .execute();
-    }
-  }
-
   /**
    * What an allowed use crossed, recorded in its transaction: USAGE_THRESHOLD_REACHED for each alert
    * threshold (rule A1) and USAGE_LIMIT_REACHED at the limit, each at most once per meter, period and
@@ -350,7 +354,7 @@ export class UsageService {
     }
     if (!limitReached) return;
     const marked = await manager.update(
-      counter.table,
+      counter.table.entity,
       { ...counter.key, limitReachedAt: IsNull() },
       { limitReachedAt: now },
     );
@@ -368,15 +372,60 @@ interface Crossing {
 
 type PoolKey = { organizationId: string; featureKey: string; periodStart: Date };
 
+/** The two tables of usage counters: a user's, and an organization's pool. */
+const USER_COUNTERS = { entity: UsageCounterRow, name: 'usage_counters', owner: 'user_id' } as const;
+const POOL_COUNTERS = {
+  entity: OrganizationUsageCounterRow,
+  name: 'organization_usage_counters',
+  owner: 'organization_id',
+} as const;
+
 /** A usage counter: a user's (usage_counters) or an organization's pool (organization_usage_counters). */
 type Counter =
-  | { table: typeof UsageCounterRow; key: { userId: string; featureKey: string; periodStart: Date } }
-  | { table: typeof OrganizationUsageCounterRow; key: PoolKey };
+  | { table: typeof USER_COUNTERS; key: { userId: string; featureKey: string; periodStart: Date } }
+  | { table: typeof POOL_COUNTERS; key: PoolKey };
 
-function meterId(counter: Counter | { table: typeof OrganizationUsageCounterRow; key: PoolKey }): string {
-  const key = counter.key as Record<string, unknown>;
-  const owner = (key.userId ?? key.organizationId) as string;
-  return `${counter.table === UsageCounterRow ? 'u' : 'o'}\u0000${owner}\u0000${key.featureKey as string}\u0000${(key.periodStart as Date).getTime()}`;
+const ownerOf = (key: Counter['key']) => ('userId' in key ? key.userId : key.organizationId);
+
+function meterId({ table, key }: Counter): string {
+  return `${table.name}\u0000${ownerOf(key)}\u0000${key.featureKey}\u0000${key.periodStart.getTime()}`;
+}
+
+/** The counters the uses changed, one statement per table, with their new totals (their locks are held). */
+function counterWrites(manager: EntityManager, decisions: Decision[], now: Date): Statement[] {
+  const touched = new Set<Meter>();
+  for (const { meter } of decisions) if (meter?.touched) touched.add(meter);
+  return [USER_COUNTERS, POOL_COUNTERS].flatMap((table) => {
+    const meters = [...touched].filter((meter) => meter.counter.table === table);
+    return meters.length === 0 ? [] : [counterUpsert(manager, table, meters, now, ['used', 'updated_at'])];
+  });
+}
+
+/**
+ * Writes `meters` into their table (one statement): a missing counter is created with the meter's count; an
+ * existing one sets the `update` columns (its owner's column alone: left as it is, but locked).
+ */
+function counterUpsert(
+  manager: EntityManager,
+  table: Counter['table'],
+  meters: Meter[],
+  now: Date,
+  update: string[],
+): Statement {
+  return upsert(
+    manager,
+    table.name,
+    [table.owner, 'feature_key', 'period_start', 'used', 'limit_reached_at', 'updated_at'],
+    meters.map(({ counter: { key }, used }) => [
+      ownerOf(key),
+      key.featureKey,
+      key.periodStart,
+      used,
+      null,
+      now,
+    ]),
+    { key: [table.owner, 'feature_key', 'period_start'], update },
+  );
 }
 
 /** The one Meter object per counter in this call, so that later uses see what earlier ones added. */

@@ -1,5 +1,6 @@
 import { OrganizationUsageCounterRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
+import { onMysql } from '../testkit/database';
 import {
   assignSeats,
   createOrganizationCatalog,
@@ -803,6 +804,40 @@ describe('pooled meters', () => {
       meter: { used: 0, limit: 0, remaining: 0, organization: null },
     });
   });
+
+  // MySQL only: SQLite runs one transaction at a time, so no change can commit while a draw is judged.
+  (onMysql ? it : it.skip)(
+    'are judged against the limit an organization change commits while the draw waits for it',
+    async () => {
+      const o = newOrganization();
+      const u = newUser();
+      await setOrganizationLicense(server, o, 'starter');
+      await assignSeats(server, o, [u]);
+      const grantId = await grantToOrganization(server, { organizationId: o, feature: 'calls', limit: 5 });
+      expect(dataOf(await recordUsage({ userId: u, feature: 'calls', amount: 12 })).recordUsage.allowed).toBe(
+        true,
+      );
+      // The grant's revocation as revokeEntitlement makes it: under the organization's lock, held open here.
+      const change = server.dataSource.createQueryRunner();
+      await change.startTransaction();
+      try {
+        await change.query('SELECT * FROM organization_licenses WHERE organization_id = ? FOR UPDATE', [o]);
+        await change.query('UPDATE grants SET revoked_at = ? WHERE id = ?', [new Date(), grantId]);
+        const draw = recordUsage({ userId: u, feature: 'calls', amount: 1 });
+        // Long enough for a draw that did not wait for the change to answer under the old limit of 15.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await change.commitTransaction();
+        expect(dataOf(await draw).recordUsage).toEqual({
+          allowed: false,
+          meter: { used: 12, limit: 10, remaining: 0, organization: { id: o } },
+        });
+      } finally {
+        if (change.isTransactionActive) await change.rollbackTransaction();
+        await change.release();
+      }
+      expect(await poolUsed(o)).toBe(12);
+    },
+  );
 
   it('stop while the organization is revoked', async () => {
     const o = newOrganization();
