@@ -1,3 +1,5 @@
+const { availableParallelism } = require('node:os');
+
 /** @type {import('jest').Config} */
 const swcOptions = {
   jsc: {
@@ -18,7 +20,12 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFiles: ['reflect-metadata'],
+  globalSetup: '<rootDir>/test/testkit/global-setup.ts',
   testTimeout: 30000,
-  // Suites against one shared MySQL database must not reset it under each other.
-  maxWorkers: process.env.TEST_DATABASE_URL?.startsWith('mysql') ? 1 : '50%',
+  // Suites mostly wait (on child processes, sockets, the database), so two workers pay even on two cores.
+  // On MySQL each worker has a database of its own (test/testkit/database.ts); more workers would mean
+  // more connection pools against max_connections.
+  maxWorkers: process.env.TEST_DATABASE_URL?.startsWith('mysql')
+    ? 2
+    : Math.max(2, Math.floor(availableParallelism() / 2)),
 };

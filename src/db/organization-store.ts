@@ -5,10 +5,10 @@ import { groupBy } from '../domain/group-by';
 import type { Catalog, Seat } from '../domain/types';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { Database } from './database';
-import { GrantRow, OrganizationLicenseRow, OrganizationUsageCounterRow } from './entities';
+import { GrantRow, OrganizationLicenseRow, OrganizationUsageCounterRow, SeatRow } from './entities';
 import type { FeatureFilter } from './feature-filter';
 import { featureClause } from './feature-filter';
-import { toGrant, toOrganizationLicense } from './mappers';
+import { toGrant, toOrganizationLicense, toSeat } from './mappers';
 import type { Statement } from './raw-sql';
 import { hydrate, statement } from './raw-sql';
 
@@ -115,6 +115,28 @@ export class OrganizationStore {
       organizationStatements(manager, ':...organizationIds', { organizationIds: [...organizationIds] }, now),
     );
     return organizationRecords(manager, rows, catalog, now);
+  }
+
+  /**
+   * Up to `take` seats held now in each organization, after seat id `after`, oldest first: one statement for
+   * every organization a request lists.
+   */
+  async heldSeats(
+    manager: EntityManager,
+    organizationIds: readonly string[],
+    after: number,
+    take: number,
+  ): Promise<Map<string, Seat[]>> {
+    const { sql, parameters } = statement(
+      manager,
+      `SELECT * FROM (
+         SELECT seats.*, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY id) AS position FROM seats
+         WHERE organization_id IN (:...organizationIds) AND held = 1 AND id > :after
+       ) ranked WHERE position <= :take ORDER BY id`,
+      { organizationIds: [...organizationIds], after, take },
+    );
+    const rows = hydrate(manager, SeatRow, await manager.query(sql, parameters));
+    return groupBy(rows.map(toSeat), (seat) => seat.organizationId);
   }
 
   /**

@@ -5,7 +5,7 @@ import type { LicenseView } from '../domain/effective';
 import { resolveTier } from '../domain/effective';
 import type { Catalog, Feature, Grant, Tier } from '../domain/types';
 import type { Services } from '../services';
-import type { OrganizationView } from '../services/organization.service';
+import type { OrganizationView, SeatPage, SeatPageRequest } from '../services/organization.service';
 
 /**
  * Per-request batching: however many users, grants and features a query touches, each lookup
@@ -16,6 +16,7 @@ export class Loaders {
   private licenseLoader: DataLoader<string, LicenseView> | undefined;
   private grantLoader: DataLoader<string, Grant | null> | undefined;
   private organizationLoader: DataLoader<string, OrganizationView> | undefined;
+  private seatPageLoader: DataLoader<SeatPageRequest, SeatPage, string> | undefined;
   private catalogPromise: Promise<Catalog> | undefined;
 
   constructor(
@@ -43,6 +44,19 @@ export class Loaders {
     return this.organizationLoader;
   }
 
+  /** Organization.seats, keyed by organization and page: a list of organizations reads its seats at once. */
+  get seatPage(): DataLoader<SeatPageRequest, SeatPage, string> {
+    this.seatPageLoader ??= new DataLoader(
+      (pages) => this.services.organizations.seatPages(this.caller, pages),
+      {
+        cacheKeyFn: ({ organizationId, first, after }) =>
+          JSON.stringify([organizationId, first ?? null, after ?? null]),
+        maxBatchSize: 10_000,
+      },
+    );
+    return this.seatPageLoader;
+  }
+
   get grant(): DataLoader<string, Grant | null> {
     this.grantLoader ??= new DataLoader((ids) => this.services.licenses.grantsByIds(this.caller, ids));
     return this.grantLoader;
@@ -53,6 +67,7 @@ export class Loaders {
     this.catalogPromise = undefined;
     this.licenseLoader?.clearAll();
     this.organizationLoader?.clearAll();
+    this.seatPageLoader?.clearAll();
     this.grantLoader?.clearAll();
   }
 

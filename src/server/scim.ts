@@ -47,69 +47,22 @@ export function scimRoutes(services: Services, logger: Logger): express.Router {
   router.get('/Schemas/:id', (req, res) => sendOne(res, schemas(baseUrl(req)), req.params.id));
 
   const scim = services.scim;
-  const user = (req: Request, found: Parameters<typeof userResource>[0]) =>
-    project(userResource(found, baseUrl(req)), readProjection(req.query));
-  const group = (req: Request, found: Parameters<typeof groupResource>[0]) =>
-    project(groupResource(found, baseUrl(req)), readProjection(req.query));
-
-  router.get('/Users', async (req, res) => {
-    const query = listQuery(req);
-    const { total, users } = await scim.users(clientOf(res), query);
-    send(
-      res,
-      200,
-      listResponse(
-        users.map((found) => user(req, found)),
-        total,
-        query.page,
-      ),
-    );
+  resourceRoutes(router, '/Users', userResource, {
+    list: (client, query) => scim.users(client, query).then(({ total, users }) => ({ total, found: users })),
+    read: (client, id) => scim.user(client, id),
+    create: (client, body) => scim.createUser(client, body),
+    replace: (client, id, body) => scim.replaceUser(client, id, body),
+    patch: (client, id, body) => scim.patchUser(client, id, body),
+    remove: (client, id) => scim.deleteUser(client, id),
   });
-  router.post('/Users', async (req, res) => {
-    created(res, user(req, await scim.createUser(clientOf(res), checkBody(req.body))));
-  });
-  router.get('/Users/:id', async (req, res) => {
-    send(res, 200, user(req, await scim.user(clientOf(res), req.params.id)));
-  });
-  router.put('/Users/:id', async (req, res) => {
-    send(res, 200, user(req, await scim.replaceUser(clientOf(res), req.params.id, checkBody(req.body))));
-  });
-  router.patch('/Users/:id', async (req, res) => {
-    send(res, 200, user(req, await scim.patchUser(clientOf(res), req.params.id, checkBody(req.body))));
-  });
-  router.delete('/Users/:id', async (req, res) => {
-    await scim.deleteUser(clientOf(res), req.params.id);
-    res.status(204).end();
-  });
-
-  router.get('/Groups', async (req, res) => {
-    const query = listQuery(req);
-    const { total, groups } = await scim.groups(clientOf(res), query);
-    send(
-      res,
-      200,
-      listResponse(
-        groups.map((found) => group(req, found)),
-        total,
-        query.page,
-      ),
-    );
-  });
-  router.post('/Groups', async (req, res) => {
-    created(res, group(req, await scim.createGroup(clientOf(res), checkBody(req.body))));
-  });
-  router.get('/Groups/:id', async (req, res) => {
-    send(res, 200, group(req, await scim.group(clientOf(res), req.params.id)));
-  });
-  router.put('/Groups/:id', async (req, res) => {
-    send(res, 200, group(req, await scim.replaceGroup(clientOf(res), req.params.id, checkBody(req.body))));
-  });
-  router.patch('/Groups/:id', async (req, res) => {
-    send(res, 200, group(req, await scim.patchGroup(clientOf(res), req.params.id, checkBody(req.body))));
-  });
-  router.delete('/Groups/:id', async (req, res) => {
-    await scim.deleteGroup(clientOf(res), req.params.id);
-    res.status(204).end();
+  resourceRoutes(router, '/Groups', groupResource, {
+    list: (client, query) =>
+      scim.groups(client, query).then(({ total, groups }) => ({ total, found: groups })),
+    read: (client, id) => scim.group(client, id),
+    create: (client, body) => scim.createGroup(client, body),
+    replace: (client, id, body) => scim.replaceGroup(client, id, body),
+    patch: (client, id, body) => scim.patchGroup(client, id, body),
+    remove: (client, id) => scim.deleteGroup(client, id),
   });
 
   router.use((req, res) => {
@@ -117,6 +70,53 @@ export function scimRoutes(services: Services, logger: Logger): express.Router {
   });
   router.use(scimErrors(logger));
   return router;
+}
+
+/** The ScimService's work on one resource type (Users, Groups). */
+interface ResourceWork<T> {
+  list(client: ScimClient, query: ListQuery): Promise<{ total: number; found: T[] }>;
+  read(client: ScimClient, id: string): Promise<T>;
+  create(client: ScimClient, body: JsonObject): Promise<T>;
+  replace(client: ScimClient, id: string, body: JsonObject): Promise<T>;
+  patch(client: ScimClient, id: string, body: JsonObject): Promise<T>;
+  remove(client: ScimClient, id: string): Promise<void>;
+}
+
+/**
+ * List and create at `path`; read, replace, patch and delete at `path/:id`. Every resource answered is
+ * projected by the request's `attributes` and `excludedAttributes`.
+ */
+function resourceRoutes<T>(
+  router: express.Router,
+  path: string,
+  resource: (found: T, baseUrl: string) => JsonObject,
+  work: ResourceWork<T>,
+): void {
+  const document = (req: Request, found: T) =>
+    project(resource(found, baseUrl(req)), readProjection(req.query));
+
+  router.get(path, async (req, res) => {
+    const query = listQuery(req);
+    const { total, found } = await work.list(clientOf(res), query);
+    const documents = found.map((one) => document(req, one));
+    send(res, 200, listResponse(documents, total, query.page));
+  });
+  router.post(path, async (req, res) => {
+    created(res, document(req, await work.create(clientOf(res), checkBody(req.body))));
+  });
+  router.get(`${path}/:id`, async (req, res) => {
+    send(res, 200, document(req, await work.read(clientOf(res), req.params.id)));
+  });
+  router.put(`${path}/:id`, async (req, res) => {
+    send(res, 200, document(req, await work.replace(clientOf(res), req.params.id, checkBody(req.body))));
+  });
+  router.patch(`${path}/:id`, async (req, res) => {
+    send(res, 200, document(req, await work.patch(clientOf(res), req.params.id, checkBody(req.body))));
+  });
+  router.delete(`${path}/:id`, async (req, res) => {
+    await work.remove(clientOf(res), req.params.id);
+    res.status(204).end();
+  });
 }
 
 function authenticate(services: Services): RequestHandler {

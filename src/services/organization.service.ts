@@ -42,6 +42,13 @@ export interface OrganizationView {
   now: Date;
 }
 
+/** A page of an organization's held seats, as Organization.seats asks it. */
+export interface SeatPageRequest {
+  organizationId: string;
+  first?: number | null;
+  after?: string | null;
+}
+
 export interface SeatPage {
   seats: Seat[];
   endCursor: string | null;
@@ -78,26 +85,35 @@ export class OrganizationService {
     });
   }
 
-  /** An organization's seats held now, oldest first. */
-  async seats(
-    caller: Caller,
-    organizationId: string,
-    page: { first?: number | null; after?: string | null },
-  ): Promise<SeatPage> {
-    assertCanReadEveryone(caller, 'organizations');
-    const first = checkPageSize(page.first ?? DEFAULT_PAGE_SIZE);
-    const after = checkCursor(page.after, 'after', 'an endCursor of this list');
-    const rows = await this.db.manager
-      .createQueryBuilder(SeatRow, 'seat')
-      .where('seat.organization_id = :organizationId AND seat.held = 1 AND seat.id > :after', {
-        organizationId,
-        after,
-      })
-      .orderBy('seat.id', 'ASC')
-      .take(first + 1)
-      .getMany();
-    const seats = rows.slice(0, first).map(toSeat);
-    return { seats, endCursor: seats.at(-1)?.id ?? page.after ?? null, hasMore: rows.length > first };
+  /**
+   * Pages of the seats held now in organizations, oldest first, in the order asked: one statement per distinct
+   * page (`first`, `after`), whatever the number of organizations. A bad page, or a caller who may not read,
+   * gets its own error.
+   */
+  async seatPages(caller: Caller, requests: readonly SeatPageRequest[]): Promise<(SeatPage | Error)[]> {
+    const denied = accessProblem(() => assertCanReadEveryone(caller, 'organizations'));
+    if (denied) return requests.map(() => denied);
+    const pages = requests.map(checkSeatPage);
+    const queries = new Map<string, { first: number; after: number; organizationIds: Set<string> }>();
+    requests.forEach(({ organizationId }, i) => {
+      const page = pages[i];
+      if (page instanceof Error) return;
+      let query = queries.get(page.key);
+      if (!query) queries.set(page.key, (query = { ...page, organizationIds: new Set() }));
+      query.organizationIds.add(organizationId);
+    });
+    const held = new Map<string, Map<string, Seat[]>>();
+    for (const [key, { first, after, organizationIds }] of queries) {
+      // One more than the page, to tell whether more follow.
+      held.set(key, await this.store.heldSeats(this.db.manager, [...organizationIds], after, first + 1));
+    }
+    return requests.map(({ organizationId, after }, i) => {
+      const page = pages[i];
+      if (page instanceof Error) return page;
+      const rows = held.get(page.key)!.get(organizationId) ?? [];
+      const seats = rows.slice(0, page.first);
+      return { seats, endCursor: seats.at(-1)?.id ?? after ?? null, hasMore: rows.length > page.first };
+    });
   }
 
   /** The organizations where `userId` holds or held a seat (seats are kept after they end). */
@@ -354,4 +370,15 @@ function viewOf(
     entitlements: record ? organizationEntitlements(record, catalog, now) : [],
     now,
   };
+}
+
+/** The page a request asks for, validated, with a key shared by the requests one statement can answer. */
+function checkSeatPage(request: SeatPageRequest): { first: number; after: number; key: string } | Error {
+  try {
+    const first = checkPageSize(request.first ?? DEFAULT_PAGE_SIZE);
+    const after = checkCursor(request.after, 'after', 'an endCursor of this list');
+    return { first, after, key: `${first}:${after}` };
+  } catch (error) {
+    return error as Error;
+  }
 }

@@ -8,7 +8,8 @@ import { decodeJwt } from 'jose';
 
 import { loadOrCreateDevKey } from '../../src/auth/dev-keys';
 import type { TestServer } from '../testkit/server';
-import { dataOf, startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
+import { TEST_DEV_KEY_FILE } from '../testkit/workers';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');

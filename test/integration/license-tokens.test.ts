@@ -15,7 +15,8 @@ import { createTestCatalog } from '../testkit/catalog';
 import { describeOnMysql, openTestDatabase, testDatabaseConfig } from '../testkit/database';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { TestServer } from '../testkit/server';
-import { dataOf, mintToken, postGraphQL, startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
+import { dataOf, mintToken, postGraphQL, startTestServer } from '../testkit/server';
+import { TEST_DEV_KEY_FILE } from '../testkit/workers';
 
 const run = promisify(execFile);
 const ISSUER = 'entitlements-subgraph';

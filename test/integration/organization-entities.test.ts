@@ -45,9 +45,13 @@ const seatsOf = (i: number) => Array.from({ length: i % 4 }, (_, n) => (i + n) %
 let server: TestServer;
 
 /** Statements the server sends to the database while answering one request. */
-async function statementsFor(query: string, reps: { __typename: string; id: string }[]) {
+async function statementsFor(
+  query: string,
+  reps: { __typename: string; id: string }[],
+  variables: Record<string, unknown> = {},
+) {
   const before = server.queries.count;
-  const entities = dataOf(await server.gql(query, { reps }))._entities;
+  const entities = dataOf(await server.gql(query, { reps, ...variables }))._entities;
   return { count: server.queries.count - before, entities };
 }
 const users = (ids: number[]) => ids.map((i) => ({ __typename: 'User', id: userId(i) }));
@@ -224,5 +228,67 @@ describe('_entities for organizations', () => {
       'theme',
     ]);
     expect(all.entities[5]).toMatchObject({ license: { status: 'REVOKED' }, entitlements: [], usage: [] });
+  });
+});
+
+describe('Organization.seats for several organizations', () => {
+  const SEATS_QUERY = `query($reps: [_Any!]!, $after: ID) {
+    _entities(representations: $reps) {
+      ... on Organization {
+        two: seats(first: 2, after: $after) { seats { user { id } } endCursor hasMore }
+        three: seats(first: 3, after: $after) { seats { user { id } } hasMore }
+      }
+    }
+  }`;
+  const every = organizations(Array.from({ length: ORGANIZATIONS }, (_, k) => k));
+  /** The statements for the seats alone: those of the same request without them (the views) taken away. */
+  const seatStatements = async (reps: { __typename: string; id: string }[], after?: string) => {
+    const views = await statementsFor(
+      'query($reps: [_Any!]!) { _entities(representations: $reps) { __typename } }',
+      reps,
+    );
+    const { count, entities } = await statementsFor(SEATS_QUERY, reps, { after });
+    return { count: count - views.count, entities };
+  };
+
+  it('reads the seats of 30 organizations in one statement per page, each page as for that organization alone', async () => {
+    const all = await seatStatements(every);
+    // `two` and `three` ask two different pages: one statement each, however many organizations.
+    expect(all.count).toBe(2);
+    for (const k of [0, 5, 17, 29]) {
+      const {
+        count,
+        entities: [alone],
+      } = await seatStatements(organizations([k]));
+      expect(count).toBe(2);
+      expect(all.entities[k]).toEqual(alone);
+      expect(alone.two.seats).toHaveLength(2);
+      expect(alone.three.seats.slice(0, 2)).toEqual(alone.two.seats);
+      expect(alone.two).toMatchObject({ endCursor: expect.any(String), hasMore: true });
+    }
+  });
+
+  it('pages every organization from one cursor, as the held seats in the database say', async () => {
+    const held = await server.dataSource.manager.find(SeatRow, { where: { held: 1 }, order: { id: 'ASC' } });
+    // Organization 0's second to last seat: one left there, more in others.
+    const ofZero = held.filter((seat) => seat.organizationId === organizationId(0));
+    const after = String(ofZero.at(-2)!.id);
+    const { count, entities } = await seatStatements(every, after);
+    expect(count).toBe(2);
+    entities.forEach((organization: any, k: number) => {
+      const left = held.filter(
+        (seat) => seat.organizationId === organizationId(k) && Number(seat.id) > Number(after),
+      );
+      expect(organization.two).toEqual({
+        seats: left.slice(0, 2).map((seat) => ({ user: { id: seat.userId } })),
+        endCursor: left.length > 0 ? String(left[Math.min(left.length, 2) - 1].id) : after,
+        hasMore: left.length > 2,
+      });
+    });
+    expect(entities[0].two).toMatchObject({
+      seats: [{ user: { id: ofZero.at(-1)!.userId } }],
+      hasMore: false,
+    });
+    expect(entities.some((organization: any) => organization.two.hasMore)).toBe(true);
   });
 });

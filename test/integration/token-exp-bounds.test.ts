@@ -1,8 +1,9 @@
 import { loadOrCreateDevKey } from '../../src/auth/dev-keys';
 import { signDevToken } from '../../src/auth/dev-tokens';
 import type { TestServer } from '../testkit/server';
-import { startTestServer, TEST_DEV_KEY_FILE } from '../testkit/server';
+import { startTestServer } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
+import { TEST_DEV_KEY_FILE } from '../testkit/workers';
 
 /**
  * jose accepts any number as `exp`; one past Date's range made the socket's expiry timer NaN, which fires

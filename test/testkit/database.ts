@@ -5,15 +5,18 @@ import type { DataSource, Logger } from 'typeorm';
 import type { DatabaseConfig } from '../../src/config';
 import { createDataSource } from '../../src/db/data-source';
 import { prepareDatabase } from '../../src/db/migrate';
+import { workerDatabaseUrl, workerId } from './workers';
 
-/** MySQL when TEST_DATABASE_URL says so, else an in-memory SQLite database per suite. */
+/**
+ * MySQL when TEST_DATABASE_URL says so, else SQLite (in memory per suite, unless `sqlite:PATH`). Each Jest
+ * worker has a database of its own (`<db>_w<worker>`, `PATH-w<worker>`; the global setup creates the MySQL
+ * ones), so that suites running at the same time do not reset each other's tables.
+ */
 export function testDatabaseConfig(): DatabaseConfig {
   const url = process.env.TEST_DATABASE_URL;
-  if (url?.startsWith('mysql://')) return { type: 'mysql', url };
-  return {
-    type: 'better-sqlite3',
-    path: url?.startsWith('sqlite:') ? url.slice('sqlite:'.length) : ':memory:',
-  };
+  if (url?.startsWith('mysql://')) return { type: 'mysql', url: workerDatabaseUrl(url) };
+  const path = url?.startsWith('sqlite:') ? url.slice('sqlite:'.length) : ':memory:';
+  return { type: 'better-sqlite3', path: path === ':memory:' ? path : `${path}-w${workerId()}` };
 }
 
 export const onMysql = testDatabaseConfig().type === 'mysql';

@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-import { TEST_DEV_KEY_FILE } from './server';
 import { waitUntil } from './wait';
+import { TEST_DEV_KEY_FILE } from './workers';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -1,6 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import type { DataSource } from 'typeorm';
 
 import { Scope } from '../../src/auth/caller';
@@ -16,6 +13,7 @@ import { startSubgraph } from '../../src/runtime';
 import type { Services } from '../../src/services';
 import { QueryCounter } from '../../support/query-counter';
 import { openTestDatabase } from './database';
+import { TEST_DEV_KEY_FILE } from './workers';
 
 export interface GraphQLResponse<T = Record<string, any>> {
   data?: T | null;
@@ -51,9 +49,6 @@ export interface TestServer {
   token(sub: string, scopes?: string[], ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
 }
-
-/** Every test server and child process signs and verifies with this one development key. */
-export const TEST_DEV_KEY_FILE = join(tmpdir(), 'entitlements-subgraph-test-key.json');
 
 export async function mintToken(sub: string, scopes: string[] = [], ttlSeconds = 600): Promise<string> {
   return signDevToken(await loadOrCreateDevKey(TEST_DEV_KEY_FILE), { sub, scopes, ttlSeconds });

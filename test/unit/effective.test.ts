@@ -10,53 +10,30 @@ import {
   usageMeters,
   viewLicense,
 } from '../../src/domain/effective';
-import type {
-  Catalog,
-  Entitlement,
-  Feature,
-  FeatureKind,
-  Grant,
-  JsonValue,
-  License,
-  Override,
-  OverrideEffect,
-  Tier,
-  Trial,
-  UsagePeriod,
-} from '../../src/domain/types';
+import type { Entitlement, Feature, License, Trial } from '../../src/domain/types';
+import {
+  API,
+  AUDIT,
+  catalogOf,
+  DAY,
+  entitlementOf,
+  feature,
+  grant,
+  HOUR,
+  licenseState,
+  NOW,
+  override,
+  plus,
+  SSO,
+  THEME,
+  tier,
+} from '../testkit/domain-fixtures';
 
 // ---- factories
 
-const NOW = new Date('2026-06-15T12:00:00.000Z');
 const SECOND = 1000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-const plus = (date: Date, ms: number) => new Date(date.getTime() + ms);
 
-function feature(key: string, kind: FeatureKind = 'BOOLEAN', usagePeriod: UsagePeriod = 'MONTH'): Feature {
-  return { key, kind, description: null, usagePeriod, meterScope: 'USER', alertThresholds: [] };
-}
-
-const API = feature('api', 'METERED', 'MONTH');
-const SEATS = feature('seats', 'METERED', 'NEVER');
-const SSO = feature('sso');
-const AUDIT = feature('audit');
-const THEME = feature('theme', 'CONFIG');
-
-type Entry = [Feature, { limit?: number | null; value?: JsonValue }?];
-
-function tier(key: string, rank: number, entries: Entry[]): Tier {
-  return {
-    key,
-    name: key.toUpperCase(),
-    rank,
-    entitlements: entries.map(([f, opts]) => ({
-      feature: f,
-      limit: opts?.limit ?? null,
-      value: opts?.value ?? null,
-    })),
-  };
-}
+const SEATS = feature('seats', 'METERED', { usagePeriod: 'NEVER' });
 
 const BASIC = tier('basic', 0, [
   [API, { limit: 100 }],
@@ -71,51 +48,19 @@ const TEAM = tier('team', 10, [
 ]);
 const CORP = tier('corp', 20, [[API], [SEATS, { limit: 500 }], [AUDIT], [SSO]]);
 
-function catalogOf(features: Feature[], tiers: Tier[]): Catalog {
-  return {
-    features: new Map(features.map((f) => [f.key, f])),
-    tiers: new Map(tiers.map((t) => [t.key, t])),
-  };
-}
-
 const CATALOG = catalogOf([API, SEATS, SSO, AUDIT, THEME], [BASIC, TEAM, CORP]);
 
-let grantSeq = 0;
-function grant(featureKey: string, overrides: Partial<Grant> = {}): Grant {
-  grantSeq += 1;
-  return {
-    id: `g${grantSeq}`,
-    userId: 'u1',
-    organizationId: null,
-    featureKey,
-    limit: null,
-    value: null,
-    startsAt: plus(NOW, -DAY),
-    expiresAt: null,
-    revokedAt: null,
-    revokeReason: null,
-    grantedBy: 'admin',
-    reason: null,
-    createdAt: plus(NOW, -DAY),
-    ...overrides,
-  };
-}
-
-function license(overrides: Partial<License> = {}): License {
-  return { ...defaultLicense('u1'), baseTierKey: 'basic', ...overrides };
+function license(fields: Partial<License> = {}): License {
+  return { ...defaultLicense('u1'), baseTierKey: 'basic', ...fields };
 }
 
 function trial(tierKey: string, endsAt: Date, startedAt = plus(NOW, -DAY)): Trial {
   return { tierKey, startedAt, endsAt };
 }
 
-function state(overrides: Partial<LicenseState> = {}): LicenseState {
-  return { license: license(), grants: [], catalog: CATALOG, defaultTier: 'basic', ...overrides };
-}
-
-function entitlementOf(s: LicenseState, key: string, now = NOW): Entitlement | undefined {
-  return effectiveEntitlements(s, now).find((e) => e.feature.key === key);
-}
+/** u1 on the basic tier, over this file's catalog. */
+const state = (fields: Partial<LicenseState> = {}) =>
+  licenseState({ license: license(), catalog: CATALOG, defaultTier: 'basic', ...fields });
 
 const keysOf = (entitlements: Entitlement[]) => entitlements.map((e) => e.feature.key);
 
@@ -284,13 +229,13 @@ describe('effectiveEntitlements', () => {
     it('still counts a grant one millisecond before it expires', () => {
       const expiresAt = plus(NOW, HOUR);
       const s = state({ grants: [grant('sso', { expiresAt })] });
-      expect(entitlementOf(s, 'sso', plus(expiresAt, -1))?.source).toBe('GRANT');
+      expect(entitlementOf(s, 'sso', null, plus(expiresAt, -1))?.source).toBe('GRANT');
     });
 
     it('stops counting a grant the millisecond it expires', () => {
       const expiresAt = plus(NOW, HOUR);
       const s = state({ grants: [grant('sso', { expiresAt })] });
-      expect(entitlementOf(s, 'sso', expiresAt)).toBeUndefined();
+      expect(entitlementOf(s, 'sso', null, expiresAt)).toBeUndefined();
     });
 
     it('does not add the limit of an expired or revoked grant to the tier limit', () => {
@@ -445,25 +390,6 @@ describe('effectiveEntitlements', () => {
 });
 
 // ---- rule V1: overrides
-
-let overrideSeq = 0;
-function override(featureKey: string, effect: OverrideEffect, extra: Partial<Override> = {}): Override {
-  overrideSeq += 1;
-  return {
-    id: `o${overrideSeq}`,
-    userId: 'u1',
-    featureKey,
-    effect,
-    limit: null,
-    value: null,
-    expiresAt: null,
-    reason: null,
-    createdBy: 'admin',
-    createdAt: plus(NOW, -HOUR),
-    endedAt: null,
-    ...extra,
-  };
-}
 
 describe('overrides (rule V1): applied after every other source, and they win', () => {
   const corpTrial = license({ trial: trial('corp', plus(NOW, DAY)) });

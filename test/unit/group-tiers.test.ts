@@ -7,101 +7,21 @@ import {
   viewLicense,
 } from '../../src/domain/effective';
 import { groupTierChange, withGroupEntry } from '../../src/domain/group-tiers';
-import type {
-  Catalog,
-  Entitlement,
-  Feature,
-  FeatureKind,
-  GroupTier,
-  JsonValue,
-  MeterScope,
-  OrganizationLicense,
-  Tier,
-} from '../../src/domain/types';
+import type { Entitlement, GroupTier } from '../../src/domain/types';
+import { at, DAY, entitlementOf, grant, licenseState, NOW, seatIn } from '../testkit/domain-fixtures';
 
 /** Rule S4: the tiers a member's SCIM groups give are more sources of rule 2, without a database. */
-
-const NOW = new Date('2026-06-15T12:00:00.000Z');
-const DAY = 86_400_000;
-const at = (ms: number) => new Date(NOW.getTime() + ms);
-
-const feature = (key: string, kind: FeatureKind = 'BOOLEAN', meterScope: MeterScope = 'USER'): Feature => ({
-  key,
-  kind,
-  description: null,
-  usagePeriod: 'MONTH',
-  meterScope,
-  alertThresholds: [],
-});
-
-const SSO = feature('sso');
-const AUDIT = feature('audit');
-const API = feature('api', 'METERED');
-const THEME = feature('theme', 'CONFIG');
-const CREDITS = feature('credits', 'METERED', 'ORGANIZATION');
-
-type Entry = [Feature, { limit?: number | null; value?: JsonValue }?];
-const tier = (key: string, rank: number, entries: Entry[]): Tier => ({
-  key,
-  name: key,
-  rank,
-  entitlements: entries.map(([f, o]) => ({ feature: f, limit: o?.limit ?? null, value: o?.value ?? null })),
-});
-
-const FREE = tier('free', 0, [
-  [API, { limit: 100 }],
-  [THEME, { value: 'grey' }],
-]);
-const PRO = tier('pro', 10, [
-  [SSO],
-  [API, { limit: 1000 }],
-  [THEME, { value: 'blue' }],
-  [CREDITS, { limit: 30 }],
-]);
-const SUPPORT = tier('support', 10, [[AUDIT], [THEME, { value: 'green' }]]);
-const ENTERPRISE = tier('enterprise', 20, [[SSO], [AUDIT], [API], [THEME, { value: 'gold' }]]);
-
-const CATALOG: Catalog = {
-  features: new Map([SSO, AUDIT, API, THEME, CREDITS].map((f) => [f.key, f])),
-  tiers: new Map([FREE, PRO, SUPPORT, ENTERPRISE].map((t) => [t.key, t])),
-};
 
 const group = (name: string, tierKey: string): GroupTier => ({ groupId: `id-${name}`, group: name, tierKey });
 const ENGINEERING = group('Engineering', 'pro');
 const HELPDESK = group('Helpdesk', 'support');
 const EXECUTIVES = group('Executives', 'enterprise');
 
-function state(extra: Partial<LicenseState> = {}): LicenseState {
-  return {
-    license: { ...defaultLicense('u1'), baseTierKey: 'free' },
-    grants: [],
-    catalog: CATALOG,
-    defaultTier: 'free',
-    usedByFeature: new Map([['api', 40]]),
-    ...extra,
-  };
-}
-
-const of = (s: LicenseState, key: string, organizationId: string | null = null): Entitlement | undefined =>
-  effectiveEntitlements(s, NOW, organizationId).find((e) => e.feature.key === key);
+/** u1 on the free tier, having used 40 of api. */
+const state = (fields: Partial<LicenseState> = {}) =>
+  licenseState({ usedByFeature: new Map([['api', 40]]), ...fields });
 
 const trial = (tierKey: string) => ({ tierKey, startedAt: at(-DAY), endsAt: at(DAY) });
-
-const seatIn = (organizationId: string, tierKey: string) => ({
-  license: {
-    organizationId,
-    tierKey,
-    seatLimit: null,
-    seatsUsed: 1,
-    status: 'ACTIVE',
-    revokedAt: null,
-    revokeReason: null,
-    updatedAt: NOW,
-  } satisfies OrganizationLicense,
-  seat: { id: '1', organizationId, userId: 'u1', assignedAt: at(-DAY), assignedBy: 'admin' },
-  grants: [],
-  usedByFeature: new Map<string, number>(),
-});
 
 describe("a group's tier is one more source of the member's entitlements (rule S4)", () => {
   it.each<[string, LicenseState, string, Partial<Entitlement> | undefined]>([
@@ -135,23 +55,7 @@ describe("a group's tier is one more source of the member's entitlements (rule S
       'METERED: a grant on top still adds, and speaks',
       state({
         groupTiers: [ENGINEERING],
-        grants: [
-          {
-            id: 'g1',
-            userId: 'u1',
-            organizationId: null,
-            featureKey: 'api',
-            limit: 5,
-            value: null,
-            startsAt: at(-DAY),
-            expiresAt: null,
-            revokedAt: null,
-            revokeReason: null,
-            grantedBy: 'admin',
-            reason: null,
-            createdAt: at(-DAY),
-          },
-        ],
+        grants: [grant('api', { limit: 5 })],
       }),
       'api',
       { source: 'GRANT', limit: 1105 },
@@ -231,7 +135,7 @@ describe("a group's tier is one more source of the member's entitlements (rule S
     ],
   ])('%s', (_name, s, key, expected) => {
     const narrowed = _name.startsWith('narrowed') ? 'acme' : null;
-    const entitlement = of(s, key, narrowed);
+    const entitlement = entitlementOf(s, key, narrowed);
     if (expected === undefined) expect(entitlement).toBeUndefined();
     else expect(entitlement).toMatchObject(expected);
   });

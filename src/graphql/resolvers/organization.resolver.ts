@@ -33,7 +33,11 @@ export class OrganizationResolver {
     @Args(() => SeatPageArgs) page: SeatPageArgs,
     @Ctx() ctx: RequestContext,
   ): Promise<SeatPageValue> {
-    return ctx.services.organizations.seats(ctx.caller, organization.id, page);
+    return ctx.loaders.seatPage.load({
+      organizationId: organization.id,
+      first: page.first,
+      after: page.after,
+    });
   }
 
   @Directive(REQUIRES_READ_SCOPE)
