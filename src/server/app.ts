@@ -115,12 +115,14 @@ export async function startApp({
           '/graphql': graphqlHttp({
             apollo,
             routerSecret: config.routerSecret,
-            context: async (req) =>
+            context: async (req, exchange) =>
               createRequestContext(
                 services,
                 live.feed,
                 await authenticator.callerFor(req.headers.authorization),
+                exchange.id,
               ),
+            logger,
           }),
           '/scim/v2': (req, res) => scim(req, res),
         },

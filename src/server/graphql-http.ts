@@ -4,6 +4,8 @@ import type { ApolloServer, HTTPGraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 
 import type { RequestContext } from '../graphql/context';
+import type { Logger } from '../logger';
+import { logUnexpectedError } from './errors';
 import type { Exchange, Handler } from './http-routes';
 import { BodyError, readJsonBody, refuseBody } from './json-body';
 import { refuseUnlessFromRouter } from './router-secret';
@@ -17,8 +19,9 @@ export function graphqlHttp(options: {
   apollo: ApolloServer<RequestContext>;
   routerSecret: string | undefined;
   context: (req: IncomingMessage, exchange: Exchange) => Promise<RequestContext>;
+  logger: Logger;
 }): Handler {
-  const { apollo, routerSecret, context } = options;
+  const { apollo, routerSecret, context, logger } = options;
   return async (req, res, exchange) => {
     if (routerSecret && refuseUnlessFromRouter(routerSecret, req, res)) return;
     let body: unknown;
@@ -39,7 +42,12 @@ export function graphqlHttp(options: {
         search: query < 0 ? '' : url.slice(query),
         body,
       },
-      context: () => context(req, exchange),
+      // Apollo answers a context that failed (masked), but tells no plugin which request it was.
+      context: () =>
+        context(req, exchange).catch((error: unknown) => {
+          logUnexpectedError(logger, error, exchange.id);
+          throw error;
+        }),
     });
     await write(res, response);
   };

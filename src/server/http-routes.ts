@@ -1,7 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
 import type { Logger } from '../logger';
-import { withRequestId } from '../logger';
 import { logWhenFinished } from './access-log';
 import type { InFlightOperations } from './in-flight';
 import { REQUEST_ID_HEADER, requestIdOf } from './request-id';
@@ -57,13 +56,10 @@ export function httpRoutes(options: {
     logWhenFinished(logger, req, res, exchange);
     operations.track(res);
     const handler = handlerFor(req.method, routingPath(exchange.path));
-    withRequestId(exchange.id, () => {
-      const done = handler(req, res, exchange);
-      done?.catch((error: unknown) => {
-        logger.error({ err: error, reqId: exchange.id }, 'unexpected error while answering a request');
-        if (res.headersSent) res.destroy();
-        else send(res, 500, 'text/plain; charset=utf-8', 'Internal server error\n');
-      });
+    handler(req, res, exchange)?.catch((error: unknown) => {
+      logger.error({ reqId: exchange.id, err: error }, 'unexpected error while answering a request');
+      if (res.headersSent) res.destroy();
+      else send(res, 500, 'text/plain; charset=utf-8', 'Internal server error\n');
     });
   };
 }
