@@ -56,11 +56,16 @@ export function httpRoutes(options: {
     logWhenFinished(logger, req, res, exchange);
     operations.track(res);
     const handler = handlerFor(req.method, routingPath(exchange.path));
-    handler(req, res, exchange)?.catch((error: unknown) => {
+    const fail = (error: unknown) => {
       logger.error({ reqId: exchange.id, err: error }, 'unexpected error while answering a request');
       if (res.headersSent) res.destroy();
       else send(res, 500, 'text/plain; charset=utf-8', 'Internal server error\n');
-    });
+    };
+    try {
+      handler(req, res, exchange)?.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
   };
 }
 
