@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 
 import type { Authenticator } from '../auth/token-verifier';
@@ -16,16 +15,14 @@ import { createRequestContext } from '../graphql/context';
 import { buildSubgraph } from '../graphql/schema';
 import type { Logger } from '../logger';
 import type { Services } from '../services';
-import { accessLog } from './access-log';
-import { bodyErrors } from './body-errors';
 import { distinctRepresentationsPlugin } from './distinct-representations';
+import { graphqlHttp } from './graphql-http';
 import { healthRoutes } from './health';
+import { httpRoutes } from './http-routes';
 import { InFlightOperations } from './in-flight';
 import { jwksRoute } from './jwks';
 import type { Metrics } from './metrics';
 import { createOperationPipeline } from './operation-pipeline';
-import { requestId } from './request-id';
-import { requireRouterSecret } from './router-secret';
 import { scimRoutes } from './scim';
 import { subscriptionCallbackPlugin } from './subscription-callback';
 import type { WebSocketTransport } from './websocket';
@@ -49,7 +46,6 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-const MAX_BODY = '1mb';
 /** How long shutdown waits for operations whose callers already hung up (Apollo's drain is 10 s too). */
 const OPERATIONS_GRACE_MS = 10_000;
 
@@ -67,8 +63,7 @@ export async function startApp({
   logger,
   metrics,
 }: AppDependencies): Promise<RunningApp> {
-  const app = express();
-  const httpServer = http.createServer(app);
+  const httpServer = http.createServer();
   const schema = await buildSubgraph({ authDirectives: config.federationAuthDirectives });
   const pipeline = createOperationPipeline({ schema, nodeEnv: config.nodeEnv, logger });
   const operations = new InFlightOperations();
@@ -100,22 +95,38 @@ export async function startApp({
   });
   await apollo.start();
 
-  app.disable('x-powered-by');
-  app.use(requestId, accessLog(logger), operations.closeConnectionsWhileStopping());
-  app.use(healthRoutes(db, live.notifier, config.redisUrl !== undefined, () => operations.isStopping));
   metrics.watchSubscriptions(live.feed);
-  app.use(metrics.routes(config.metricsToken));
-  app.use(jwksRoute([...(authenticator.devJwks?.keys ?? []), ...services.licenseTokens.publicKeys]));
+  // Express only for SCIM, whose routes it matches and whose bodies it reads.
+  const scim = express().disable('x-powered-by');
   // Identity providers call it directly, not through the router: its own tokens, no router secret.
-  app.use('/scim/v2', scimRoutes(services, logger));
-  app.use(
-    '/graphql',
-    ...(config.routerSecret ? [requireRouterSecret(config.routerSecret)] : []),
-    express.json({ limit: MAX_BODY }),
-    bodyErrors,
-    expressMiddleware(apollo, {
-      context: async ({ req }) =>
-        createRequestContext(services, live.feed, await authenticator.callerFor(req.headers.authorization)),
+  scim.use('/scim/v2', scimRoutes(services, logger));
+  httpServer.on(
+    'request',
+    httpRoutes({
+      logger,
+      operations,
+      routes: {
+        get: {
+          ...healthRoutes(db, live.notifier, config.redisUrl !== undefined, () => operations.isStopping),
+          ...metrics.routes(config.metricsToken),
+          ...jwksRoute([...(authenticator.devJwks?.keys ?? []), ...services.licenseTokens.publicKeys]),
+        },
+        mounts: {
+          '/graphql': graphqlHttp({
+            apollo,
+            routerSecret: config.routerSecret,
+            context: async (req, exchange) =>
+              createRequestContext(
+                services,
+                live.feed,
+                await authenticator.callerFor(req.headers.authorization),
+                exchange.id,
+              ),
+            logger,
+          }),
+          '/scim/v2': (req, res) => scim(req, res),
+        },
+      },
     }),
   );
 

@@ -8,10 +8,11 @@ import { isTokenLimitError } from '../graphql/limits';
 import type { Logger } from '../logger';
 
 /**
- * Errors the contract names pass through as they are. Anything else is a bug or an outage: it is
- * logged in full and, outside development, reaches the caller without message, stack or SQL text.
+ * Errors the contract names pass through as they are. Anything else is a bug or an outage: outside
+ * development it reaches the caller without message, stack or SQL text ({@link logUnexpectedError} writes it
+ * down, with the request it belongs to).
  */
-export function errorFormatter(options: { exposeInternals: boolean; logger: Logger }) {
+export function errorFormatter(options: { exposeInternals: boolean }) {
   const format = formatOne(options);
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = format(formatted, error);
@@ -22,43 +23,67 @@ export function errorFormatter(options: { exposeInternals: boolean; logger: Logg
   };
 }
 
-function formatOne(options: { exposeInternals: boolean; logger: Logger }) {
+function formatOne(options: { exposeInternals: boolean }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
     if (formatted.extensions?.code === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted.message)) {
       return { ...formatted, extensions: { ...formatted.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } };
     }
     const requestProblem = apolloRequestProblem(error);
     if (requestProblem)
       return { ...formatted, extensions: { ...formatted.extensions, code: requestProblem } };
-    const code = formatted.extensions?.code;
-    if (code === 'BAD_USER_INPUT' && formatted.extensions?.field === undefined) {
+    if (formatted.extensions?.code === 'BAD_USER_INPUT' && formatted.extensions?.field === undefined) {
       const field = coercionField(formatted.message);
       if (field) return { ...formatted, extensions: { ...formatted.extensions, field } };
     }
-    if (original instanceof ContractError || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) {
-      return formatted;
+    switch (faultOf(error)) {
+      case 'caller':
+        return formatted;
+      case 'outage':
+        // An outage, not a bug: the caller may retry.
+        return {
+          message: 'The database is unavailable; try again shortly',
+          locations: formatted.locations,
+          path: formatted.path,
+          extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'DATABASE_UNAVAILABLE' },
+        };
+      case 'bug':
+        if (options.exposeInternals) return formatted;
+        return {
+          message: 'Internal server error',
+          locations: formatted.locations,
+          path: formatted.path,
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        };
     }
-    if (isDatabaseUnavailable(original)) {
-      // An outage, not a bug: the caller may retry; readiness reports it, so one line without stack will do.
-      const { code, message } = original as { code?: string; message?: string };
-      options.logger.warn({ err: { code, message } }, 'database unavailable');
-      return {
-        message: 'The database is unavailable; try again shortly',
-        locations: formatted.locations,
-        path: formatted.path,
-        extensions: { code: 'INTERNAL_SERVER_ERROR', reason: 'DATABASE_UNAVAILABLE' },
-      };
-    }
-    options.logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving');
-    if (options.exposeInternals) return formatted;
-    return {
-      message: 'Internal server error',
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: { code: 'INTERNAL_SERVER_ERROR' },
-    };
   };
+}
+
+/**
+ * A bug is logged in full; an outage in one line without stack (readiness reports it); the caller's
+ * mistakes not at all.
+ */
+export function logUnexpectedError(logger: Logger, error: unknown, reqId: string | undefined): void {
+  const fault = faultOf(error);
+  if (fault === 'caller') return;
+  const original = unwrapResolverError(error);
+  if (fault === 'outage') {
+    const { code, message } = original as { code?: string; message?: string };
+    logger.warn({ reqId, err: { code, message } }, 'database unavailable');
+  } else {
+    const path = error instanceof GraphQLError ? error.path : undefined;
+    logger.error({ reqId, err: original, path }, 'unexpected error while resolving');
+  }
+}
+
+/** Whose the error is: the caller's (any code of the contract or of Apollo's), or ours, an outage or a bug. */
+function faultOf(error: unknown): 'caller' | 'outage' | 'bug' {
+  const original = unwrapResolverError(error);
+  const code = error instanceof GraphQLError ? error.extensions.code : undefined;
+  if (original instanceof ContractError || (code !== undefined && code !== 'INTERNAL_SERVER_ERROR')) {
+    return 'caller';
+  }
+  if (apolloRequestProblem(error)) return 'caller';
+  return isDatabaseUnavailable(original) ? 'outage' : 'bug';
 }
 
 /**

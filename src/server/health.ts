@@ -1,7 +1,7 @@
-import { Router } from 'express';
-
 import type { Database } from '../db/database';
 import type { EventNotifier } from '../events';
+import type { Handler } from './http-routes';
+import { sendJson } from './http-routes';
 
 const READINESS_TIMEOUT_MS = 2000;
 
@@ -14,25 +14,20 @@ export function healthRoutes(
   notifier: EventNotifier,
   checkRedis: boolean,
   isStopping: () => boolean,
-): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', async (_req, res) => {
-    if (isStopping()) {
-      res.status(503).json({ status: 'shutting down' });
-      return;
-    }
-    const [database, redis] = await Promise.all([
-      answersWithin(() => db.dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS),
-      checkRedis ? answersWithin(() => notifier.ready(), READINESS_TIMEOUT_MS) : Promise.resolve(undefined),
-    ]);
-    const checks = checkRedis ? { database, redis } : { database };
-    const ready = Object.values(checks).every(Boolean);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
-  });
-  return router;
+): Record<string, Handler> {
+  return {
+    '/healthz': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/readyz': async (_req, res) => {
+      if (isStopping()) return sendJson(res, 503, { status: 'shutting down' });
+      const [database, redis] = await Promise.all([
+        answersWithin(() => db.dataSource.query('SELECT 1'), READINESS_TIMEOUT_MS),
+        checkRedis ? answersWithin(() => notifier.ready(), READINESS_TIMEOUT_MS) : Promise.resolve(undefined),
+      ]);
+      const checks = checkRedis ? { database, redis } : { database };
+      const ready = Object.values(checks).every(Boolean);
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready', checks });
+    },
+  };
 }
 
 async function answersWithin(probe: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {

@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http';
 
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { RequestHandler } from 'express';
 
 /**
  * Operations still executing. A caller that hung up leaves its operation running; shutdown waits for it,
@@ -32,16 +31,14 @@ export class InFlightOperations {
     };
   }
 
-  closeConnectionsWhileStopping(): RequestHandler {
-    return (_req, res, next) => {
-      if (this.stopping) {
-        res.shouldKeepAlive = false;
-      } else {
-        this.unanswered.add(res);
-        res.once('close', () => this.unanswered.delete(res));
-      }
-      next();
-    };
+  /** Called for every HTTP request as it arrives. */
+  track(res: ServerResponse): void {
+    if (this.stopping) {
+      res.shouldKeepAlive = false;
+    } else {
+      this.unanswered.add(res);
+      res.once('close', () => this.unanswered.delete(res));
+    }
   }
 
   beginStopping(): void {

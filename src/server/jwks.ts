@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Handler } from './http-routes';
+import { send } from './http-routes';
 
 /**
  * Verifiers (jose's createRemoteJWKSet, routers) may keep the set this long. Rotation waits at least this
@@ -10,12 +11,10 @@ const JWKS_MAX_AGE_SECONDS = 300;
  * GET /.well-known/jwks.json: the public keys of license tokens, and of the development access tokens when
  * the server signs its own. Public by nature: no bearer token, and outside ROUTER_SECRET like /healthz.
  */
-export function jwksRoute(keys: object[]): Router {
+export function jwksRoute(keys: object[]): Record<string, Handler> {
   const body = JSON.stringify({ keys });
-  const router = Router();
-  router.get('/.well-known/jwks.json', (_req, res) => {
-    res.set('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
-    res.type('application/json').send(body);
-  });
-  return router;
+  const headers = { 'cache-control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` };
+  return {
+    '/.well-known/jwks.json': (_req, res) => send(res, 200, 'application/json; charset=utf-8', body, headers),
+  };
 }

@@ -1,5 +1,4 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Router } from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import type { Database } from '../db/database';
@@ -8,6 +7,8 @@ import { ERROR_CODES } from '../errors';
 import type { EventFeed, LiveDeliveryObservers } from '../events';
 import type { WebhookAttemptOutcome } from '../events/webhook-dispatcher';
 import type { RequestContext } from '../graphql/context';
+import type { Handler } from './http-routes';
+import { send } from './http-routes';
 import { matchesSecret } from './router-secret';
 
 /**
@@ -114,20 +115,18 @@ export class Metrics {
   }
 
   /** `GET /metrics`; with `token` set, only for `Authorization: Bearer <token>`. */
-  routes(token: string | undefined): Router {
-    const router = Router();
-    router.get('/metrics', async (req, res) => {
-      if (token !== undefined && !matchesSecret(token, bearerOf(req.get('authorization')))) {
-        res
-          .status(401)
-          .set('www-authenticate', 'Bearer')
-          .type('text/plain')
-          .send('A metrics token is required\n');
-        return;
-      }
-      res.type(this.registry.contentType).send(await this.registry.metrics());
-    });
-    return router;
+  routes(token: string | undefined): Record<string, Handler> {
+    return {
+      '/metrics': async (req, res) => {
+        if (token !== undefined && !matchesSecret(token, bearerOf(req.headers.authorization))) {
+          send(res, 401, 'text/plain; charset=utf-8', 'A metrics token is required\n', {
+            'www-authenticate': 'Bearer',
+          });
+          return;
+        }
+        send(res, 200, this.registry.contentType, await this.registry.metrics());
+      },
+    };
   }
 
   private operationLabel(name: string | null | undefined): string {

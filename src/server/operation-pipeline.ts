@@ -12,7 +12,7 @@ import type { Caller } from '../auth/caller';
 import type { RequestContext } from '../graphql/context';
 import { assertCostWithinLimit, parseOptions, queryLimitRules } from '../graphql/limits';
 import type { Logger } from '../logger';
-import { errorFormatter } from './errors';
+import { errorFormatter, logUnexpectedError } from './errors';
 import { assertIntrospectionAuthenticated } from './introspection';
 
 /**
@@ -32,7 +32,7 @@ export interface OperationPipeline {
     variables: Readonly<Record<string, unknown>> | null | undefined,
     caller: Caller,
   ): void;
-  /** What the caller sees of errors, as Apollo Server formats them over HTTP. */
+  /** What the caller sees of errors, as Apollo Server formats them over HTTP; unexpected ones are logged. */
   formatErrors(errors: readonly GraphQLError[]): GraphQLFormattedError[];
   /** The pipeline's part of Apollo Server's options, its plugin included. */
   apolloOptions: Pick<
@@ -49,7 +49,8 @@ export function createOperationPipeline(options: {
 }): OperationPipeline {
   const production = options.nodeEnv === 'production';
   const development = options.nodeEnv === 'development';
-  const formatContractErrors = errorFormatter({ exposeInternals: development, logger: options.logger });
+  const { logger } = options;
+  const formatContractErrors = errorFormatter({ exposeInternals: development });
   // The hints map the schema for a caller who may not introspect it (as Apollo's own plugin words it).
   const formatError = (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const result = formatContractErrors(formatted, error);
@@ -74,6 +75,7 @@ export function createOperationPipeline(options: {
     checkOperation,
     formatErrors: (errors) =>
       errors.map((error) => {
+        logUnexpectedError(logger, error, undefined);
         // As Apollo Server's normalization: a default code, no HTTP-only extension, a stack in development.
         const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
         extensions.code ??= 'INTERNAL_SERVER_ERROR';
@@ -88,13 +90,23 @@ export function createOperationPipeline(options: {
       validationRules,
       parseOptions,
     },
+    // Errors are logged here, where the request's id is known (Apollo's formatError is not told the request).
     apolloPlugin: {
       async requestDidStart() {
         return {
           async didResolveOperation({ document, operation, request, contextValue }) {
             if (operation) checkOperation(document, operation, request.variables, contextValue.caller);
           },
+          async didEncounterErrors({ errors, contextValue }) {
+            for (const error of errors) logUnexpectedError(logger, error, contextValue.requestId);
+          },
+          async didEncounterSubsequentErrors({ contextValue }, errors) {
+            for (const error of errors) logUnexpectedError(logger, error, contextValue.requestId);
+          },
         };
+      },
+      async unexpectedErrorProcessingRequest({ requestContext, error }) {
+        logUnexpectedError(logger, error, requestContext.contextValue?.requestId);
       },
     },
   };

@@ -24,6 +24,7 @@ import type { Logger } from '../logger';
 import type { Services } from '../services';
 import type { ListQuery } from '../services/scim.service';
 import type { ScimClient } from '../services/scim-token.service';
+import { answeredRequestId } from './request-id';
 
 /** The most a SCIM request body may hold: a group PUT with thousands of members fits. */
 export const MAX_SCIM_BODY = '1mb';
@@ -190,7 +191,7 @@ function scimErrors(logger: Logger): ErrorRequestHandler {
     if (isDatabaseUnavailable(error)) {
       return sendError(res, new ScimError(503, 'The database is unavailable; try again shortly'));
     }
-    logger.error({ err: error }, 'unexpected error in a SCIM request');
+    logger.error({ reqId: answeredRequestId(res), err: error }, 'unexpected error in a SCIM request');
     sendError(res, new ScimError(500, 'Internal server error'));
   };
 }

@@ -1,3 +1,5 @@
+import pino from 'pino';
+
 import { createTestCatalog } from '../testkit/catalog';
 import { expectAnswered, expectRefused, post } from '../testkit/http';
 import type { TestServer } from '../testkit/server';
@@ -26,9 +28,11 @@ describe('outside production', () => {
 describe('in production', () => {
   let server: TestServer;
   let admin: string;
+  const logLines: Record<string, any>[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ configOverrides: { nodeEnv: 'production' } });
+    const logger = pino({ level: 'info' }, { write: (line: string) => logLines.push(JSON.parse(line)) });
+    server = await startTestServer({ configOverrides: { nodeEnv: 'production' }, logger });
     await createTestCatalog(server);
     admin = await server.token('admin', ADMIN_SCOPES);
   });
@@ -65,7 +69,8 @@ describe('in production', () => {
   describe('when the database fails', () => {
     beforeAll(() => server.dataSource.query('DROP TABLE grants'));
 
-    it('masks the internal error: no message, stack trace or SQL text', async () => {
+    it('masks the internal error: no message, stack trace or SQL text; logs it in full with the request id', async () => {
+      logLines.length = 0;
       const reply = await post(
         server.url,
         {
@@ -74,13 +79,19 @@ describe('in production', () => {
           }`,
           variables: { representations: [{ __typename: 'User', id: 'victim' }] },
         },
-        { token: admin },
+        { token: admin, headers: { 'x-request-id': 'masked-failure' } },
       );
       expect(reply.body?.errors).toHaveLength(1);
       const [error] = reply.body?.errors ?? [];
       expect(error.message).toBe('Internal server error');
       expect(error.extensions).toEqual({ code: 'INTERNAL_SERVER_ERROR' });
       expect(reply.text).not.toMatch(/stacktrace|SELECT|grants|sqlite|no such table|\.ts:\d+/i);
+      const logged = logLines.filter((line) => line.msg === 'unexpected error while resolving');
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatchObject({
+        reqId: 'masked-failure',
+        err: { message: expect.stringMatching(/grants/) },
+      });
     });
   });
 });
