@@ -6,13 +6,13 @@ import type {
   OperationDefinitionNode,
   ValidationRule,
 } from 'graphql';
-import { getVariableValues, GraphQLError } from 'graphql';
+import { GraphQLError, Kind } from 'graphql';
 
 import type { Caller } from '../auth/caller';
 import type { RequestContext } from '../graphql/context';
 import { assertCostWithinLimit, parseOptions, queryLimitRules } from '../graphql/limits';
 import type { Logger } from '../logger';
-import { errorFormatter, logUnexpectedError } from './errors';
+import { coercionField, errorFormatter, logUnexpectedError } from './errors';
 import { assertIntrospectionAuthenticated } from './introspection';
 
 /**
@@ -65,7 +65,6 @@ export function createOperationPipeline(options: {
     caller: Caller,
   ): void {
     assertIntrospectionAuthenticated(document, operation, caller);
-    assertVariablesValid(options.schema, operation, variables);
     assertCostWithinLimit(options.schema, document, operation, variables);
   }
 
@@ -74,7 +73,8 @@ export function createOperationPipeline(options: {
     validationRules,
     checkOperation,
     formatErrors: (errors) =>
-      errors.map((error) => {
+      errors.map((raw) => {
+        const error = asBadUserInput(raw);
         logUnexpectedError(logger, error, undefined);
         // As Apollo Server's normalization: a default code, no HTTP-only extension, a stack in development.
         const { http: _http, ...extensions } = error.extensions as Record<string, unknown>;
@@ -132,23 +132,20 @@ function withoutSuggestion(message: string): string {
 }
 
 /**
- * Variables that do not fit their declared types are the caller's mistake on every transport: refused as
- * `BAD_USER_INPUT` (the formatter names the field) before anything runs. graphql-js would report them from
- * inside execution, which the WebSocket transport cannot tell from a failure of ours.
+ * Variables that do not fit their declared types are the caller's mistake on every transport: BAD_USER_INPUT
+ * (the formatter names the field). graphql-js coerces them once, when execution starts, and refuses before any
+ * resolver runs; Apollo Server codes its refusal so over HTTP, and this does the same for the WebSocket
+ * transport, which would otherwise read an uncoded error as a failure of ours. (A check of its own before
+ * execution would coerce every variable twice: on a batch of a hundred inputs, a tenth of the request's CPU.)
  */
-function assertVariablesValid(
-  schema: GraphQLSchema,
-  operation: OperationDefinitionNode,
-  variables: Readonly<Record<string, unknown>> | null | undefined,
-): void {
-  // Nothing to coerce (values given for undeclared variables are ignored, as graphql-js ignores them).
-  if (!operation.variableDefinitions?.length) return;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, {
-    maxErrors: 1,
-  });
-  if (coerced.errors) {
-    throw new GraphQLError(coerced.errors[0].message, {
-      extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
-    });
-  }
+function asBadUserInput(error: GraphQLError): GraphQLError {
+  const [node] = error.nodes ?? [];
+  if (
+    error.extensions.code !== undefined ||
+    error.nodes?.length !== 1 ||
+    node.kind !== Kind.VARIABLE_DEFINITION
+  )
+    return error;
+  if (coercionField(error.message) === null) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } });
 }
