@@ -69,13 +69,13 @@ function bindMysql(sql: string, parameters: ObjectLiteral): Statement {
       if (part.spread) {
         for (let i = 0; i < (value as unknown[]).length; i += 1) {
           bound += i === 0 ? '?' : ', ?';
-          values.push((value as unknown[])[i]);
+          values.push(mysqlValue((value as unknown[])[i]));
         }
       } else if (typeof value === 'function') {
         bound += (value as () => string)();
       } else {
         bound += '?';
-        values.push(value);
+        values.push(mysqlValue(value));
       }
     }
   }
@@ -103,13 +103,33 @@ export function upsert(
         .map((column) => `${column} = excluded.${column}`)
         .join(', ')}`;
   const parameters: unknown[] = [];
+  // A hundred rows stamped `now` format it once.
+  const dates = new Map<number, unknown>();
+  const bind = (value: unknown) => {
+    if (!(value instanceof Date)) return mysql ? value : sqliteValue(value);
+    const time = value.getTime();
+    let text = dates.get(time);
+    if (text === undefined) dates.set(time, (text = mysql ? mysqlValue(value) : sqliteValue(value)));
+    return text;
+  };
   for (const values of rows) {
-    for (const value of values) parameters.push(mysql ? value : sqliteValue(value));
+    for (const value of values) parameters.push(bind(value));
   }
   return {
     sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${rows.map(() => row).join(', ')} ${onConflict}`,
     parameters,
   };
+}
+
+/**
+ * A date as the text mysql2 would write for it on this connection (UTC, `timezone: 'Z'`), written here: the
+ * driver's escaper spends more on a Date than on a string. Anything else, and dates outside the years 0 to
+ * 9999 (which the services refuse anyway), as they are.
+ */
+function mysqlValue(value: unknown): unknown {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) return value;
+  const iso = value.toISOString();
+  return iso.length === 24 ? `${iso.slice(0, 10)} ${iso.slice(11, 23)}` : value;
 }
 
 /** A value as TypeORM's SQLite driver binds it (`escapeQueryWithParameters`). */

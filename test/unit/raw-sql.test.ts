@@ -1,13 +1,18 @@
+import { format } from 'mysql2';
 import type { EntityManager } from 'typeorm';
 import { MysqlDriver } from 'typeorm/driver/mysql/MysqlDriver';
 
-import { statement } from '../../src/db/raw-sql';
+import type { Statement } from '../../src/db/raw-sql';
+import { statement, upsert } from '../../src/db/raw-sql';
 
 /** What statement() reads of a manager on MySQL. */
 const mysql = { connection: { driver: { options: { type: 'mysql' } } } } as unknown as EntityManager;
 const bindMysql = (sql: string, parameters: Record<string, unknown>) => statement(mysql, sql, parameters);
 
-/** TypeORM's own binding for MySQL, which bindMysql must give exactly. */
+/** The text mysql2 sends for a statement on our connections (`timezone: 'Z'`). */
+const sent = ({ sql, parameters }: Statement) => format(sql, parameters, false, 'Z');
+
+/** TypeORM's own binding for MySQL, whose text bindMysql must send exactly. */
 function typeormBinding(
   sql: string,
   parameters: Record<string, unknown>,
@@ -37,9 +42,9 @@ describe('binding named parameters for MySQL', () => {
     ['a function, inlined', 'SELECT :now', { now: () => 'CURRENT_TIMESTAMP(6)' }],
     ['dots in names, and text after the last', 'SELECT :a.b FROM t -- end', { 'a.b': 'v' }],
   ])('%s: as TypeORM binds it', (_name, sql, parameters) => {
-    expect(bindMysql(sql, parameters)).toEqual(typeormBinding(sql, parameters));
+    expect(sent(bindMysql(sql, parameters))).toEqual(sent(typeormBinding(sql, parameters)));
     // Again, from the template kept for this text.
-    expect(bindMysql(sql, parameters)).toEqual(typeormBinding(sql, parameters));
+    expect(sent(bindMysql(sql, parameters))).toEqual(sent(typeormBinding(sql, parameters)));
   });
 
   it('binds other values into a text seen before', () => {
@@ -49,5 +54,19 @@ describe('binding named parameters for MySQL', () => {
       sql: 'SELECT * FROM t WHERE id IN (?, ?) AND at > ?',
       parameters: ['b', 'c', 5],
     });
+  });
+});
+
+describe('a multi-row upsert for MySQL', () => {
+  it('sends its dates as mysql2 would, however many rows share one', () => {
+    const now = new Date('2030-01-01T12:34:56.789Z');
+    const epoch = new Date(0);
+    const rows = [
+      ['a', now, epoch],
+      ['b', now, new Date(Date.UTC(9999, 11, 31))],
+    ];
+    const statement = upsert(mysql, 't', ['id', 'at', 'since'], rows, { key: ['id'], update: ['at'] });
+    expect(sent(statement)).toEqual(format(statement.sql, rows.flat(), false, 'Z'));
+    expect(statement.parameters).toContain('2030-01-01 12:34:56.789');
   });
 });
