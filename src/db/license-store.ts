@@ -291,11 +291,12 @@ export class LicenseStore {
 function holdStatements(manager: EntityManager, userIds: readonly string[], now: Date): Statement[] {
   const ordered = [...new Set(userIds)].sort();
   const statements: Statement[] = [];
+  // The default license is the same for every identity but its id.
+  const { baseTierKey, status, updatedAt } = defaultLicense('');
   for (let start = 0; start < ordered.length; start += HOLD_BATCH) {
-    const rows = ordered.slice(start, start + HOLD_BATCH).map((userId) => {
-      const license = defaultLicense(userId);
-      return [userId, license.baseTierKey, license.status, now, license.updatedAt];
-    });
+    const rows = ordered
+      .slice(start, start + HOLD_BATCH)
+      .map((userId) => [userId, baseTierKey, status, now, updatedAt]);
     statements.push(
       upsert(manager, 'licenses', HOLD_COLUMNS, rows, { key: ['user_id'], update: ['user_id'] }),
     );

@@ -1,3 +1,4 @@
+import type { SqlValue } from 'mysql2';
 import { format } from 'mysql2';
 import type { EntityManager } from 'typeorm';
 import { MysqlDriver } from 'typeorm/driver/mysql/MysqlDriver';
@@ -10,7 +11,7 @@ const mysql = { connection: { driver: { options: { type: 'mysql' } } } } as unkn
 const bindMysql = (sql: string, parameters: Record<string, unknown>) => statement(mysql, sql, parameters);
 
 /** The text mysql2 sends for a statement on our connections (`timezone: 'Z'`). */
-const sent = ({ sql, parameters }: Statement) => format(sql, parameters, false, 'Z');
+const sent = ({ sql, parameters }: Statement) => format(sql, parameters as SqlValue[], false, 'Z');
 
 /** TypeORM's own binding for MySQL, whose text bindMysql must send exactly. */
 function typeormBinding(
@@ -66,7 +67,7 @@ describe('a multi-row upsert for MySQL', () => {
       ['b', now, new Date(Date.UTC(9999, 11, 31))],
     ];
     const statement = upsert(mysql, 't', ['id', 'at', 'since'], rows, { key: ['id'], update: ['at'] });
-    expect(sent(statement)).toEqual(format(statement.sql, rows.flat(), false, 'Z'));
+    expect(sent(statement)).toEqual(format(statement.sql, rows.flat() as SqlValue[], false, 'Z'));
     expect(statement.parameters).toContain('2030-01-01 12:34:56.789');
   });
 });
