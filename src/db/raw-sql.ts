@@ -21,12 +21,33 @@ export function statement(manager: EntityManager, sql: string, parameters: Objec
   return { sql: bound, parameters: values };
 }
 
-/** Two SELECTs of the same columns as one statement (one result set), their rows one after the other. */
-export function unionAll(first: Statement, second: Statement): Statement {
-  return {
-    sql: `${first.sql} UNION ALL ${second.sql}`,
-    parameters: [...first.parameters, ...second.parameters],
-  };
+/** One part of `mixedUnion`: rows of `target`'s table (`from`: the table and its conditions), told apart by `kind`. */
+export interface UnionPart {
+  kind: string;
+  target: EntityTarget<ObjectLiteral>;
+  from: string;
+}
+
+/**
+ * SELECTs of different tables as one result set (SQL text with named parameters, for `statement`): each part
+ * selects every column of every part's entity, NULL for those its table lacks, after its `kind` (column
+ * `row_kind`). A result set costs the driver far more than a row (each is parsed on its own, and travels in
+ * its own packets), so reads of a few rows each are cheaper together; `hydrate` then reads each kind's rows.
+ */
+export function mixedUnion(manager: EntityManager, parts: readonly UnionPart[]): string {
+  const { driver } = manager.connection;
+  const owned = parts.map(
+    ({ target }) => new Set(manager.connection.getMetadata(target).columns.map((c) => c.databaseName)),
+  );
+  const columns = [...new Set(owned.flatMap((names) => [...names]))];
+  return parts
+    .map(({ kind, from }, i) => {
+      const list = columns.map((name) =>
+        owned[i].has(name) ? driver.escape(name) : `NULL AS ${driver.escape(name)}`,
+      );
+      return `SELECT '${kind}' AS row_kind, ${list.join(', ')} FROM ${from}`;
+    })
+    .join(' UNION ALL ');
 }
 
 /** A named parameter in SQL text as TypeORM finds it: `:name`, or `:...name` for a list. */
