@@ -42,17 +42,21 @@ export class LicenseStore {
     private readonly defaultTier: string,
   ) {}
 
-  /** Licenses, live grants and current usage of `userIds` (distinct, valid ids), with the catalog they are read against. */
+  /**
+   * Licenses, live grants and current usage of `userIds` (distinct, valid ids), with the catalog they are read
+   * against; with `only`, for those features' decisions alone.
+   */
   async states(
     manager: EntityManager,
     userIds: readonly string[],
     now: Date,
+    only?: FeatureFilter,
   ): Promise<Map<string, LicenseState>> {
     if (userIds.length === 0) return new Map();
     return this.assemble(
       manager,
       userIds,
-      await this.db.readBatch(manager, this.reads(manager, userIds, now)),
+      await this.db.readBatch(manager, this.reads(manager, userIds, now, only)),
       now,
     );
   }

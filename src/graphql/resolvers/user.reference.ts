@@ -5,14 +5,16 @@ import type { User } from '../types/user.type';
 export type UserEntity = User & { __typename: 'User' };
 
 /**
- * Any id is a valid User: an identity this subgraph has never seen has the default license. Loading
- * the license here (batched across the representations) applies the access rules even to `{ id }`, and
- * hands the view to the fields, which then resolve without waiting.
+ * Any id is a valid User: an identity this subgraph has never seen has the default license. The access
+ * rules apply even to `{ id }`: an invalid id, or one the caller may not read, is refused here. Nothing is
+ * read yet: the fields read (batched across the representations) what they need.
  */
 export const userReferenceResolvers = {
   User: {
-    async __resolveReference(reference: { id: string }, ctx: RequestContext): Promise<UserEntity> {
-      return { __typename: 'User', id: reference.id, view: await ctx.loaders.license.load(reference.id) };
+    // Not async: `_entities` has the entity at once, and its fields start reading in the same tick.
+    __resolveReference(reference: { id: string }, ctx: RequestContext): Promise<UserEntity> {
+      const problem = ctx.services.licenses.readProblem(ctx.caller, reference.id);
+      return problem ? Promise.reject(problem) : Promise.resolve({ __typename: 'User', id: reference.id });
     },
   },
 };

@@ -2,11 +2,7 @@ import { Args, Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphq
 
 import type { LicenseView } from '../../domain/effective';
 import { allowsUse, entitlementsOf, isOverrideActive, usageMeters } from '../../domain/effective';
-import type {
-  Entitlement as EntitlementValue,
-  Override as OverrideValue,
-  Seat as SeatValue,
-} from '../../domain/types';
+import type { Override as OverrideValue, Seat as SeatValue } from '../../domain/types';
 import { checkOrganizationId } from '../../domain/validation';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
@@ -19,18 +15,18 @@ import { Seat } from '../types/organization.types';
 import { Override } from '../types/override.type';
 import { User } from '../types/user.type';
 
-/** The licensing fields of User; every one reads the user's batched license view. */
+/** The licensing fields of User; each reads the user's batched license view, or (checks) what it needs of it. */
 @Resolver(() => User)
 export class UserResolver {
   @Directive(AUTHENTICATED)
   @FieldResolver(() => License)
-  license(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<LicenseView['license']> {
+  license(@Root() user: User, @Ctx() ctx: RequestContext): Promise<LicenseView['license']> {
     return withView(user, ctx, (view) => view.license);
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => Tier, { description: 'Effective tier now (the trial tier while a trial runs)' })
-  tier(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<Tier> {
+  tier(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Tier> {
     return withView(user, ctx, (view) => view.tier);
   }
 
@@ -43,8 +39,9 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
     @Ctx() ctx: RequestContext,
-  ): NowOrLoaded<Entitlement[]> {
-    return withEntitlements(user, ctx, organizationId, (entitlements) => entitlements);
+  ): Promise<Entitlement[]> {
+    const organization = checked(organizationId);
+    return withView(user, ctx, (view) => entitlementsOf(view, organization));
   }
 
   @Directive(AUTHENTICATED)
@@ -53,13 +50,10 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
-  ): NowOrLoaded<Entitlement | null> {
-    return withEntitlements(
-      user,
-      ctx,
-      organizationId,
-      (entitlements) => entitlements.find((e) => e.feature.key === feature) ?? null,
-    );
+  ): Promise<Entitlement | null> {
+    return ctx.loaders
+      .entitlement(user.id, feature, checked(organizationId))
+      .then((entitlement) => entitlement ?? null);
   }
 
   @Directive(AUTHENTICATED)
@@ -70,10 +64,8 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
-  ): NowOrLoaded<boolean> {
-    return withEntitlements(user, ctx, organizationId, (entitlements) =>
-      allowsUse(entitlements.find((e) => e.feature.key === feature)),
-    );
+  ): Promise<boolean> {
+    return ctx.loaders.entitlement(user.id, feature, checked(organizationId)).then(allowsUse);
   }
 
   @Directive(AUTHENTICATED)
@@ -84,7 +76,7 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
     @Ctx() ctx: RequestContext,
-  ): NowOrLoaded<UsageMeter[]> {
+  ): Promise<UsageMeter[]> {
     return withView(user, ctx, (view) =>
       usageMeters(entitlementsOf(view, checked(organizationId)), view.now),
     );
@@ -106,7 +98,7 @@ export class UserResolver {
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [Override], { description: 'The active overrides' })
-  overrides(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<OverrideValue[]> {
+  overrides(@Root() user: User, @Ctx() ctx: RequestContext): Promise<OverrideValue[]> {
     return withView(user, ctx, (view) =>
       (view.state.overrides ?? []).filter((override) => isOverrideActive(override, view.now)),
     );
@@ -114,30 +106,16 @@ export class UserResolver {
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [Seat], { description: 'The organizations whose license this user holds a seat in' })
-  seats(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<SeatValue[]> {
+  seats(@Root() user: User, @Ctx() ctx: RequestContext): Promise<SeatValue[]> {
     return withView(user, ctx, (view) => view.seats);
   }
-}
-
-/** The entitlements of the user's view, or as one organization sees them (rule O3). */
-function withEntitlements<T>(
-  user: User,
-  ctx: RequestContext,
-  organizationId: string | null | undefined,
-  pick: (entitlements: EntitlementValue[]) => T,
-): NowOrLoaded<T> {
-  const organization = checked(organizationId);
-  return withView(user, ctx, (view) => pick(entitlementsOf(view, organization)));
 }
 
 function checked(organizationId: string | null | undefined): string | null {
   return organizationId === null || organizationId === undefined ? null : checkOrganizationId(organizationId);
 }
 
-/** At once when `_entities` brought the view along, else once the request's loader has read it. */
-type NowOrLoaded<T> = T | Promise<T>;
-
-/** From the view the User came with (`_entities`), else from the request's batched loader. */
-function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): NowOrLoaded<T> {
-  return user.view ? pick(user.view) : ctx.loaders.license.load(user.id).then(pick);
+/** From the request's batched loader. */
+function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): Promise<T> {
+  return ctx.loaders.view(user.id).then(pick);
 }
