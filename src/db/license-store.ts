@@ -32,7 +32,7 @@ const HOLD_BATCH = 500;
 
 /**
  * Reading and locking license state, shared by the license and usage services. Reads are batched: one round
- * trip on MySQL (four statements) for any number of users, their overrides, group tiers and seats, the catalog
+ * trip on MySQL (five statements) for any number of users, their overrides, group tiers and seats, the catalog
  * version included.
  */
 export class LicenseStore {
@@ -95,7 +95,7 @@ export class LicenseStore {
          LEFT JOIN licenses l ON l.user_id IN (:...ids) WHERE v.id = 1`,
         { ids },
       ),
-      // What they and the organizations of their seats have of each feature, in one result set.
+      // Their grants and overrides, and the grants of the organizations of their seats, in one result set.
       statement(
         manager,
         mixedUnion(manager, [
@@ -111,6 +111,14 @@ export class LicenseStore {
             from: `overrides WHERE user_id IN (:...ids)${clause}
              AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
           },
+        ]),
+        { ids, now, features },
+      ),
+      // Their usage and their organizations' pools, in another: counters are most of a large batch's rows,
+      // and padded to the grants' columns they would cost more than a result set.
+      statement(
+        manager,
+        mixedUnion(manager, [
           {
             kind: 'usage',
             target: UsageCounterRow,
@@ -127,7 +135,7 @@ export class LicenseStore {
                 },
               ]),
         ]),
-        { ids, now, features, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+        { ids, features, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
       ),
       // Their seats, each with its organization's license (every seat's organization has one).
       statement(
@@ -155,11 +163,11 @@ export class LicenseStore {
   private async assemble(
     manager: EntityManager,
     ids: readonly string[],
-    [licenseRows, featureRows, seatRows, groupTierRows]: Record<string, unknown>[][],
+    [licenseRows, grantAndOverrideRows, counterRows, seatRows, groupTierRows]: Record<string, unknown>[][],
     now: Date,
   ): Promise<Map<string, LicenseState>> {
     const catalog = await this.catalog.atVersion(manager, licenseRows[0].catalog_version);
-    const byKind = groupBy(featureRows, (row) => row.row_kind as string);
+    const byKind = groupBy([...grantAndOverrideRows, ...counterRows], (row) => row.row_kind as string);
     const grantRows = byKind.get('grant') ?? [];
     // The seats' rows carry their organization's license.
     const organizations = organizationRecords(

@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 
 import type { Caller } from '../auth/caller';
 import type { LicenseView } from '../domain/effective';
-import { effectiveEntitlement, entitlementsOf, resolveTier } from '../domain/effective';
+import { effectiveEntitlement, entitlementIn, resolveTier } from '../domain/effective';
 import type { Catalog, Entitlement, Feature, Grant, Tier } from '../domain/types';
 import type { Services } from '../services';
 import type { LicenseRead } from '../services/license.service';
@@ -49,7 +49,7 @@ export class Loaders {
   ): Promise<Entitlement | undefined> {
     const read = await this.licenses.load({ userId, feature: this.viewed.has(userId) ? null : feature });
     return 'entitlements' in read
-      ? entitlementsOf(read, organizationId).find((entitlement) => entitlement.feature.key === feature)
+      ? entitlementIn(read, feature, organizationId)
       : effectiveEntitlement(read.state, read.now, organizationId, feature);
   }
 

@@ -1,8 +1,18 @@
 import { Args, Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphql';
 
 import type { LicenseView } from '../../domain/effective';
-import { allowsUse, entitlementsOf, isOverrideActive, usageMeters } from '../../domain/effective';
-import type { Override as OverrideValue, Seat as SeatValue } from '../../domain/types';
+import {
+  allowsUse,
+  entitlementIn,
+  entitlementsOf,
+  isOverrideActive,
+  usageMeters,
+} from '../../domain/effective';
+import type {
+  Entitlement as EntitlementValue,
+  Override as OverrideValue,
+  Seat as SeatValue,
+} from '../../domain/types';
 import { checkOrganizationId } from '../../domain/validation';
 import type { RequestContext } from '../context';
 import { AUTHENTICATED } from '../directives';
@@ -20,13 +30,13 @@ import { User } from '../types/user.type';
 export class UserResolver {
   @Directive(AUTHENTICATED)
   @FieldResolver(() => License)
-  license(@Root() user: User, @Ctx() ctx: RequestContext): Promise<LicenseView['license']> {
+  license(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<LicenseView['license']> {
     return withView(user, ctx, (view) => view.license);
   }
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => Tier, { description: 'Effective tier now (the trial tier while a trial runs)' })
-  tier(@Root() user: User, @Ctx() ctx: RequestContext): Promise<Tier> {
+  tier(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<Tier> {
     return withView(user, ctx, (view) => view.tier);
   }
 
@@ -39,7 +49,7 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
     @Ctx() ctx: RequestContext,
-  ): Promise<Entitlement[]> {
+  ): NowOrLoaded<Entitlement[]> {
     const organization = checked(organizationId);
     return withView(user, ctx, (view) => entitlementsOf(view, organization));
   }
@@ -50,10 +60,8 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
-  ): Promise<Entitlement | null> {
-    return ctx.loaders
-      .entitlement(user.id, feature, checked(organizationId))
-      .then((entitlement) => entitlement ?? null);
+  ): NowOrLoaded<Entitlement | null> {
+    return withEntitlement(user, ctx, feature, organizationId, (entitlement) => entitlement ?? null);
   }
 
   @Directive(AUTHENTICATED)
@@ -64,8 +72,8 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
-  ): Promise<boolean> {
-    return ctx.loaders.entitlement(user.id, feature, checked(organizationId)).then(allowsUse);
+  ): NowOrLoaded<boolean> {
+    return withEntitlement(user, ctx, feature, organizationId, allowsUse);
   }
 
   @Directive(AUTHENTICATED)
@@ -76,7 +84,7 @@ export class UserResolver {
     @Root() user: User,
     @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
     @Ctx() ctx: RequestContext,
-  ): Promise<UsageMeter[]> {
+  ): NowOrLoaded<UsageMeter[]> {
     return withView(user, ctx, (view) =>
       usageMeters(entitlementsOf(view, checked(organizationId)), view.now),
     );
@@ -98,7 +106,7 @@ export class UserResolver {
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [Override], { description: 'The active overrides' })
-  overrides(@Root() user: User, @Ctx() ctx: RequestContext): Promise<OverrideValue[]> {
+  overrides(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<OverrideValue[]> {
     return withView(user, ctx, (view) =>
       (view.state.overrides ?? []).filter((override) => isOverrideActive(override, view.now)),
     );
@@ -106,7 +114,7 @@ export class UserResolver {
 
   @Directive(AUTHENTICATED)
   @FieldResolver(() => [Seat], { description: 'The organizations whose license this user holds a seat in' })
-  seats(@Root() user: User, @Ctx() ctx: RequestContext): Promise<SeatValue[]> {
+  seats(@Root() user: User, @Ctx() ctx: RequestContext): NowOrLoaded<SeatValue[]> {
     return withView(user, ctx, (view) => view.seats);
   }
 }
@@ -115,7 +123,24 @@ function checked(organizationId: string | null | undefined): string | null {
   return organizationId === null || organizationId === undefined ? null : checkOrganizationId(organizationId);
 }
 
-/** From the request's batched loader. */
-function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): Promise<T> {
-  return ctx.loaders.view(user.id).then(pick);
+/** At once when `_entities` brought the view along, else once the request's loader has read it. */
+type NowOrLoaded<T> = T | Promise<T>;
+
+/** From the view the User came with (`_entities`), else from the request's batched loader. */
+function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): NowOrLoaded<T> {
+  return user.view ? pick(user.view) : ctx.loaders.view(user.id).then(pick);
+}
+
+/** A check of one feature: from the view the User came with, else reading only what the check needs. */
+function withEntitlement<T>(
+  user: User,
+  ctx: RequestContext,
+  feature: string,
+  organizationId: string | null | undefined,
+  pick: (entitlement: EntitlementValue | undefined) => T,
+): NowOrLoaded<T> {
+  const organization = checked(organizationId);
+  return user.view
+    ? pick(entitlementIn(user.view, feature, organization))
+    : ctx.loaders.entitlement(user.id, feature, organization).then(pick);
 }
