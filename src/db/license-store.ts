@@ -6,14 +6,22 @@ import { groupBy } from '../domain/group-by';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { CatalogStore } from './catalog-store';
 import type { Database } from './database';
-import { GrantRow, LicenseRow, OverrideRow, SeatRow, UsageCounterRow } from './entities';
+import {
+  GrantRow,
+  LicenseRow,
+  OrganizationUsageCounterRow,
+  OverrideRow,
+  SeatRow,
+  UsageCounterRow,
+} from './entities';
 import type { FeatureFilter } from './feature-filter';
 import { featureClause } from './feature-filter';
 import { toGrant, toLicense, toOverride, toSeat } from './mappers';
-import { organizationRecords, organizationStatements, seatedOrganizations } from './organization-store';
+import { organizationRecords, seatedOrganizations } from './organization-store';
 import type { Statement } from './raw-sql';
-import { hydrate, statement, unionAll, upsert } from './raw-sql';
+import { hydrate, mixedUnion, statement, upsert } from './raw-sql';
 
+/** The organizations whose seat one of the users (`ids`) holds, as a subquery. */
 const HELD_SEAT_ORGANIZATIONS = 'SELECT organization_id FROM seats WHERE user_id IN (:...ids) AND held = 1';
 
 /** The columns a held license is created with (the others are null until the license changes). */
@@ -24,7 +32,7 @@ const HOLD_BATCH = 500;
 
 /**
  * Reading and locking license state, shared by the license and usage services. Reads are batched: one round
- * trip on MySQL (ten statements) for any number of users, their overrides, group tiers and seats, the catalog
+ * trip on MySQL (five statements) for any number of users, their overrides, group tiers and seats, the catalog
  * version included.
  */
 export class LicenseStore {
@@ -34,17 +42,21 @@ export class LicenseStore {
     private readonly defaultTier: string,
   ) {}
 
-  /** Licenses, live grants and current usage of `userIds` (distinct, valid ids), with the catalog they are read against. */
+  /**
+   * Licenses, live grants and current usage of `userIds` (distinct, valid ids), with the catalog they are read
+   * against; with `only`, for those features' decisions alone.
+   */
   async states(
     manager: EntityManager,
     userIds: readonly string[],
     now: Date,
+    only?: FeatureFilter,
   ): Promise<Map<string, LicenseState>> {
     if (userIds.length === 0) return new Map();
     return this.assemble(
       manager,
       userIds,
-      await this.db.readBatch(manager, this.reads(manager, userIds, now)),
+      await this.db.readBatch(manager, this.reads(manager, userIds, now, only)),
       now,
     );
   }
@@ -73,14 +85,8 @@ export class LicenseStore {
   ): Statement[] {
     const ids = [...userIds];
     const { clause, features } = featureClause(only);
-    // The organizations of their seats, through a subquery: still one batch, however many there are.
-    const [organizationLicenses, organizationGrants, ...organizationCounters] = organizationStatements(
-      manager,
-      HELD_SEAT_ORGANIZATIONS,
-      { ids },
-      now,
-      only,
-    );
+    const live = 'AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)';
+    const current = 'AND (period_start >= :earliest OR period_start = :lifetime)';
     return [
       // The catalog version (for CatalogStore.atVersion) rides on the licenses' read: one row without any.
       statement(
@@ -89,28 +95,56 @@ export class LicenseStore {
          LEFT JOIN licenses l ON l.user_id IN (:...ids) WHERE v.id = 1`,
         { ids },
       ),
-      // Their own grants and their organizations', told apart by owner.
-      unionAll(
-        statement(
-          manager,
-          `SELECT * FROM grants WHERE user_id IN (:...ids)${clause}
-           AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-          { ids, now, features },
-        ),
-        organizationGrants,
-      ),
+      // Their grants and overrides, and the grants of the organizations of their seats, in one result set.
       statement(
         manager,
-        `SELECT * FROM usage_counters WHERE user_id IN (:...ids)${clause}
-         AND (period_start >= :earliest OR period_start = :lifetime)`,
-        { ids, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0), features },
-      ),
-      statement(manager, `SELECT * FROM seats WHERE user_id IN (:...ids) AND held = 1 ORDER BY id`, { ids }),
-      statement(
-        manager,
-        `SELECT * FROM overrides WHERE user_id IN (:...ids)${clause}
-         AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
+        mixedUnion(manager, [
+          { kind: 'grant', target: GrantRow, from: `grants WHERE user_id IN (:...ids)${clause} ${live}` },
+          {
+            kind: 'grant',
+            target: GrantRow,
+            from: `grants WHERE organization_id IN (${HELD_SEAT_ORGANIZATIONS})${clause} ${live}`,
+          },
+          {
+            kind: 'override',
+            target: OverrideRow,
+            from: `overrides WHERE user_id IN (:...ids)${clause}
+             AND ended_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
+          },
+        ]),
         { ids, now, features },
+      ),
+      // Their usage and their organizations' pools, in another: counters are most of a large batch's rows,
+      // and padded to the grants' columns they would cost more than a result set.
+      statement(
+        manager,
+        mixedUnion(manager, [
+          {
+            kind: 'usage',
+            target: UsageCounterRow,
+            from: `usage_counters WHERE user_id IN (:...ids)${clause} ${current}`,
+          },
+          ...(only && !only.pooledUsage
+            ? []
+            : [
+                {
+                  kind: 'pooledUsage',
+                  target: OrganizationUsageCounterRow,
+                  from: `organization_usage_counters WHERE organization_id IN (${HELD_SEAT_ORGANIZATIONS})${clause}
+                   ${current}`,
+                },
+              ]),
+        ]),
+        { ids, features, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+      ),
+      // Their seats, each with its organization's license (every seat's organization has one).
+      statement(
+        manager,
+        `SELECT s.*, o.tier_key, o.seat_limit, o.seats_used, o.status, o.revoked_at, o.revoke_reason,
+         o.created_at, o.updated_at
+         FROM seats s JOIN organization_licenses o ON o.organization_id = s.organization_id
+         WHERE s.user_id IN (:...ids) AND s.held = 1 ORDER BY s.id`,
+        { ids },
       ),
       // The tiers their SCIM groups give (rule S4): groups of the identity directory whose name is mapped.
       statement(
@@ -123,41 +157,30 @@ export class LicenseStore {
          WHERE u.directory = '' AND u.subject IN (:...ids)`,
         { ids },
       ),
-      organizationLicenses,
-      ...organizationCounters,
     ];
   }
 
   private async assemble(
     manager: EntityManager,
     ids: readonly string[],
-    rows: Record<string, unknown>[][],
+    [licenseRows, grantAndOverrideRows, counterRows, seatRows, groupTierRows]: Record<string, unknown>[][],
     now: Date,
   ): Promise<Map<string, LicenseState>> {
-    const [
-      licenseRows,
-      grantRows,
-      counterRows,
-      seatRows,
-      overrideRows,
-      groupTierRows,
-      organizationLicenseRows,
-      organizationCounterRows,
-    ] = rows;
     const catalog = await this.catalog.atVersion(manager, licenseRows[0].catalog_version);
-    const ownGrantRows = grantRows.filter((row) => row.organization_id === null);
+    const byKind = groupBy([...grantAndOverrideRows, ...counterRows], (row) => row.row_kind as string);
+    const grantRows = byKind.get('grant') ?? [];
+    // The seats' rows carry their organization's license.
     const organizations = organizationRecords(
       manager,
-      [
-        organizationLicenseRows,
-        grantRows.filter((row) => row.organization_id !== null),
-        organizationCounterRows,
-      ],
+      [seatRows, grantRows.filter((row) => row.organization_id !== null), byKind.get('pooledUsage') ?? []],
       catalog,
       now,
     );
     const seats = groupBy(hydrate(manager, SeatRow, seatRows).map(toSeat), (seat) => seat.userId);
-    const overrides = groupBy(hydrate(manager, OverrideRow, overrideRows).map(toOverride), (o) => o.userId);
+    const overrides = groupBy(
+      hydrate(manager, OverrideRow, byKind.get('override') ?? []).map(toOverride),
+      (override) => override.userId,
+    );
     const groupTiers = groupBy(groupTierRows as unknown as GroupTierRow[], (row) => row.user_id);
 
     const licenses = new Map(
@@ -167,8 +190,18 @@ export class LicenseStore {
         licenseRows.filter((row) => row.user_id !== null),
       ).map((row) => [row.userId, toLicense(row)]),
     );
-    const grants = groupBy(hydrate(manager, GrantRow, ownGrantRows).map(toGrant), (grant) => grant.userId!);
-    const counters = groupBy(hydrate(manager, UsageCounterRow, counterRows), (row) => row.userId);
+    const grants = groupBy(
+      hydrate(
+        manager,
+        GrantRow,
+        grantRows.filter((row) => row.organization_id === null),
+      ).map(toGrant),
+      (grant) => grant.userId!,
+    );
+    const counters = groupBy(
+      hydrate(manager, UsageCounterRow, byKind.get('usage') ?? []),
+      (row) => row.userId,
+    );
     return new Map(
       ids.map((userId) => [
         userId,

@@ -6,8 +6,6 @@ import type { Catalog, Seat } from '../domain/types';
 import { currentUsage, earliestCurrentPeriodStart } from '../domain/usage';
 import type { Database } from './database';
 import { GrantRow, OrganizationLicenseRow, OrganizationUsageCounterRow, SeatRow } from './entities';
-import type { FeatureFilter } from './feature-filter';
-import { featureClause } from './feature-filter';
 import { toGrant, toOrganizationLicense, toSeat } from './mappers';
 import type { Statement } from './raw-sql';
 import { hydrate, statement } from './raw-sql';
@@ -17,17 +15,14 @@ export type OrganizationRecord = Omit<OrganizationState, 'seat'>;
 
 /**
  * The statements that read the organizations selected by `organizations` (a subquery or a list, bound by
- * `parameters`): licenses, live grants and current pooled usage (not with a filter: see FeatureFilter). Three
- * statements, whatever their number, so a batch of users with seats costs the same number of statements as one.
+ * `parameters`): licenses, live grants and current pooled usage. Three statements, whatever their number.
  */
-export function organizationStatements(
+function organizationStatements(
   manager: EntityManager,
   organizations: string,
   parameters: Record<string, unknown>,
   now: Date,
-  only?: FeatureFilter,
 ): Statement[] {
-  const { clause, features } = featureClause(only);
   return [
     statement(
       manager,
@@ -36,24 +31,23 @@ export function organizationStatements(
     ),
     statement(
       manager,
-      `SELECT * FROM grants WHERE organization_id IN (${organizations})${clause}
+      `SELECT * FROM grants WHERE organization_id IN (${organizations})
        AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > :now)`,
-      { ...parameters, now, features },
+      { ...parameters, now },
     ),
-    ...(only
-      ? []
-      : [
-          statement(
-            manager,
-            `SELECT * FROM organization_usage_counters WHERE organization_id IN (${organizations})
-             AND (period_start >= :earliest OR period_start = :lifetime)`,
-            { ...parameters, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
-          ),
-        ]),
+    statement(
+      manager,
+      `SELECT * FROM organization_usage_counters WHERE organization_id IN (${organizations})
+       AND (period_start >= :earliest OR period_start = :lifetime)`,
+      { ...parameters, earliest: earliestCurrentPeriodStart(now), lifetime: new Date(0) },
+    ),
   ];
 }
 
-/** The rows of `organizationStatements`, as organization records by id (no pooled usage without its rows). */
+/**
+ * Rows of organization licenses, their grants and pooled usage (those of `organizationStatements`), as organization
+ * records by id (no pooled usage without its rows).
+ */
 export function organizationRecords(
   manager: EntityManager,
   [licenseRows, grantRows, counterRows = []]: Record<string, unknown>[][],

@@ -21,12 +21,43 @@ export function statement(manager: EntityManager, sql: string, parameters: Objec
   return { sql: bound, parameters: values };
 }
 
-/** Two SELECTs of the same columns as one statement (one result set), their rows one after the other. */
-export function unionAll(first: Statement, second: Statement): Statement {
-  return {
-    sql: `${first.sql} UNION ALL ${second.sql}`,
-    parameters: [...first.parameters, ...second.parameters],
-  };
+/** One part of `mixedUnion`: rows of `target`'s table (`from`: the table and its conditions), told apart by `kind`. */
+export interface UnionPart {
+  kind: string;
+  target: EntityTarget<ObjectLiteral>;
+  from: string;
+}
+
+/** `mixedUnion`'s texts by parts: listing every column of every table costs more than the read's rows. */
+const unions = new LRUCache<string, string>({ max: 100 });
+
+/**
+ * SELECTs of different tables as one result set (SQL text with named parameters, for `statement`): each part
+ * selects every column of every part's entity, NULL for those its table lacks, after its `kind` (column
+ * `row_kind`). A result set costs the driver far more than a row (each is parsed on its own, and travels in
+ * its own packets), so reads of a few rows each are cheaper together; `hydrate` then reads each kind's rows.
+ */
+export function mixedUnion(manager: EntityManager, parts: readonly UnionPart[]): string {
+  const key = parts.map(({ kind, from }) => `${kind}\u0000${from}`).join('\u0000');
+  let sql = unions.get(key);
+  if (!sql) {
+    const owned = parts.map(
+      ({ target }) => new Set(manager.connection.getMetadata(target).columns.map((c) => c.databaseName)),
+    );
+    const columns = [...new Set(owned.flatMap((names) => [...names]))];
+    // Names only in the first SELECT (a union's columns are named by it), and no quotes: these are the
+    // entities' own column names, and the driver scans the whole text for placeholders on every call.
+    sql = parts
+      .map(({ kind, from }, i) => {
+        const list = columns.map((name) =>
+          owned[i].has(name) ? name : i === 0 ? `NULL AS ${name}` : 'NULL',
+        );
+        return `SELECT '${kind}'${i === 0 ? ' AS row_kind' : ''}, ${list.join(', ')} FROM ${from}`;
+      })
+      .join(' UNION ALL ');
+    unions.set(key, sql);
+  }
+  return sql;
 }
 
 /** A named parameter in SQL text as TypeORM finds it: `:name`, or `:...name` for a list. */

@@ -478,6 +478,15 @@ export function entitlementsOf(view: LicenseView, organizationId: string | null 
   return entitlements;
 }
 
+/** The view's entitlement to one feature (undefined: not entitled), as one organization sees it when given. */
+export function entitlementIn(
+  view: LicenseView,
+  featureKey: string,
+  organizationId: string | null,
+): Entitlement | undefined {
+  return entitlementsOf(view, organizationId).find((entitlement) => entitlement.feature.key === featureKey);
+}
+
 /** `hasEntitlement`: entitled now and, for a metered feature, not exhausted in the current period. */
 export function allowsUse(entitlement: Entitlement | undefined): boolean {
   if (!entitlement) return false;

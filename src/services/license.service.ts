@@ -10,7 +10,6 @@ import {
   assertCanReadUser,
   assertScope,
   canReadEveryone,
-  canReadUser,
 } from '../auth/access';
 import type { Caller } from '../auth/caller';
 import { actorOf, Scope } from '../auth/caller';
@@ -64,6 +63,9 @@ export interface OrganizationGrantInput extends GrantDetails {
 /** Whom a grant is given to: one identity, or an organization as a whole. */
 type GrantOwner = Pick<Grant, 'userId' | 'organizationId'>;
 
+/** A user's license view, or its state as read for checks of some features only (with when it was read). */
+export type LicenseRead = LicenseView | Pick<LicenseView, 'state' | 'now'>;
+
 /** What a license change decided: the event to record, or null when there was nothing to change. */
 type LicenseChange = NewLicenseEvent | null;
 
@@ -85,25 +87,36 @@ export class LicenseService {
   /**
    * The license views of many users in one batch of reads, in the order asked, with the catalog they were
    * read against (null when none could be read). An invalid id, or one the caller may not read, gets its
-   * own error so that it does not fail the whole batch.
+   * own error so that it does not fail the whole batch. With `features`, their states read for checks of
+   * those features only, rather than views.
    */
   async view(
     caller: Caller,
     userIds: readonly string[],
-  ): Promise<{ views: (LicenseView | Error)[]; catalog: Catalog | null }> {
+    features?: readonly string[],
+  ): Promise<{ views: (LicenseRead | Error)[]; catalog: Catalog | null }> {
     const now = new Date();
-    const readable = new Set(userIds.filter((id) => userIdProblem(id) === null && canReadUser(caller, id)));
-    const states = await this.store.states(this.db.manager, [...readable], now);
+    const readable = new Set(userIds.filter((id) => this.readProblem(caller, id) === null));
+    const states = await this.store.states(
+      this.db.manager,
+      [...readable],
+      now,
+      features && { features, pooledUsage: true },
+    );
     const catalog = states.values().next().value?.catalog ?? null;
     const views = userIds.map((userId) => {
-      const problem = userIdProblem(userId);
-      if (problem !== null) return new BadUserInputError('id', problem);
       const state = states.get(userId);
-      return state
-        ? viewLicense(state, now)
-        : (accessProblem(() => assertCanReadUser(caller, userId)) as Error);
+      if (!state) return this.readProblem(caller, userId)!;
+      return features ? { state, now } : viewLicense(state, now);
     });
     return { views, catalog };
+  }
+
+  /** Why the caller may not read the license of `userId` (an invalid id, or not its own), or null. */
+  readProblem(caller: Caller, userId: string): Error | null {
+    const problem = userIdProblem(userId);
+    if (problem !== null) return new BadUserInputError('id', problem);
+    return accessProblem(() => assertCanReadUser(caller, userId));
   }
 
   async grantsByIds(caller: Caller, ids: readonly string[]): Promise<(Grant | Error | null)[]> {

@@ -1,5 +1,4 @@
-import DataLoader from 'dataloader';
-
+import { LicenseService } from '../../src/services/license.service';
 import { spawnServer, waitUntilReady } from '../testkit/process';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
@@ -18,7 +17,7 @@ describe('_entities representations', () => {
   // As many copies as the cost limit lets through with this selection (20,000 are refused: see query-cost tests).
   it('resolves 4,000 copies of one representation once and answers every position', async () => {
     const token = await server.token('victim', []);
-    const loads = jest.spyOn(DataLoader.prototype, 'load');
+    const reads = jest.spyOn(LicenseService.prototype, 'view');
     const response = await server.gqlAs(
       token,
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id tier { key } entitlements { feature { key } } } } }',
@@ -28,7 +27,8 @@ describe('_entities representations', () => {
     expect(entities).toHaveLength(4_000);
     expect(new Set(entities.map((entity) => JSON.stringify(entity))).size).toBe(1);
     expect(entities[3_999]).toMatchObject({ id: 'victim', tier: { key: 'basic' } });
-    expect(loads.mock.calls.map(([key]) => key)).toEqual(['victim']);
+    // One read, of one user, for both fields of every copy.
+    expect(reads.mock.calls.map(([, userIds]) => userIds)).toEqual([['victim']]);
   });
 
   it('answers repeats in order, under every alias, with an error at every position of a bad id', async () => {

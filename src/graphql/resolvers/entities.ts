@@ -1,7 +1,10 @@
+import type { GraphQLResolveInfo } from 'graphql';
+
 import { assertAuthenticated } from '../../auth/access';
 import { BadUserInputError } from '../../errors';
 import type { RequestContext } from '../context';
 import type { Organization } from '../types/organization.types';
+import { userSelectionNeedsView } from '../user-selection';
 import { organizationReferenceResolvers } from './organization.reference';
 import type { UserEntity } from './user.reference';
 import { userReferenceResolvers } from './user.reference';
@@ -16,10 +19,12 @@ export function resolveEntities(
   _source: unknown,
   { representations }: { representations: readonly unknown[] },
   ctx: RequestContext,
+  info: GraphQLResolveInfo,
 ): Promise<Entity>[] {
   const references = representations.map(referenceOf);
   // Every entity field needs a token: without one, one error for the request rather than one per representation.
   assertAuthenticated(ctx.caller);
+  const withView = userSelectionNeedsView(info);
   const resolved = new Map<string, Promise<Entity>>();
   return references.map(({ __typename, id }) => {
     const key = `${__typename}\u0000${id}`;
@@ -27,7 +32,7 @@ export function resolveEntities(
     if (!entity) {
       entity =
         __typename === 'User'
-          ? userReferenceResolvers.User.__resolveReference({ id }, ctx)
+          ? userReferenceResolvers.User.__resolveReference({ id }, ctx, withView)
           : organizationReferenceResolvers.Organization.__resolveReference({ id }, ctx);
       resolved.set(key, entity);
     }

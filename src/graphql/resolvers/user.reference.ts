@@ -5,14 +5,23 @@ import type { User } from '../types/user.type';
 export type UserEntity = User & { __typename: 'User' };
 
 /**
- * Any id is a valid User: an identity this subgraph has never seen has the default license. Loading
- * the license here (batched across the representations) applies the access rules even to `{ id }`, and
- * hands the view to the fields, which then resolve without waiting.
+ * Any id is a valid User: an identity this subgraph has never seen has the default license. The access
+ * rules apply even to `{ id }`: an invalid id, or one the caller may not read, is refused here. With
+ * `withView` (a field reads the whole view) the view is loaded here, batched across the representations, and
+ * the fields then resolve without waiting; without it (checks only), each check reads what it needs.
  */
 export const userReferenceResolvers = {
   User: {
-    async __resolveReference(reference: { id: string }, ctx: RequestContext): Promise<UserEntity> {
-      return { __typename: 'User', id: reference.id, view: await ctx.loaders.license.load(reference.id) };
+    async __resolveReference(
+      reference: { id: string },
+      ctx: RequestContext,
+      withView: boolean,
+    ): Promise<UserEntity> {
+      if (withView)
+        return { __typename: 'User', id: reference.id, view: await ctx.loaders.view(reference.id) };
+      const problem = ctx.services.licenses.readProblem(ctx.caller, reference.id);
+      if (problem) throw problem;
+      return { __typename: 'User', id: reference.id };
     },
   },
 };

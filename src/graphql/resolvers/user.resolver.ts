@@ -1,7 +1,13 @@
 import { Args, Ctx, Directive, FieldResolver, Resolver, Root } from 'type-graphql';
 
 import type { LicenseView } from '../../domain/effective';
-import { allowsUse, entitlementsOf, isOverrideActive, usageMeters } from '../../domain/effective';
+import {
+  allowsUse,
+  entitlementIn,
+  entitlementsOf,
+  isOverrideActive,
+  usageMeters,
+} from '../../domain/effective';
 import type {
   Entitlement as EntitlementValue,
   Override as OverrideValue,
@@ -19,7 +25,7 @@ import { Seat } from '../types/organization.types';
 import { Override } from '../types/override.type';
 import { User } from '../types/user.type';
 
-/** The licensing fields of User; every one reads the user's batched license view. */
+/** The licensing fields of User; each reads the user's batched license view, or (checks) what it needs of it. */
 @Resolver(() => User)
 export class UserResolver {
   @Directive(AUTHENTICATED)
@@ -44,7 +50,8 @@ export class UserResolver {
     @Args(() => OrganizationScopeArgs) { organizationId }: OrganizationScopeArgs,
     @Ctx() ctx: RequestContext,
   ): NowOrLoaded<Entitlement[]> {
-    return withEntitlements(user, ctx, organizationId, (entitlements) => entitlements);
+    const organization = checked(organizationId);
+    return withView(user, ctx, (view) => entitlementsOf(view, organization));
   }
 
   @Directive(AUTHENTICATED)
@@ -54,12 +61,7 @@ export class UserResolver {
     @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
   ): NowOrLoaded<Entitlement | null> {
-    return withEntitlements(
-      user,
-      ctx,
-      organizationId,
-      (entitlements) => entitlements.find((e) => e.feature.key === feature) ?? null,
-    );
+    return withEntitlement(user, ctx, feature, organizationId, (entitlement) => entitlement ?? null);
   }
 
   @Directive(AUTHENTICATED)
@@ -71,9 +73,7 @@ export class UserResolver {
     @Args(() => FeatureArgs) { feature, organizationId }: FeatureArgs,
     @Ctx() ctx: RequestContext,
   ): NowOrLoaded<boolean> {
-    return withEntitlements(user, ctx, organizationId, (entitlements) =>
-      allowsUse(entitlements.find((e) => e.feature.key === feature)),
-    );
+    return withEntitlement(user, ctx, feature, organizationId, allowsUse);
   }
 
   @Directive(AUTHENTICATED)
@@ -119,17 +119,6 @@ export class UserResolver {
   }
 }
 
-/** The entitlements of the user's view, or as one organization sees them (rule O3). */
-function withEntitlements<T>(
-  user: User,
-  ctx: RequestContext,
-  organizationId: string | null | undefined,
-  pick: (entitlements: EntitlementValue[]) => T,
-): NowOrLoaded<T> {
-  const organization = checked(organizationId);
-  return withView(user, ctx, (view) => pick(entitlementsOf(view, organization)));
-}
-
 function checked(organizationId: string | null | undefined): string | null {
   return organizationId === null || organizationId === undefined ? null : checkOrganizationId(organizationId);
 }
@@ -139,5 +128,19 @@ type NowOrLoaded<T> = T | Promise<T>;
 
 /** From the view the User came with (`_entities`), else from the request's batched loader. */
 function withView<T>(user: User, ctx: RequestContext, pick: (view: LicenseView) => T): NowOrLoaded<T> {
-  return user.view ? pick(user.view) : ctx.loaders.license.load(user.id).then(pick);
+  return user.view ? pick(user.view) : ctx.loaders.view(user.id).then(pick);
+}
+
+/** A check of one feature: from the view the User came with, else reading only what the check needs. */
+function withEntitlement<T>(
+  user: User,
+  ctx: RequestContext,
+  feature: string,
+  organizationId: string | null | undefined,
+  pick: (entitlement: EntitlementValue | undefined) => T,
+): NowOrLoaded<T> {
+  const organization = checked(organizationId);
+  return user.view
+    ? pick(entitlementIn(user.view, feature, organization))
+    : ctx.loaders.entitlement(user.id, feature, organization).then(pick);
 }
