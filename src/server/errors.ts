@@ -1,6 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind } from 'graphql';
+import { QueryFailedError } from 'typeorm';
 
 import { isDatabaseUnavailable } from '../db/connection-errors';
 import { ContractError } from '../errors';
@@ -30,7 +31,7 @@ function formatOne(options: { exposeInternals: boolean }) {
     }
     const requestProblem = apolloRequestProblem(error);
     if (requestProblem)
-      return { ...formatted, extensions: { ...formatted.extensions, code: requestProblem } };
+      formatted = { ...formatted, extensions: { ...formatted.extensions, code: requestProblem } };
     if (formatted.extensions?.code === 'BAD_USER_INPUT' && formatted.extensions?.field === undefined) {
       const field = coercionField(formatted.message);
       if (field) return { ...formatted, extensions: { ...formatted.extensions, field } };
@@ -71,7 +72,7 @@ export function logUnexpectedError(logger: Logger, error: unknown, reqId: string
     logger.warn({ reqId, err: { code, message } }, 'database unavailable');
   } else {
     const path = error instanceof GraphQLError ? error.path : undefined;
-    logger.error({ reqId, err: original, path }, 'unexpected error while resolving');
+    logger.error({ reqId, err: loggable(original), path }, 'unexpected error while resolving');
   }
 }
 
@@ -87,11 +88,23 @@ function faultOf(error: unknown): 'caller' | 'outage' | 'bug' {
 }
 
 /**
+ * A failed statement without its bound values (user data, webhook secrets) and without the driver's copy of the
+ * SQL with those values filled in: the statement's text, the driver's code and message are enough to find it.
+ */
+function loggable(error: unknown): unknown {
+  if (!(error instanceof QueryFailedError)) return error;
+  const { code } = error.driverError as { code?: string };
+  return { type: error.name, message: error.message, code, query: error.query, stack: error.stack };
+}
+
+/**
  * Apollo refuses a few malformed requests (a persisted query whose hash does not match its text, an unknown
- * persisted query version) with HTTP 400 but no code, which would read as a bug of ours: they get a code.
+ * persisted query version) with HTTP 400 but no code, which would read as a bug of ours: they get a code; so do
+ * variables graphql-js could not coerce that Apollo leaves without one.
  */
 function apolloRequestProblem(error: unknown): string | null {
   if (!(error instanceof GraphQLError) || error.extensions.code !== undefined) return null;
+  if (isVariableProblem(error)) return 'BAD_USER_INPUT';
   const status = (error.extensions.http as { status?: number } | undefined)?.status;
   if (status === undefined || status < 400 || status >= 500) return null;
   return error.message === 'provided sha does not match query'
@@ -105,14 +118,29 @@ function apolloRequestProblem(error: unknown): string | null {
  * "input.expiresAt"`. The field is named the way the services name it: `expiresAt`, or the variable.
  */
 export function coercionField(message: string): string | null {
-  const notProvided = /^Variable "\$(\w+)" of (?:required|non-null) type "[^"]+" was not provided/.exec(
-    message,
-  );
-  if (notProvided) return notProvided[1];
+  const absent =
+    /^Variable "\$(\w+)" of (?:required|non-null) type "[^"]+" (?:was not provided|must not be null)/.exec(
+      message,
+    );
+  if (absent) return absent[1];
   const match = /^Variable "\$(\w+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s.exec(message);
   if (!match) return null;
   const [, variable, path, reason] = match;
-  const field = path ? path.split('.').slice(1).join('.') : '';
+  // `input.expiresAt` names `expiresAt`; an element of a list keeps the list and its index (`inputs.17.amount`).
+  const segments = path ? path.replace(/\[(\d+)\]/g, '.$1').split('.') : [];
+  const field = (/^\d+$/.test(segments[1] ?? '') ? segments : segments.slice(1)).join('.');
   const missing = /^Field "(\w+)" of required type/.exec(reason)?.[1];
   return [field, missing].filter(Boolean).join('.') || variable;
+}
+
+/** graphql-js's closing error once it has refused 50 variable values: no node, no code, still the caller's. */
+const TOO_MANY_VARIABLE_ERRORS = /^Too many errors processing variables/;
+
+/**
+ * A variable that does not fit its declared type (as Apollo Server recognizes one: a single variable
+ * definition as its node), or graphql-js giving up after too many of them.
+ */
+export function isVariableProblem(error: GraphQLError): boolean {
+  if (TOO_MANY_VARIABLE_ERRORS.test(error.message)) return true;
+  return error.nodes?.length === 1 && error.nodes[0].kind === Kind.VARIABLE_DEFINITION;
 }

@@ -74,6 +74,10 @@ export function readJsonBody(req: IncomingMessage): Promise<unknown> {
     });
     // A stream that is not gzip (or deflate, br) fails to inflate: the body is not JSON either.
     stream.once('error', () => fail(new BodyError(400)));
+    // A client that hangs up mid-body: `pipe` does not end the inflater, which would wait for good.
+    req.once('close', () => {
+      if (!req.complete) fail(new BodyError(400));
+    });
     stream.once('end', () => {
       if (failed) return;
       try {
@@ -109,7 +113,7 @@ function parseJson(text: string): unknown {
 
 /** Resolves once the rest of the request has been read and dropped. */
 function drained(req: IncomingMessage): Promise<void> {
-  if (req.complete) return Promise.resolve();
+  if (req.complete || req.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     req.once('end', resolve);
     req.once('close', resolve);

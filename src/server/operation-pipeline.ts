@@ -6,13 +6,13 @@ import type {
   OperationDefinitionNode,
   ValidationRule,
 } from 'graphql';
-import { GraphQLError, Kind } from 'graphql';
+import { GraphQLError } from 'graphql';
 
 import type { Caller } from '../auth/caller';
 import type { RequestContext } from '../graphql/context';
 import { assertCostWithinLimit, parseOptions, queryLimitRules } from '../graphql/limits';
 import type { Logger } from '../logger';
-import { coercionField, errorFormatter, logUnexpectedError } from './errors';
+import { errorFormatter, isVariableProblem, logUnexpectedError } from './errors';
 import { assertIntrospectionAuthenticated } from './introspection';
 
 /**
@@ -139,13 +139,6 @@ function withoutSuggestion(message: string): string {
  * execution would coerce every variable twice: on a batch of a hundred inputs, a tenth of the request's CPU.)
  */
 function asBadUserInput(error: GraphQLError): GraphQLError {
-  const [node] = error.nodes ?? [];
-  if (
-    error.extensions.code !== undefined ||
-    error.nodes?.length !== 1 ||
-    node.kind !== Kind.VARIABLE_DEFINITION
-  )
-    return error;
-  if (coercionField(error.message) === null) return error;
+  if (error.extensions.code !== undefined || !isVariableProblem(error)) return error;
   return new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'BAD_USER_INPUT' } });
 }

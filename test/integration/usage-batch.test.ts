@@ -115,6 +115,25 @@ describe('recordUsageBatch', () => {
     ).toBe(0);
   });
 
+  it('refuses inputs of the wrong type as BAD_USER_INPUT naming the list, index and field', async () => {
+    const userId = newUser();
+    const good = { userId, feature: 'api', amount: 5 };
+    const response = await batch([good, good, { ...good, amount: 'five' }]);
+    expect(response.errors?.map((error) => [error.extensions?.code, error.extensions?.field])).toEqual([
+      ['BAD_USER_INPUT', 'inputs.2.amount'],
+    ]);
+    expect(await storedUsed(userId)).toBe(0);
+  });
+
+  it('refuses a batch with more malformed values than graphql-js reports as BAD_USER_INPUT only', async () => {
+    const userId = newUser();
+    const response = await batch(Array.from({ length: 60 }, () => ({ userId, feature: 'api', amount: 'x' })));
+    const codes = new Set(response.errors?.map((error) => error.extensions?.code));
+    expect([...codes]).toEqual(['BAD_USER_INPUT']);
+    expect(response.errors?.length).toBeGreaterThan(50);
+    expect(await storedUsed(userId)).toBe(0);
+  });
+
   it('refuses an empty batch and one of more than 1,000 inputs', async () => {
     const userId = newUser();
     for (const inputs of [[], Array.from({ length: 1001 }, () => ({ userId, feature: 'api' }))]) {

@@ -109,6 +109,12 @@ describe('in production', () => {
       {},
       'u',
     ],
+    [
+      'null for a required variable',
+      'query($u: ID!) { licenseEvents(userId: $u) { events { id } } }',
+      { u: null },
+      'u',
+    ],
   ])(
     'answers variables of the wrong type (%s) as BAD_USER_INPUT naming the variable, as HTTP does',
     async (_name, query, variables, field) => {
