@@ -175,7 +175,8 @@ export async function writeResultsMarkdown(
 /** Formatting helpers for the table. */
 export const fmt = {
   ms: (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`,
-  rps: (value: number) => `${Math.round(value).toLocaleString('en-US')} req/s`,
+  rps: (value: number) => fmt.rate(value, 'req'),
+  rate: (value: number, unit: string) => `${Math.round(value).toLocaleString('en-US')} ${unit}/s`,
   ratio: (value: number) => `${value.toFixed(2)}×`,
   percent: (value: number) => `${(value * 100).toFixed(0)}%`,
   mib: (value: number) => `${value.toFixed(0)} MiB`,
