@@ -1,16 +1,9 @@
 import { accessChange, entitlementChange } from '../../src/domain/access-change';
-import type { Entitlement, Feature, FeatureKind, LicenseEvent } from '../../src/domain/types';
+import type { Entitlement, Feature, LicenseEvent } from '../../src/domain/types';
+import { feature } from '../testkit/domain-fixtures';
 
 /** Which pushes an event reaches: entitlementGranted (GAINED), entitlementRevoked (LOST), or neither. */
 
-const feature = (key: string, kind: FeatureKind): Feature => ({
-  key,
-  kind,
-  description: null,
-  usagePeriod: 'MONTH',
-  meterScope: 'USER',
-  alertThresholds: [],
-});
 const API = feature('api', 'METERED');
 const SSO = feature('sso', 'BOOLEAN');
 const THEME = feature('theme', 'CONFIG');

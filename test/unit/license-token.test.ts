@@ -2,7 +2,8 @@ import type { LicenseState } from '../../src/domain/effective';
 import { defaultLicense, viewLicense } from '../../src/domain/effective';
 import type { LicenseTokenClaims } from '../../src/domain/license-token';
 import { claimsChangeAt, licenseTokenClaims } from '../../src/domain/license-token';
-import type { Feature, FeatureKind, Grant, JsonValue, License, Tier } from '../../src/domain/types';
+import type { Feature, Grant, JsonValue, License, Tier } from '../../src/domain/types';
+import { feature } from '../testkit/domain-fixtures';
 
 const NOW = new Date('2026-06-15T12:00:00.250Z');
 const NOW_SECONDS = Math.floor(NOW.getTime() / 1000);
@@ -10,14 +11,6 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const at = (ms: number) => new Date(NOW.getTime() + ms);
 
-const feature = (key: string, kind: FeatureKind): Feature => ({
-  key,
-  kind,
-  description: null,
-  usagePeriod: 'MONTH',
-  meterScope: 'USER',
-  alertThresholds: [],
-});
 const API = feature('api', 'METERED');
 const EXPORT = feature('export', 'BOOLEAN');
 const THEME = feature('theme', 'CONFIG');
