@@ -52,13 +52,7 @@ export class LicenseStore {
     now: Date,
     only?: FeatureFilter,
   ): Promise<Map<string, LicenseState>> {
-    if (userIds.length === 0) return new Map();
-    return this.assemble(
-      manager,
-      userIds,
-      await this.db.readBatch(manager, this.reads(manager, userIds, now, only)),
-      now,
-    );
+    return this.readStates(manager, userIds, now, only, []);
   }
 
   /**
@@ -71,8 +65,18 @@ export class LicenseStore {
     now: Date,
     only?: FeatureFilter,
   ): Promise<Map<string, LicenseState>> {
+    return this.readStates(manager, userIds, now, only, holdStatements(manager, userIds, now));
+  }
+
+  /** The states of `userIds`, read after `holds` in the same round trip. */
+  private async readStates(
+    manager: EntityManager,
+    userIds: readonly string[],
+    now: Date,
+    only: FeatureFilter | undefined,
+    holds: Statement[],
+  ): Promise<Map<string, LicenseState>> {
     if (userIds.length === 0) return new Map();
-    const holds = holdStatements(manager, userIds, now);
     const rows = await this.db.readBatch(manager, [...holds, ...this.reads(manager, userIds, now, only)]);
     return this.assemble(manager, userIds, rows.slice(holds.length), now);
   }

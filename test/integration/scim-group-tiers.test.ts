@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 
 import { ScimUserRow } from '../../src/db/entities';
-import { onMysql } from '../testkit/database';
 import type { ScimCall } from '../testkit/scim';
-import { createScimToken, licenseStatus, scimClient } from '../testkit/scim';
+import {
+  createScimToken,
+  licenseStatus,
+  scimClient,
+  startProvisioningStage,
+  stopProvisioningStage,
+} from '../testkit/scim';
 import type { TestServer } from '../testkit/server';
-import { dataOf, mintToken, startTestServer } from '../testkit/server';
+import { dataOf, mintToken } from '../testkit/server';
 import type { TestSocket, TestSubscription } from '../testkit/subscriptions';
-import { openSocket, untilSubscribed } from '../testkit/subscriptions';
+import { untilSubscribed } from '../testkit/subscriptions';
 
 /**
  * Tiers from identity attributes (rule S4): a group of the identity directory mapped to a tier by setGroupTier
@@ -24,18 +29,9 @@ let replica: TestServer;
 let socket: TestSocket;
 
 beforeAll(async () => {
-  provisioning = await startTestServer({ seedCatalog: true });
-  replica = onMysql ? await startTestServer({ keepData: true }) : provisioning;
-  socket = openSocket(replica.wsUrl, {
-    connectionParams: { authorization: `Bearer ${await mintToken('watcher', ['entitlements:read'])}` },
-  });
+  ({ provisioning, replica, socket } = await startProvisioningStage());
 });
-
-afterAll(async () => {
-  await socket?.close();
-  if (replica !== provisioning) await replica?.stop();
-  await provisioning?.stop();
-});
+afterAll(() => stopProvisioningStage({ provisioning, replica, socket }));
 
 const SET_GROUP_TIER = 'mutation($g: String!, $t: ID) { setGroupTier(group: $g, tier: $t) }';
 

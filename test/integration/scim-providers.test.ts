@@ -1,10 +1,15 @@
-import { onMysql } from '../testkit/database';
 import type { ScimCall } from '../testkit/scim';
-import { createScimToken, licenseStatus, scimClient } from '../testkit/scim';
+import {
+  createScimToken,
+  licenseStatus,
+  scimClient,
+  startProvisioningStage,
+  stopProvisioningStage,
+} from '../testkit/scim';
 import type { TestServer } from '../testkit/server';
-import { dataOf, mintToken, startTestServer } from '../testkit/server';
+import { dataOf } from '../testkit/server';
 import type { TestSocket, TestSubscription } from '../testkit/subscriptions';
-import { openSocket, untilSubscribed } from '../testkit/subscriptions';
+import { untilSubscribed } from '../testkit/subscriptions';
 
 /**
  * The conversations Okta and Microsoft Entra ID hold with a SCIM service provider, request for request as their
@@ -18,18 +23,9 @@ describe('SCIM conversations of real identity providers', () => {
   let socket: TestSocket;
 
   beforeAll(async () => {
-    provisioning = await startTestServer({ seedCatalog: true });
-    replica = onMysql ? await startTestServer({ keepData: true }) : provisioning;
-    socket = openSocket(replica.wsUrl, {
-      connectionParams: { authorization: `Bearer ${await mintToken('watcher', ['entitlements:read'])}` },
-    });
+    ({ provisioning, replica, socket } = await startProvisioningStage());
   });
-
-  afterAll(async () => {
-    await socket?.close();
-    if (replica !== provisioning) await replica?.stop();
-    await provisioning?.stop();
-  });
+  afterAll(() => stopProvisioningStage({ provisioning, replica, socket }));
 
   /** Subscriptions on the replica for `userId`, open before anything is provisioned. */
   async function watch(userId: string): Promise<{ revoked: TestSubscription; events: TestSubscription }> {

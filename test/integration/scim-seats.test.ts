@@ -1,9 +1,15 @@
-import { onMysql } from '../testkit/database';
-import { createScimToken, expectScimError, licenseStatus, scimClient } from '../testkit/scim';
+import {
+  createScimToken,
+  expectScimError,
+  licenseStatus,
+  scimClient,
+  startProvisioningStage,
+  stopProvisioningStage,
+} from '../testkit/scim';
 import type { TestServer } from '../testkit/server';
-import { dataOf, mintToken, startTestServer } from '../testkit/server';
+import { dataOf } from '../testkit/server';
 import type { TestSocket } from '../testkit/subscriptions';
-import { openSocket, untilSubscribed } from '../testkit/subscriptions';
+import { untilSubscribed } from '../testkit/subscriptions';
 
 /**
  * An organization's SCIM token governs that organization's seats (rule S3): an active User holds one, an inactive
@@ -29,18 +35,9 @@ let replica: TestServer;
 let socket: TestSocket;
 
 beforeAll(async () => {
-  provisioning = await startTestServer({ seedCatalog: true });
-  replica = onMysql ? await startTestServer({ keepData: true }) : provisioning;
-  socket = openSocket(replica.wsUrl, {
-    connectionParams: { authorization: `Bearer ${await mintToken('watcher', ['entitlements:read'])}` },
-  });
+  ({ provisioning, replica, socket } = await startProvisioningStage());
 });
-
-afterAll(async () => {
-  await socket?.close();
-  if (replica !== provisioning) await replica?.stop();
-  await provisioning?.stop();
-});
+afterAll(() => stopProvisioningStage({ provisioning, replica, socket }));
 
 async function setLicense(organizationId: string, seatLimit: number | null): Promise<void> {
   dataOf(

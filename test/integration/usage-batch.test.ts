@@ -1,5 +1,5 @@
 import { IdempotencyKeyRow, UsageCounterRow } from '../../src/db/entities';
-import { createTestCatalog } from '../testkit/catalog';
+import { createTestCatalog, createTinyTier } from '../testkit/catalog';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
 
@@ -33,11 +33,7 @@ async function eventTypes(userId: string): Promise<string[]> {
 beforeAll(async () => {
   server = await startTestServer();
   await createTestCatalog(server);
-  dataOf(
-    await server.gql(
-      'mutation { upsertTier(input: { key: "tiny", name: "Tiny", rank: 1, entitlements: [{ feature: "api", limit: 50 }] }) { key } }',
-    ),
-  );
+  await createTinyTier(server);
   meterToken = await server.token('batch-meter', ['usage:write']);
 });
 afterAll(() => server.stop());

@@ -1,5 +1,5 @@
 import { IdempotencyKeyRow, UsageCounterRow } from '../../src/db/entities';
-import { createTestCatalog } from '../testkit/catalog';
+import { createTestCatalog, createTinyTier } from '../testkit/catalog';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
 
@@ -58,12 +58,7 @@ async function topUp(userId: string, feature: string, limit: number, idempotency
 beforeAll(async () => {
   server = await startTestServer();
   await createTestCatalog(server);
-  // A tier with a small monthly quota, for the concurrency cases.
-  dataOf(
-    await server.gql(
-      'mutation { upsertTier(input: { key: "tiny", name: "Tiny", rank: 1, entitlements: [{ feature: "api", limit: 50 }] }) { key } }',
-    ),
-  );
+  await createTinyTier(server);
   meterToken = await server.token('metering-service', ['usage:write']);
 });
 afterAll(() => server.stop());

@@ -57,3 +57,12 @@ export async function createTestCatalog(server: TestServer, adminToken?: string)
     dataOf(await gql('mutation($input: TierInput!) { upsertTier(input: $input) { key } }', { input }));
   }
 }
+
+/** `tiny` (rank 1): a small monthly `api` quota of 50, for the metering suites' limit and concurrency cases. */
+export async function createTinyTier(server: TestServer): Promise<void> {
+  dataOf(
+    await server.gql(
+      'mutation { upsertTier(input: { key: "tiny", name: "Tiny", rank: 1, entitlements: [{ feature: "api", limit: 50 }] }) { key } }',
+    ),
+  );
+}

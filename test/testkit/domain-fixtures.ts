@@ -89,6 +89,22 @@ export function licenseState(fields: Partial<LicenseState> = {}): LicenseState {
   };
 }
 
+/** An entitlement from the tier with nothing else on it, as the rules build one; `fields` set the rest. */
+export const entitlement = (f: Feature, fields: Partial<Entitlement> = {}): Entitlement => ({
+  feature: f,
+  source: 'TIER',
+  grants: [],
+  organizations: [],
+  pools: [],
+  override: null,
+  limit: null,
+  used: null,
+  remaining: null,
+  value: null,
+  expiresAt: null,
+  ...fields,
+});
+
 /** The effective entitlement to `key`, if any; narrowed to `organizationId` when given. */
 export const entitlementOf = (
   s: LicenseState,

@@ -1,5 +1,8 @@
+import { onMysql } from './database';
 import type { TestServer } from './server';
-import { dataOf } from './server';
+import { dataOf, mintToken, startTestServer } from './server';
+import type { TestSocket } from './subscriptions';
+import { openSocket } from './subscriptions';
 
 export interface ScimReply {
   status: number;
@@ -83,4 +86,29 @@ export function expectScimError(reply: ScimReply, status: number, scimType?: str
       detail: expect.any(String),
     },
   });
+}
+
+/** Where SCIM conversations are tested: the server providers call, the replica that reads and pushes, a watcher. */
+export interface ProvisioningStage {
+  provisioning: TestServer;
+  /** On MySQL a second server on the same database; on SQLite the provisioning server itself. */
+  replica: TestServer;
+  /** An entitlements:read socket on the replica. */
+  socket: TestSocket;
+}
+
+export async function startProvisioningStage(): Promise<ProvisioningStage> {
+  const provisioning = await startTestServer({ seedCatalog: true });
+  const replica = onMysql ? await startTestServer({ keepData: true }) : provisioning;
+  const socket = openSocket(replica.wsUrl, {
+    connectionParams: { authorization: `Bearer ${await mintToken('watcher', ['entitlements:read'])}` },
+  });
+  return { provisioning, replica, socket };
+}
+
+/** Stops what a (possibly failed) start left running. */
+export async function stopProvisioningStage(stage: Partial<ProvisioningStage>): Promise<void> {
+  await stage.socket?.close();
+  if (stage.replica !== stage.provisioning) await stage.replica?.stop();
+  await stage.provisioning?.stop();
 }

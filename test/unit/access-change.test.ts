@@ -1,6 +1,6 @@
 import { accessChange, entitlementChange } from '../../src/domain/access-change';
-import type { Entitlement, Feature, LicenseEvent } from '../../src/domain/types';
-import { feature } from '../testkit/domain-fixtures';
+import type { Entitlement, LicenseEvent } from '../../src/domain/types';
+import { entitlement, feature } from '../testkit/domain-fixtures';
 
 /** Which pushes an event reaches: entitlementGranted (GAINED), entitlementRevoked (LOST), or neither. */
 
@@ -8,30 +8,16 @@ const API = feature('api', 'METERED');
 const SSO = feature('sso', 'BOOLEAN');
 const THEME = feature('theme', 'CONFIG');
 
-const entitled = (f: Feature, extra: Partial<Entitlement> = {}): Entitlement => ({
-  feature: f,
-  source: 'TIER',
-  grants: [],
-  organizations: [],
-  pools: [],
-  override: null,
-  limit: null,
-  used: null,
-  remaining: null,
-  value: null,
-  expiresAt: null,
-  ...extra,
-});
-const limited = (limit: number | null) => entitled(API, { limit, used: 0, remaining: limit });
+const limited = (limit: number | null) => entitlement(API, { limit, used: 0, remaining: limit });
 
 describe("entitlementChange (an override's effect on one feature, rule V2)", () => {
   it.each<[string, Entitlement | undefined, Entitlement | undefined, 'GAINED' | 'LOST' | null]>([
-    ['a feature taken away (DENY)', entitled(SSO), undefined, 'LOST'],
+    ['a feature taken away (DENY)', entitlement(SSO), undefined, 'LOST'],
     ['a metered feature taken away', limited(100), undefined, 'LOST'],
     [
       'a feature given (LIMIT or VALUE where nothing gave it, a DENY removed)',
       undefined,
-      entitled(THEME),
+      entitlement(THEME),
       'GAINED',
     ],
     ['nothing before or after (a DENY of what nothing gives)', undefined, undefined, null],
@@ -40,8 +26,13 @@ describe("entitlementChange (an override's effect on one feature, rule V2)", () 
     ['an unlimited meter limited', limited(null), limited(1000), 'LOST'],
     ['a limited meter made unlimited', limited(1000), limited(null), 'GAINED'],
     ['the same limit', limited(50), limited(50), null],
-    ['a CONFIG value changed', entitled(THEME, { value: 'grey' }), entitled(THEME, { value: 'dark' }), null],
-    ['a BOOLEAN still given', entitled(SSO), entitled(SSO, { source: 'OVERRIDE' }), null],
+    [
+      'a CONFIG value changed',
+      entitlement(THEME, { value: 'grey' }),
+      entitlement(THEME, { value: 'dark' }),
+      null,
+    ],
+    ['a BOOLEAN still given', entitlement(SSO), entitlement(SSO, { source: 'OVERRIDE' }), null],
   ])('%s', (_case, before, after, change) => {
     expect(entitlementChange(before, after)).toBe(change);
   });

@@ -10,12 +10,13 @@ import {
   usageMeters,
   viewLicense,
 } from '../../src/domain/effective';
-import type { Entitlement, Feature, License, Trial } from '../../src/domain/types';
+import type { Entitlement, License, Trial } from '../../src/domain/types';
 import {
   API,
   AUDIT,
   catalogOf,
   DAY,
+  entitlement,
   entitlementOf,
   feature,
   grant,
@@ -63,23 +64,6 @@ const state = (fields: Partial<LicenseState> = {}) =>
   licenseState({ license: license(), catalog: CATALOG, defaultTier: 'basic', ...fields });
 
 const keysOf = (entitlements: Entitlement[]) => entitlements.map((e) => e.feature.key);
-
-function entitlement(f: Feature, overrides: Partial<Entitlement> = {}): Entitlement {
-  return {
-    feature: f,
-    source: 'TIER',
-    grants: [],
-    organizations: [],
-    pools: [],
-    override: null,
-    limit: null,
-    used: null,
-    remaining: null,
-    value: null,
-    expiresAt: null,
-    ...overrides,
-  };
-}
 
 // ---- rule 1: effective tier
 
