@@ -329,9 +329,11 @@ describe('shared execution', () => {
       for (const watcher of watchers) expect((await watcher.waitForData(1))[0]).toEqual(expected);
     });
     expect(expected.data.licenseEvents.user).toMatchObject({ id: 'shared-1', tier: { key: 'team' } });
-    // One more execution than for one subscription: the service's 30 subscriptions share one. (Thirty-one
-    // executions would cost thirty more.)
-    expect(pushedToAll).toBeLessThan(pushedOnce + 2 * oneExecution);
+    // One more execution than for one subscription: the service's 30 subscriptions share one. Thirty-one
+    // executions would cost thirty more, one per service socket ten more; the margin leaves room for the
+    // server's background reads (event polls, expiry sweeps) that fall in the window, now that an execution
+    // is only a few statements.
+    expect(pushedToAll).toBeLessThan(pushedOnce + 5 * oneExecution);
   });
 });
 
