@@ -107,6 +107,20 @@ export async function alternate(phases: Phase[], seconds: number, rounds: number
 }
 
 /** A POST of `body` with the bearer token, each answer checked against `answer` (a GraphQL error comes with a 200). */
+/** `checkedPost` sending `bodies` in turn, one per request, each answered with `answer`. */
+export function rotatingPost(url: string, token: string, bodies: string[], answer: string): Phase['request'] {
+  let next = 0;
+  return {
+    ...checkedPost(url, token, bodies[0], answer),
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
+      },
+    ],
+  };
+}
+
 export function checkedPost(url: string, token: string, body: string, answer: string): Phase['request'] {
   return {
     url,

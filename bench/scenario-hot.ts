@@ -2,7 +2,7 @@ import type { BenchContext } from './context';
 import { graphql, productionEnv, serveJwks } from './context';
 import type { Rung } from './ladder-server';
 import type { LoadResult, Phase, PhaseResult } from './load';
-import { alternate, checkedPost } from './load';
+import { alternate, checkedPost, rotatingPost } from './load';
 import type { Check, ScenarioResult } from './report';
 import { fmt } from './report';
 import type { ChildServer, ServerProcess } from './server-process';
@@ -34,6 +34,15 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
     query: `query Check($r: [_Any!]!) { _entities(representations: $r) { ... on User { hasEntitlement(feature: "${FEATURE}") } } }`,
     variables: { r: [{ __typename: 'User', id: user }] },
   });
+  // The same check for a different user each request (1,000 in turn), with a token that reads everyone: no two
+  // requests in flight share a user, so what concurrent checks share is their round trips, not their rows.
+  const readerToken = await ctx.token('bench-reader', ['entitlements:read']);
+  const manyUsers = ctx.seeded.users.slice(0, 1000).map((id) =>
+    JSON.stringify({
+      query: JSON.parse(hot).query,
+      variables: { r: [{ __typename: 'User', id }] },
+    }),
+  );
   const ceiling = JSON.stringify({ query: '{ __typename }' });
   const hotAnswer = JSON.stringify({ data: { _entities: [{ hasEntitlement: true }] } });
   const ceilingAnswer = JSON.stringify({ data: { __typename: 'Query' } });
@@ -80,6 +89,12 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
         request: checkedPost(server.url, token, hot, hotAnswer),
         count: statements,
       },
+      {
+        name: 'hasEntitlement, 1,000 users in turn',
+        server,
+        request: rotatingPost(server.url, readerToken, manyUsers, hotAnswer),
+        count: statements,
+      },
     ];
     await alternate(phases, WARMUP_SECONDS, 1);
     const measure = async (): Promise<PhaseResult[]> => {
@@ -95,7 +110,7 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
       return results;
     };
     const results = await measure();
-    const [bare, jwt, executed, top, measured] = results;
+    const [bare, jwt, executed, top, measured, spread] = results;
     const perRequest = (result: PhaseResult) =>
       Math.max(0, result.counted - idleRate * result.seconds) / result.completed;
     for (const [i, phase] of phases.entries()) {
@@ -165,6 +180,15 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
       })),
       againstRungC('`{ __typename }`', top, 0.4),
       againstRungC('hot check', measured, 0.25),
+      againstRungC('hot check, 1,000 users in turn', spread, 0.25),
+      {
+        measure: 'SQL statements per request, 1,000 users in turn',
+        value: perRequest(spread).toFixed(2),
+        reference: '',
+        ratio: '',
+        target: '',
+        met: null,
+      },
       {
         measure: 'failed requests (non-2xx, errors, wrong answers), all phases',
         value: String(failed(measured)),
@@ -181,20 +205,22 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
       checks,
       data: {
         hasEntitlement: { ...withShare(measured), statements: perRequest(measured) },
+        hasEntitlementManyUsers: { ...withShare(spread), statements: perRequest(spread) },
         ceiling: { ...withShare(top), statements: perRequest(top) },
         ladder: { bare: withShare(bare), jwt: withShare(jwt), graphql: withShare(executed) },
         idleStatementsPerSecond: idleRate,
       },
       notes: [
         `\`_entities(representations: [{__typename: "User", id: "${user}"}]) { ... on User { hasEntitlement(feature: "${FEATURE}") } }\` ` +
-          `with the user's own token, autocannon in the bench process, 64 connections, pipelining 1; the server is ` +
+          `with the user's own token (and the same check for bench-0 ... bench-999 in turn, a token with ` +
+          `entitlements:read), autocannon in the bench process, 64 connections, pipelining 1; the server is ` +
           `\`node dist/main.js\` (NODE_ENV=${options.nodeEnv}, LOG_LEVEL=${options.logLevel}, REDIS_URL set). Ceiling: ` +
           `\`{ __typename }\` with the same token, same server process, same load. Ladder: bench/ladder-server.ts in ` +
           `its own process per rung, sent the ceiling's request with the same token: (a) node:http reading the body ` +
           `and answering a fixed JSON; (b) (a) with the token verified on every request by jose's jwtVerify against ` +
           `the subgraph's JWKS (createRemoteJWKSet), issuer and audience (the subgraph keeps a bounded cache of ` +
           `verified tokens, so it verifies this token once); (c) (b) with graphql-js executing the query, parsed and ` +
-          `validated once, against a one-field schema. Each of the five phases runs ${ROUNDS} slices of ` +
+          `validated once, against a one-field schema. Each of the six phases runs ${ROUNDS} slices of ` +
           `${Math.max(1, Math.round(options.duration / ROUNDS))} s after ${WARMUP_SECONDS} s of warm-up, taken in turn (forward, backward, forward), ` +
           `so a change in the shared machine's load falls on all alike; autocannon shares the 2 cores with the ` +
           `server it loads, so each rate is what one server process gets beside its load generator. p50 and p99: ` +

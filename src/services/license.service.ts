@@ -17,7 +17,7 @@ import type { Database } from '../db/database';
 import { FeatureRow, GrantRow, LicenseRow, TierRow } from '../db/entities';
 import type { LicenseStore } from '../db/license-store';
 import { toFeature, toGrant, toGrantRow, toLicense } from '../db/mappers';
-import type { LicenseView } from '../domain/effective';
+import type { LicenseState, LicenseView } from '../domain/effective';
 import { baseTierKey, effectiveTierKey, isTrialActive, viewLicense } from '../domain/effective';
 import type { Catalog, Grant, JsonValue } from '../domain/types';
 import {
@@ -40,6 +40,7 @@ import type { ExpiryService } from './expiry.service';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
 import type { OrganizationService } from './organization.service';
+import { TurnBatcher } from './turn-batcher';
 
 /** What a grant gives, whoever it is given to. */
 interface GrantDetails {
@@ -66,6 +67,21 @@ type GrantOwner = Pick<Grant, 'userId' | 'organizationId'>;
 /** A user's license view, or its state as read for checks of some features only (with when it was read). */
 export type LicenseRead = LicenseView | Pick<LicenseView, 'state' | 'now'>;
 
+/** The users (and, for checks, the features) one request reads. */
+interface StateRead {
+  userIds: string[];
+  features: readonly string[] | undefined;
+}
+
+/** States read at `now`: of a shared read's users, a superset of any one request's. */
+interface StatesAt {
+  states: Map<string, LicenseState>;
+  now: Date;
+}
+
+/** A shared read takes requests until it reads this many users (one request may read more alone). */
+const MAX_SHARED_READ_USERS = 10_000;
+
 /** What a license change decided: the event to record, or null when there was nothing to change. */
 type LicenseChange = NewLicenseEvent | null;
 
@@ -85,6 +101,24 @@ export class LicenseService {
   ) {}
 
   /**
+   * Concurrent requests' reads (outside any transaction) in one round trip per turn of the event loop: the
+   * states of all their users, of all their features (everything when one of them reads whole views).
+   */
+  private readonly sharedReads = new TurnBatcher<StateRead, StatesAt>(async (_group, reads) => {
+    const userIds = [...new Set(reads.flatMap((read) => read.userIds))];
+    const whole = reads.some((read) => read.features === undefined);
+    const features = whole ? undefined : [...new Set(reads.flatMap((read) => read.features!))];
+    const now = new Date();
+    const states = await this.store.states(
+      this.db.manager,
+      userIds,
+      now,
+      features && { features, pooledUsage: true },
+    );
+    return reads.map(() => ({ states, now }));
+  }, MAX_SHARED_READ_USERS);
+
+  /**
    * The license views of many users in one batch of reads, in the order asked, with the catalog they were
    * read against (null when none could be read). An invalid id, or one the caller may not read, gets its
    * own error so that it does not fail the whole batch. With `features`, their states read for checks of
@@ -95,14 +129,11 @@ export class LicenseService {
     userIds: readonly string[],
     features?: readonly string[],
   ): Promise<{ views: (LicenseRead | Error)[]; catalog: Catalog | null }> {
-    const now = new Date();
-    const readable = new Set(userIds.filter((id) => this.readProblem(caller, id) === null));
-    const states = await this.store.states(
-      this.db.manager,
-      [...readable],
-      now,
-      features && { features, pooledUsage: true },
-    );
+    const readable = [...new Set(userIds.filter((id) => this.readProblem(caller, id) === null))];
+    const { states, now } =
+      readable.length === 0
+        ? { states: new Map<string, LicenseState>(), now: new Date() }
+        : await this.sharedReads.add('', { userIds: readable, features }, readable.length);
     const catalog = states.values().next().value?.catalog ?? null;
     const views = userIds.map((userId) => {
       const state = states.get(userId);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { authenticated, Scope } from '../../src/auth/caller';
 import { GrantRow, LicenseRow, UsageCounterRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
 import type { TestServer } from '../testkit/server';
@@ -149,6 +150,35 @@ describe('_entities', () => {
     expect(response.data?._entities[0]).toEqual({ id: 'ok-user', tier: { key: 'basic' } });
     expect(response.errors).toHaveLength(1);
     expect(response.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
+  });
+});
+
+describe('concurrent requests', () => {
+  it("share one read when they arrive together, each answered for its own users within its caller's rights", async () => {
+    const admin = authenticated('admin', [Scope.read], null);
+    const own = (id: string) => authenticated(id, [], null);
+    const before = server.queries.count;
+    const [checks, view, forbidden] = await Promise.all([
+      server.services.licenses.view(admin, ['bulk-10', 'bulk-11'], ['api']),
+      server.services.licenses.view(own('bulk-12'), ['bulk-12']),
+      server.services.licenses.view(own('bulk-13'), ['bulk-14']),
+    ]);
+    // One read for the three, whole views included (a check's features alone would not do for a view).
+    expect(server.queries.count - before).toBeLessThanOrEqual(5);
+    expect(checks.views.map((read: any) => read.state.license.userId)).toEqual(['bulk-10', 'bulk-11']);
+    expect(view.views[0]).toMatchObject({ tier: { key: 'corp' } });
+    expect(forbidden.views[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+  });
+
+  it('answers each request over HTTP as if it came alone', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `bulk-${100 + i}`);
+    const query = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { id has: hasEntitlement(feature: "api") e: entitlement(feature: "api") { used } tier { key } } } }`;
+    const answers = await Promise.all(ids.map((id) => server.gql(query, { reps: reps([id]) })));
+    answers.forEach((answer, i) =>
+      expect(dataOf(answer)._entities).toEqual([
+        { id: ids[i], has: true, e: { used: 3 }, tier: { key: 'corp' } },
+      ]),
+    );
   });
 });
 
