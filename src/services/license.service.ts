@@ -104,19 +104,22 @@ export class LicenseService {
    * Concurrent requests' reads (outside any transaction) in one round trip per turn of the event loop: the
    * states of all their users, of all their features (everything when one of them reads whole views).
    */
-  private readonly sharedReads = new TurnBatcher<StateRead, StatesAt>(async (_group, reads) => {
-    const userIds = [...new Set(reads.flatMap((read) => read.userIds))];
-    const whole = reads.some((read) => read.features === undefined);
-    const features = whole ? undefined : [...new Set(reads.flatMap((read) => read.features!))];
-    const now = new Date();
-    const states = await this.store.states(
-      this.db.manager,
-      userIds,
-      now,
-      features && { features, pooledUsage: true },
-    );
-    return reads.map(() => ({ states, now }));
-  }, MAX_SHARED_READ_USERS);
+  private readonly sharedReads = new TurnBatcher<StateRead, StatesAt>(
+    async (_group, reads) => {
+      const userIds = [...new Set(reads.flatMap((read) => read.userIds))];
+      const whole = reads.some((read) => read.features === undefined);
+      const features = whole ? undefined : [...new Set(reads.flatMap((read) => read.features!))];
+      const now = new Date();
+      const states = await this.store.states(
+        this.db.manager,
+        userIds,
+        now,
+        features && { features, pooledUsage: true },
+      );
+      return reads.map(() => ({ states, now }));
+    },
+    { maxSize: MAX_SHARED_READ_USERS },
+  );
 
   /**
    * The license views of many users in one batch of reads, in the order asked, with the catalog they were

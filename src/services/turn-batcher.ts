@@ -4,9 +4,29 @@ interface Entry<T, R> {
   reject(error: unknown): void;
 }
 
-interface OpenBatch<T, R> {
+interface Batch<T, R> {
   entries: Entry<T, R>[];
   size: number;
+  /** The turn it was opened in is over: it may be sent. */
+  due: boolean;
+}
+
+interface Group<T, R> {
+  /** The batch taking items, if any. */
+  open: Batch<T, R> | null;
+  /** Batches that filled up, waiting for a run. */
+  full: Batch<T, R>[];
+  running: number;
+}
+
+export interface TurnBatcherLimits {
+  /** A batch takes items until their sizes add up to this; the next item starts another. */
+  maxSize: number;
+  /**
+   * Runs of one group at once (default: no limit). At the limit a due batch keeps taking items until a run
+   * ends, so under load batches grow instead of queueing up.
+   */
+  maxRunning?: number;
 }
 
 /**
@@ -18,47 +38,71 @@ interface OpenBatch<T, R> {
  * `run` answers the items of one batch in order, an Error rejecting that item's caller alone.
  */
 export class TurnBatcher<T, R> {
-  private readonly open = new Map<string, OpenBatch<T, R>>();
+  private readonly groups = new Map<string, Group<T, R>>();
+  private readonly maxRunning: number;
 
   constructor(
     private readonly run: (group: string, items: T[]) => Promise<(R | Error)[]>,
-    /** A batch takes items until their sizes add up to this; the next item starts another. */
-    private readonly maxSize: number,
-  ) {}
+    private readonly limits: TurnBatcherLimits,
+  ) {
+    this.maxRunning = limits.maxRunning ?? Infinity;
+  }
 
-  add(group: string, item: T, size = 1): Promise<R> {
+  add(groupKey: string, item: T, size = 1): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      let batch = this.open.get(group);
-      if (batch && batch.size + size > this.maxSize) {
-        this.send(group, batch);
-        batch = undefined;
+      let group = this.groups.get(groupKey);
+      if (!group) this.groups.set(groupKey, (group = { open: null, full: [], running: 0 }));
+      if (group.open && group.open.size + size > this.limits.maxSize) {
+        group.full.push(group.open);
+        group.open = null;
+        this.pump(groupKey, group);
       }
+      let batch = group.open;
       if (!batch) {
-        const created: OpenBatch<T, R> = { entries: [], size: 0 };
-        this.open.set(group, created);
-        setImmediate(() => this.send(group, created));
-        batch = created;
+        const opened: Batch<T, R> = { entries: [], size: 0, due: false };
+        group.open = batch = opened;
+        const ready = group;
+        setImmediate(() => {
+          opened.due = true;
+          this.pump(groupKey, ready);
+        });
       }
       batch.entries.push({ item, resolve, reject });
       batch.size += size;
     });
   }
 
-  private send(group: string, batch: OpenBatch<T, R>): void {
-    if (this.open.get(group) !== batch) return; // sent already, when it filled up
-    this.open.delete(group);
-    const { entries } = batch;
-    this.run(
-      group,
-      entries.map((entry) => entry.item),
-    ).then(
-      (results) =>
-        entries.forEach((entry, i) => {
-          const result = results[i];
-          if (result instanceof Error) entry.reject(result);
-          else entry.resolve(result);
-        }),
-      (error: unknown) => entries.forEach((entry) => entry.reject(error)),
-    );
+  /** Sends what may be sent while the group has runs to spare; forgets the group once it is idle. */
+  private pump(groupKey: string, group: Group<T, R>): void {
+    while (group.running < this.maxRunning) {
+      let batch = group.full.shift();
+      if (!batch && group.open?.due) {
+        batch = group.open;
+        group.open = null;
+      }
+      if (!batch) break;
+      group.running += 1;
+      void this.send(groupKey, batch).then(() => {
+        group.running -= 1;
+        this.pump(groupKey, group);
+      });
+    }
+    if (group.running === 0 && !group.open && group.full.length === 0) this.groups.delete(groupKey);
+  }
+
+  private async send(groupKey: string, { entries }: Batch<T, R>): Promise<void> {
+    try {
+      const results = await this.run(
+        groupKey,
+        entries.map((entry) => entry.item),
+      );
+      entries.forEach((entry, i) => {
+        const result = results[i];
+        if (result instanceof Error) entry.reject(result);
+        else entry.resolve(result);
+      });
+    } catch (error) {
+      for (const entry of entries) entry.reject(error);
+    }
   }
 }

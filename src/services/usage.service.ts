@@ -27,6 +27,7 @@ import {
 import { BadUserInputError, ConflictError, NotFoundError } from '../errors';
 import type { IdempotencyStore } from './idempotency';
 import type { LicenseEventLog, NewLicenseEvent } from './license-event.service';
+import { TurnBatcher } from './turn-batcher';
 
 export interface RecordUsageInput {
   userId: string;
@@ -44,23 +45,53 @@ export interface UsageResult {
 
 export const MAX_BATCH_SIZE = 1000;
 
-/** How errors name an input: `amount` for recordUsage, `inputs.3.amount` for recordUsageBatch. */
-interface InputNaming {
+/**
+ * Calls recorded together take at most this many inputs in all (a batch of MAX_BATCH_SIZE always fits): the
+ * idempotency keys' upsert binds seven values per input, under SQLite's 32,766.
+ */
+const MAX_MERGED_INPUTS = 4000;
+
+/** How errors name a call's input: `amount` for recordUsage, `inputs.3.amount` for recordUsageBatch. */
+interface CallNaming {
   field(index: number, name: string): string;
   /** Rule 10 for a single call (NOT_FOUND); a batch refuses an unknown feature as malformed input (B1). */
   unknownFeature(index: number, key: string): Error;
 }
 
-const SINGLE: InputNaming = {
+const SINGLE: CallNaming = {
   field: (_index, name) => name,
   unknownFeature: (_index, key) => new NotFoundError('Feature', key),
 };
 
-const BATCH: InputNaming = {
+const BATCH: CallNaming = {
   field: (index, name) => `inputs.${index}.${name}`,
   unknownFeature: (index, key) =>
     new BadUserInputError(`inputs.${index}.feature`, `feature "${key}" does not exist`),
 };
+
+/** A transaction's inputs, named as their calls name them; a refused input refuses its whole call. */
+interface InputNaming extends CallNaming {
+  /** What is thrown to refuse input `index` with `error`. */
+  refuse(index: number, error: Error): Error;
+}
+
+/** A call (recordUsage, or recordUsageBatch) waiting to be recorded with others of its caller. */
+interface UsageCall {
+  caller: Caller;
+  /** Its inputs, indexed from 0 within the call. */
+  uses: Use[];
+  naming: CallNaming;
+}
+
+/** One of the calls recorded together refused: `recordTogether` answers it with `refusal`. */
+class RefusedCall extends Error {
+  constructor(
+    readonly call: number,
+    readonly refusal: Error,
+  ) {
+    super(refusal.message);
+  }
+}
 
 /** One validated input. */
 interface Use {
@@ -94,7 +125,7 @@ interface Decision {
  * the meter's lock: the user's license (which grants, revocations, overrides and tier changes take too) for a
  * personal meter, the pool's own row for an organization's. Under those locks the counters read are the
  * latest and nobody else writes them, so a batch is judged in memory, input after input, and its counters are
- * written with one statement per table; single calls take the same path as a batch of one.
+ * written with one statement per table. Calls of one caller that arrive together share one transaction.
  */
 export class UsageService {
   constructor(
@@ -104,9 +135,21 @@ export class UsageService {
     private readonly idempotency: IdempotencyStore,
   ) {}
 
+  /**
+   * Concurrent calls of one caller (the scope of their idempotency keys and the actor of their events),
+   * recorded together in arrival order: one transaction for the calls that arrive while the caller's last
+   * one runs, rather than one each. The effect is that of the calls one after another (each sees what those
+   * before it counted); a batch stays all or nothing.
+   */
+  private readonly calls = new TurnBatcher<UsageCall, UsageResult[]>(
+    (_actor, calls) => this.recordTogether(calls),
+    { maxSize: MAX_MERGED_INPUTS, maxRunning: 1 },
+  );
+
   async recordUsage(caller: Caller, input: RecordUsageInput): Promise<UsageResult> {
     assertAnyScope(caller, [Scope.usageWrite, Scope.write]);
-    const [result] = await this.record(caller, [checkInput(input, 0, SINGLE)], SINGLE);
+    const uses = [checkInput(input, 0, SINGLE)];
+    const [result] = await this.calls.add(actorOf(caller), { caller, uses, naming: SINGLE });
     return result;
   }
 
@@ -116,11 +159,32 @@ export class UsageService {
     if (inputs.length < 1 || inputs.length > MAX_BATCH_SIZE) {
       throw new BadUserInputError('inputs', `a batch has 1 to ${MAX_BATCH_SIZE} inputs`);
     }
-    return this.record(
-      caller,
-      inputs.map((input, index) => checkInput(input, index, BATCH)),
-      BATCH,
-    );
+    const uses = inputs.map((input, index) => checkInput(input, index, BATCH));
+    return this.calls.add(actorOf(caller), { caller, uses, naming: BATCH }, uses.length);
+  }
+
+  /**
+   * Records calls in one transaction, each answered as if it came alone: a call refused (malformed input,
+   * an idempotency conflict) gets its error, and the others are recorded again without it (the refusal
+   * rolled the transaction back).
+   */
+  private async recordTogether(calls: UsageCall[]): Promise<(UsageResult[] | Error)[]> {
+    const answers: (UsageResult[] | Error)[] = new Array(calls.length);
+    let pending = calls.map((_, i) => i);
+    while (pending.length > 0) {
+      const { uses, naming, callOf } = together(pending.map((i) => calls[i]));
+      try {
+        const results = await this.record(calls[pending[0]].caller, uses, naming);
+        pending.forEach((i) => (answers[i] = []));
+        uses.forEach((use, k) => (answers[pending[callOf[k]]] as UsageResult[]).push(results[k]));
+        break;
+      } catch (error) {
+        if (!(error instanceof RefusedCall)) throw error;
+        answers[pending[error.call]] = error.refusal;
+        pending = pending.filter((_, k) => k !== error.call);
+      }
+    }
+    return answers;
   }
 
   private record(caller: Caller, uses: Use[], naming: InputNaming): Promise<UsageResult[]> {
@@ -170,9 +234,12 @@ export class UsageService {
     const sameAs = new Map<number, number>();
     const firstByKey = new Map<string, Use>();
     const conflict = (use: Use) =>
-      new ConflictError(
-        `The idempotency key "${use.key}" was already used with other input`,
-        naming.field(use.index, 'idempotencyKey'),
+      naming.refuse(
+        use.index,
+        new ConflictError(
+          `The idempotency key "${use.key}" was already used with other input`,
+          naming.field(use.index, 'idempotencyKey'),
+        ),
       );
     const keyed = uses
       .filter((use) => use.key !== null)
@@ -428,6 +495,29 @@ function counterUpsert(
   );
 }
 
+/**
+ * The inputs of `calls` as one run's, indexed in order across them, named as their own calls name them
+ * (`callOf`: each input's call); a refusal refuses its call (RefusedCall).
+ */
+function together(calls: UsageCall[]): { uses: Use[]; naming: InputNaming; callOf: number[] } {
+  const uses: Use[] = [];
+  const callOf: number[] = [];
+  const local: number[] = [];
+  calls.forEach((call, c) =>
+    call.uses.forEach((use) => {
+      callOf.push(c);
+      local.push(use.index);
+      uses.push({ ...use, index: uses.length });
+    }),
+  );
+  const naming: InputNaming = {
+    field: (index, name) => calls[callOf[index]].naming.field(local[index], name),
+    unknownFeature: (index, key) => calls[callOf[index]].naming.unknownFeature(local[index], key),
+    refuse: (index, error) => new RefusedCall(callOf[index], error),
+  };
+  return { uses, naming, callOf };
+}
+
 /** The one Meter object per counter in this call, so that later uses see what earlier ones added. */
 function meterFor(meters: Map<string, Meter>, counter: Counter, owner: Meter['owner'], used: number): Meter {
   const id = meterId(counter);
@@ -436,7 +526,7 @@ function meterFor(meters: Map<string, Meter>, counter: Counter, owner: Meter['ow
   return meter;
 }
 
-function checkInput(input: RecordUsageInput, index: number, naming: InputNaming): Use {
+function checkInput(input: RecordUsageInput, index: number, naming: CallNaming): Use {
   const field = (name: string) => naming.field(index, name);
   return {
     index,
@@ -467,7 +557,7 @@ function withField<T>(naming: InputNaming, index: number, rule: () => T): T {
     return rule();
   } catch (error) {
     if (error instanceof BadUserInputError)
-      throw new BadUserInputError(naming.field(index, error.field), error.message);
+      throw naming.refuse(index, new BadUserInputError(naming.field(index, error.field), error.message));
     throw error;
   }
 }
@@ -493,11 +583,14 @@ async function storeAlertMark(manager: EntityManager, mark: UsageAlertRow): Prom
 
 function meteredFeature(catalog: Catalog, use: Use, naming: InputNaming): Feature {
   const feature = catalog.features.get(use.featureKey);
-  if (!feature) throw naming.unknownFeature(use.index, use.featureKey);
+  if (!feature) throw naming.refuse(use.index, naming.unknownFeature(use.index, use.featureKey));
   if (feature.kind !== 'METERED') {
-    throw new BadUserInputError(
-      naming.field(use.index, 'feature'),
-      `"${use.featureKey}" is a ${feature.kind} feature; only METERED features are metered`,
+    throw naming.refuse(
+      use.index,
+      new BadUserInputError(
+        naming.field(use.index, 'feature'),
+        `"${use.featureKey}" is a ${feature.kind} feature; only METERED features are metered`,
+      ),
     );
   }
   return feature;

@@ -1,7 +1,8 @@
+import type { TurnBatcherLimits } from '../../src/services/turn-batcher';
 import { TurnBatcher } from '../../src/services/turn-batcher';
 
 /** A batcher whose runs the test settles by hand, with every run's group and items kept. */
-function batcherWithRuns(maxSize = 100) {
+function batcherWithRuns(limits: TurnBatcherLimits = { maxSize: 100 }) {
   const runs: { group: string; items: string[]; settle(results: (string | Error)[] | Error): void }[] = [];
   const batcher = new TurnBatcher<string, string>(
     (group, items) =>
@@ -12,7 +13,7 @@ function batcherWithRuns(maxSize = 100) {
           settle: (results) => (results instanceof Error ? reject(results) : resolve(results)),
         }),
       ),
-    maxSize,
+    limits,
   );
   return { batcher, runs };
 }
@@ -47,7 +48,7 @@ describe('TurnBatcher', () => {
   });
 
   it('sends a batch once its items fill it and starts the next one', async () => {
-    const { batcher, runs } = batcherWithRuns(10);
+    const { batcher, runs } = batcherWithRuns({ maxSize: 10 });
     const answers = [batcher.add('a', 'six', 6), batcher.add('a', 'four', 4), batcher.add('a', 'one', 1)];
     expect(runs.map((run) => run.items)).toEqual([['six', 'four']]);
     await nextTurn();
@@ -70,5 +71,22 @@ describe('TurnBatcher', () => {
     await nextTurn();
     runs[1].settle(new Error('database gone'));
     for (const answer of both) await expect(answer).rejects.toThrow('database gone');
+  });
+
+  it('at its limit of runs, lets a due batch take items until a run ends', async () => {
+    const { batcher, runs } = batcherWithRuns({ maxSize: 100, maxRunning: 1 });
+    const first = batcher.add('a', 'one');
+    await nextTurn();
+    const later = [batcher.add('a', 'two')];
+    await nextTurn();
+    later.push(batcher.add('a', 'three'));
+    await nextTurn();
+    expect(runs.map((run) => run.items)).toEqual([['one']]);
+    runs[0].settle(['1']);
+    expect(await first).toBe('1');
+    await nextTurn();
+    expect(runs.map((run) => run.items)).toEqual([['one'], ['two', 'three']]);
+    runs[1].settle(['2', '3']);
+    expect(await Promise.all(later)).toEqual(['2', '3']);
   });
 });

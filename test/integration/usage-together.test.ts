@@ -1,0 +1,104 @@
+import { authenticated, Scope } from '../../src/auth/caller';
+import { UsageCounterRow } from '../../src/db/entities';
+import { createTestCatalog } from '../testkit/catalog';
+import type { TestServer } from '../testkit/server';
+import { startTestServer } from '../testkit/server';
+
+let server: TestServer;
+let userSeq = 0;
+const newUser = () => `together-user-${++userSeq}`;
+const meter = authenticated('together-meter', [Scope.usageWrite], null);
+
+/** What a call came to: its result, or the code and field of its error. */
+const outcome = (call: Promise<unknown>) =>
+  call.then(
+    (result) => ({ result }),
+    (error: { extensions?: { code?: string; field?: string } }) => ({
+      code: error.extensions?.code,
+      field: error.extensions?.field,
+    }),
+  );
+
+async function storedUsed(userId: string): Promise<number> {
+  const rows = await server.dataSource.manager.findBy(UsageCounterRow, { userId, featureKey: 'api' });
+  return rows.reduce((sum, row) => sum + Number(row.used), 0);
+}
+
+beforeAll(async () => {
+  // No background jobs: the transactions counted must be the calls' alone.
+  server = await startTestServer({ backgroundJobs: false });
+  await createTestCatalog(server);
+});
+afterAll(() => server.stop());
+
+describe('usage calls of one caller that arrive together', () => {
+  it('share a transaction, in arrival order, each refused or answered as if it came alone', async () => {
+    const usage = server.services.usage;
+    const alice = newUser();
+    const bob = newUser();
+    const before = server.queries.transactions;
+    const outcomes = await Promise.all([
+      outcome(
+        usage.recordUsageBatch(meter, [
+          { userId: alice, feature: 'api', amount: 60 },
+          { userId: bob, feature: 'api', amount: 10 },
+        ]),
+      ),
+      outcome(usage.recordUsage(meter, { userId: alice, feature: 'api', amount: 30 })),
+      // Malformed: the whole batch is refused, its first input with it.
+      outcome(
+        usage.recordUsageBatch(meter, [
+          { userId: bob, feature: 'api', amount: 5 },
+          { userId: bob, feature: 'nope', amount: 1 },
+        ]),
+      ),
+      outcome(usage.recordUsage(meter, { userId: bob, feature: 'nope' })),
+      // Alice's basic tier allows 100: 60 + 30 + 20 does not fit, 60 + 30 + 10 does.
+      outcome(usage.recordUsage(meter, { userId: alice, feature: 'api', amount: 20 })),
+      outcome(usage.recordUsage(meter, { userId: alice, feature: 'api', amount: 10 })),
+    ]);
+    const used = (answer: any) => [answer.allowed, answer.meter.used];
+    expect((outcomes[0] as any).result.map(used)).toEqual([
+      [true, 60],
+      [true, 10],
+    ]);
+    expect(used((outcomes[1] as any).result)).toEqual([true, 90]);
+    expect(outcomes[2]).toEqual({ code: 'BAD_USER_INPUT', field: 'inputs.1.feature' });
+    expect(outcomes[3]).toMatchObject({ code: 'NOT_FOUND' });
+    expect(used((outcomes[4] as any).result)).toEqual([false, 90]);
+    expect(used((outcomes[5] as any).result)).toEqual([true, 100]);
+    expect(await storedUsed(alice)).toBe(100);
+    expect(await storedUsed(bob)).toBe(10);
+    // One transaction, and one more for each refused call (the refusal rolls back what was recorded with it).
+    expect(server.queries.transactions - before).toBe(3);
+  });
+
+  it('answers a key used twice among them like its first use, and refuses it with other input', async () => {
+    const usage = server.services.usage;
+    const carol = newUser();
+    const outcomes = await Promise.all([
+      outcome(usage.recordUsage(meter, { userId: carol, feature: 'api', amount: 7, idempotencyKey: 'k-1' })),
+      outcome(usage.recordUsage(meter, { userId: carol, feature: 'api', amount: 7, idempotencyKey: 'k-1' })),
+      outcome(usage.recordUsage(meter, { userId: carol, feature: 'api', amount: 8, idempotencyKey: 'k-1' })),
+      outcome(usage.recordUsage(meter, { userId: carol, feature: 'api', amount: 1 })),
+    ]);
+    expect(outcomes[0]).toEqual(outcomes[1]);
+    expect((outcomes[0] as any).result.meter.used).toBe(7);
+    expect(outcomes[2]).toEqual({ code: 'CONFLICT', field: 'idempotencyKey' });
+    expect((outcomes[3] as any).result.meter.used).toBe(8);
+    expect(await storedUsed(carol)).toBe(8);
+  });
+
+  it('keeps callers apart: each caller its own transaction, idempotency keys and actor', async () => {
+    const usage = server.services.usage;
+    const dave = newUser();
+    const other = authenticated('together-other-meter', [Scope.usageWrite], null);
+    const before = server.queries.transactions;
+    const [mine, theirs] = await Promise.all([
+      usage.recordUsage(meter, { userId: dave, feature: 'api', amount: 2, idempotencyKey: 'same' }),
+      usage.recordUsage(other, { userId: dave, feature: 'api', amount: 2, idempotencyKey: 'same' }),
+    ]);
+    expect([mine.meter.used, theirs.meter.used].sort()).toEqual([2, 4]);
+    expect(server.queries.transactions - before).toBe(2);
+  });
+});
