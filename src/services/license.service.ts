@@ -132,15 +132,16 @@ export class LicenseService {
     userIds: readonly string[],
     features?: readonly string[],
   ): Promise<{ views: (LicenseRead | Error)[]; catalog: Catalog | null }> {
-    const readable = [...new Set(userIds.filter((id) => this.readProblem(caller, id) === null))];
+    const readable = new Set(userIds.filter((id) => this.readProblem(caller, id) === null));
     const { states, now } =
-      readable.length === 0
+      readable.size === 0
         ? { states: new Map<string, LicenseState>(), now: new Date() }
-        : await this.sharedReads.add('', { userIds: readable, features }, readable.length);
+        : await this.sharedReads.add('', { userIds: [...readable], features }, readable.size);
     const catalog = states.values().next().value?.catalog ?? null;
+    // The shared read holds other requests' users too: only this caller's readable ones are answered.
     const views = userIds.map((userId) => {
-      const state = states.get(userId);
-      if (!state) return this.readProblem(caller, userId)!;
+      if (!readable.has(userId)) return this.readProblem(caller, userId)!;
+      const state = states.get(userId)!;
       return features ? { state, now } : viewLicense(state, now);
     });
     return { views, catalog };

@@ -23,7 +23,8 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
   jest.setTimeout(40_000);
   let server: TestServer | undefined;
   let outsider: DataSource;
-  let metering: string;
+  /** One metering service per call: the calls of one caller would share a transaction and a connection. */
+  let metering: string[];
 
   beforeAll(async () => {
     outsider = await createDataSource(testDatabaseConfig()).initialize();
@@ -38,7 +39,8 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
     await outsider?.destroy();
   });
 
-  const record = () => server!.gqlAs(metering, RECORD, { input: { userId: USER, feature: 'api' } });
+  const record = (_: unknown, caller = 0) =>
+    server!.gqlAs(metering[caller], RECORD, { input: { userId: USER, feature: 'api' } });
   const used = async () => dataOf(await server!.gql(USED, { id: USER }))._entities[0].entitlement.used;
 
   /** Fires the calls while another session holds the user's lock, and lets go once every connection waits. */
@@ -59,7 +61,9 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
 
   it('answers every call right after a catalog change and right after a restart, counting exactly', async () => {
     server = await startTestServer();
-    metering = await server.token('metering', ['usage:write']);
+    metering = await Promise.all(
+      Array.from({ length: CALLS }, (_, i) => server!.token(`metering-${i}`, ['usage:write'])),
+    );
     await createTestCatalog(server);
     dataOf(await record());
     dataOf(
@@ -73,6 +77,7 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
 
     await server.stop();
     server = await startTestServer({ keepData: true });
+    // Tokens of the first server's development key, which the restarted one keeps.
     expect(await recordManyBehindTheLock()).toEqual(Array(CALLS).fill(true));
     expect(await used()).toBe(1 + 2 * CALLS);
   });
