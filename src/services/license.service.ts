@@ -79,8 +79,11 @@ interface StatesAt {
   now: Date;
 }
 
-/** A shared read takes requests until it reads this many users (one request may read more alone). */
-const MAX_SHARED_READ_USERS = 10_000;
+/**
+ * A shared read takes requests until their users and features add up to this (one request may read more
+ * alone): SQLite binds each of them up to three times, under its 32,766 parameters.
+ */
+const MAX_SHARED_READ_SIZE = 10_000;
 
 /** What a license change decided: the event to record, or null when there was nothing to change. */
 type LicenseChange = NewLicenseEvent | null;
@@ -118,7 +121,7 @@ export class LicenseService {
       );
       return reads.map(() => ({ states, now }));
     },
-    { maxSize: MAX_SHARED_READ_USERS },
+    { maxSize: MAX_SHARED_READ_SIZE },
   );
 
   /**
@@ -136,7 +139,11 @@ export class LicenseService {
     const { states, now } =
       readable.size === 0
         ? { states: new Map<string, LicenseState>(), now: new Date() }
-        : await this.sharedReads.add('', { userIds: [...readable], features }, readable.size);
+        : await this.sharedReads.add(
+            '',
+            { userIds: [...readable], features },
+            readable.size + (features?.length ?? 0),
+          );
     const catalog = states.values().next().value?.catalog ?? null;
     // The shared read holds other requests' users too: only this caller's readable ones are answered.
     const views = userIds.map((userId) => {

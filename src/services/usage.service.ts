@@ -69,10 +69,15 @@ const BATCH: CallNaming = {
     new BadUserInputError(`inputs.${index}.feature`, `feature "${key}" does not exist`),
 };
 
-/** A transaction's inputs, named as their calls name them; a refused input refuses its whole call. */
+/**
+ * A transaction's inputs, named as their calls name them. A refused input refuses its whole call: refusals
+ * are noted as the inputs are judged, and `settle` throws them all at once (RefusedCalls), so that one pass
+ * finds every call to leave out.
+ */
 interface InputNaming extends CallNaming {
-  /** What is thrown to refuse input `index` with `error`. */
-  refuse(index: number, error: Error): Error;
+  refuse(index: number, error: Error): void;
+  /** Throws the refusals noted so far, if any. */
+  settle(): void;
 }
 
 /** A call (recordUsage, or recordUsageBatch) waiting to be recorded with others of its caller. */
@@ -83,13 +88,10 @@ interface UsageCall {
   naming: CallNaming;
 }
 
-/** One of the calls recorded together refused: `recordTogether` answers it with `refusal`. */
-class RefusedCall extends Error {
-  constructor(
-    readonly call: number,
-    readonly refusal: Error,
-  ) {
-    super(refusal.message);
+/** Calls recorded together that were refused, each with its (first) error: `recordTogether` answers them. */
+class RefusedCalls extends Error {
+  constructor(readonly refusals: ReadonlyMap<number, Error>) {
+    super(`${refusals.size} call(s) refused`);
   }
 }
 
@@ -164,24 +166,34 @@ export class UsageService {
   }
 
   /**
-   * Records calls in one transaction, each answered as if it came alone: a call refused (malformed input,
-   * an idempotency conflict) gets its error, and the others are recorded again without it (the refusal
-   * rolled the transaction back).
+   * Records calls in one transaction, each answered as if it came alone: the calls refused (malformed input,
+   * an idempotency conflict) get their errors, and the others are recorded again without them (a refusal
+   * rolls the transaction back). A call that reuses another call's idempotency key waits for the next
+   * transaction, where it meets the key as the first one left it, as it would alone.
    */
   private async recordTogether(calls: UsageCall[]): Promise<(UsageResult[] | Error)[]> {
     const answers: (UsageResult[] | Error)[] = new Array(calls.length);
     let pending = calls.map((_, i) => i);
     while (pending.length > 0) {
-      const { uses, naming, callOf } = together(pending.map((i) => calls[i]));
-      try {
-        const results = await this.record(calls[pending[0]].caller, uses, naming);
-        pending.forEach((i) => (answers[i] = []));
-        uses.forEach((use, k) => (answers[pending[callOf[k]]] as UsageResult[]).push(results[k]));
-        break;
-      } catch (error) {
-        if (!(error instanceof RefusedCall)) throw error;
-        answers[pending[error.call]] = error.refusal;
-        pending = pending.filter((_, k) => k !== error.call);
+      const split = withoutSharedKeys(pending, calls);
+      let running = split.now;
+      pending = split.later;
+      while (running.length > 0) {
+        const { uses, naming, callOf } = together(running.map((i) => calls[i]));
+        try {
+          const results = await this.record(calls[running[0]].caller, uses, naming);
+          running.forEach((i) => (answers[i] = []));
+          uses.forEach((_, k) => (answers[running[callOf[k]]] as UsageResult[]).push(results[k]));
+          running = [];
+        } catch (error) {
+          if (!(error instanceof RefusedCalls)) {
+            // Calls answered already keep their answers; the rest fail with the transaction.
+            for (const i of [...running, ...pending]) answers[i] = error as Error;
+            return answers;
+          }
+          for (const [call, refusal] of error.refusals) answers[running[call]] = refusal;
+          running = running.filter((_, k) => !error.refusals.has(k));
+        }
       }
     }
     return answers;
@@ -247,7 +259,7 @@ export class UsageService {
     for (const use of keyed) {
       const first = firstByKey.get(use.key!);
       if (!first) firstByKey.set(use.key!, use);
-      else if (stringify(requestOf(first)) !== stringify(requestOf(use))) throw conflict(use);
+      else if (stringify(requestOf(first)) !== stringify(requestOf(use))) conflict(use);
       else sameAs.set(use.index, first.index);
     }
     const firsts = [...firstByKey.values()];
@@ -261,10 +273,11 @@ export class UsageService {
           );
     const claimed = new Map<number, IdempotencyKeyRow>();
     claims.forEach((claim, i) => {
-      if ('conflict' in claim) throw conflict(firsts[i]);
-      if (claim.replayed) results.set(firsts[i].index, reviveUsageResult(claim.response));
+      if ('conflict' in claim) conflict(firsts[i]);
+      else if (claim.replayed) results.set(firsts[i].index, reviveUsageResult(claim.response));
       else claimed.set(firsts[i].index, claim.claimed);
     });
+    naming.settle();
     const fresh = uses.filter((use) => !results.has(use.index) && !sameAs.has(use.index));
     return { fresh, sameAs, claimed };
   }
@@ -282,7 +295,9 @@ export class UsageService {
     now: Date,
     only: FeatureFilter,
   ): Promise<Decision[]> {
-    const features = uses.map((use) => meteredFeature(states.get(use.userId)!.catalog, use, naming));
+    const checked = uses.map((use) => meteredFeature(states.get(use.userId)!.catalog, use, naming));
+    naming.settle();
+    const features = checked as Feature[];
     const pooledUsers = new Set(uses.filter((_, i) => isPooled(features[i])).map((use) => use.userId));
     if (pooledUsers.size > 0) {
       const locked = await this.store.lockOrganizations(
@@ -331,6 +346,7 @@ export class UsageService {
       const meter = meterFor(meters, { table: USER_COUNTERS, key }, { userId: use.userId }, used);
       return { use, feature, meter, limit: entitlement.limit };
     });
+    naming.settle();
     await this.lockPools(manager, pools, now);
     return decisions;
   }
@@ -497,7 +513,7 @@ function counterUpsert(
 
 /**
  * The inputs of `calls` as one run's, indexed in order across them, named as their own calls name them
- * (`callOf`: each input's call); a refusal refuses its call (RefusedCall).
+ * (`callOf`: each input's call); refusals are collected per call and thrown by `settle` (RefusedCalls).
  */
 function together(calls: UsageCall[]): { uses: Use[]; naming: InputNaming; callOf: number[] } {
   const uses: Use[] = [];
@@ -510,12 +526,37 @@ function together(calls: UsageCall[]): { uses: Use[]; naming: InputNaming; callO
       uses.push({ ...use, index: uses.length });
     }),
   );
+  const refusals = new Map<number, Error>();
   const naming: InputNaming = {
     field: (index, name) => calls[callOf[index]].naming.field(local[index], name),
     unknownFeature: (index, key) => calls[callOf[index]].naming.unknownFeature(local[index], key),
-    refuse: (index, error) => new RefusedCall(callOf[index], error),
+    refuse: (index, error) => {
+      if (!refusals.has(callOf[index])) refusals.set(callOf[index], error);
+    },
+    settle: () => {
+      if (refusals.size > 0) throw new RefusedCalls(new Map(refusals));
+    },
   };
   return { uses, naming, callOf };
+}
+
+/**
+ * Splits `pending` (indexes into `calls`) into the calls that can share a transaction and those that must
+ * wait for it: a call using an idempotency key that an earlier call in this one uses too.
+ */
+function withoutSharedKeys(pending: number[], calls: UsageCall[]): { now: number[]; later: number[] } {
+  const taken = new Set<string>();
+  const now: number[] = [];
+  const later: number[] = [];
+  for (const i of pending) {
+    const keys = new Set(calls[i].uses.flatMap((use) => (use.key === null ? [] : [use.key])));
+    if ([...keys].some((key) => taken.has(key))) later.push(i);
+    else {
+      keys.forEach((key) => taken.add(key));
+      now.push(i);
+    }
+  }
+  return { now, later };
 }
 
 /** The one Meter object per counter in this call, so that later uses see what earlier ones added. */
@@ -551,14 +592,17 @@ function requestOf(use: Use): object {
   };
 }
 
-/** Runs a rule whose BAD_USER_INPUT names a field of one input, naming it as the call names inputs. */
-function withField<T>(naming: InputNaming, index: number, rule: () => T): T {
+/**
+ * Runs a rule whose BAD_USER_INPUT names a field of one input: the input is refused, its field named as the
+ * call names inputs, and the answer is null.
+ */
+function withField<T>(naming: InputNaming, index: number, rule: () => T): T | null {
   try {
     return rule();
   } catch (error) {
-    if (error instanceof BadUserInputError)
-      throw naming.refuse(index, new BadUserInputError(naming.field(index, error.field), error.message));
-    throw error;
+    if (!(error instanceof BadUserInputError)) throw error;
+    naming.refuse(index, new BadUserInputError(naming.field(index, error.field), error.message));
+    return null;
   }
 }
 
@@ -581,17 +625,22 @@ async function storeAlertMark(manager: EntityManager, mark: UsageAlertRow): Prom
   return affected === 1;
 }
 
-function meteredFeature(catalog: Catalog, use: Use, naming: InputNaming): Feature {
+/** The METERED feature a use counts in; null when it refused the use (unknown, or not METERED). */
+function meteredFeature(catalog: Catalog, use: Use, naming: InputNaming): Feature | null {
   const feature = catalog.features.get(use.featureKey);
-  if (!feature) throw naming.refuse(use.index, naming.unknownFeature(use.index, use.featureKey));
+  if (!feature) {
+    naming.refuse(use.index, naming.unknownFeature(use.index, use.featureKey));
+    return null;
+  }
   if (feature.kind !== 'METERED') {
-    throw naming.refuse(
+    naming.refuse(
       use.index,
       new BadUserInputError(
         naming.field(use.index, 'feature'),
         `"${use.featureKey}" is a ${feature.kind} feature; only METERED features are metered`,
       ),
     );
+    return null;
   }
   return feature;
 }

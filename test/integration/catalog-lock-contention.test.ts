@@ -39,7 +39,7 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
     await outsider?.destroy();
   });
 
-  const record = (_: unknown, caller = 0) =>
+  const record = (_?: unknown, caller = 0) =>
     server!.gqlAs(metering[caller], RECORD, { input: { userId: USER, feature: 'api' } });
   const used = async () => dataOf(await server!.gql(USED, { id: USER }))._entities[0].entitlement.used;
 

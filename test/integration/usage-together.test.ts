@@ -69,8 +69,8 @@ describe('usage calls of one caller that arrive together', () => {
     expect(used((outcomes[5] as any).result)).toEqual([true, 100]);
     expect(await storedUsed(alice)).toBe(100);
     expect(await storedUsed(bob)).toBe(10);
-    // One transaction, and one more for each refused call (the refusal rolls back what was recorded with it).
-    expect(server.queries.transactions - before).toBe(3);
+    // One transaction that finds both refusals (and rolls back), one that records the rest.
+    expect(server.queries.transactions - before).toBe(2);
   });
 
   it('answers a key used twice among them like its first use, and refuses it with other input', async () => {
@@ -87,6 +87,40 @@ describe('usage calls of one caller that arrive together', () => {
     expect(outcomes[2]).toEqual({ code: 'CONFLICT', field: 'idempotencyKey' });
     expect((outcomes[3] as any).result.meter.used).toBe(8);
     expect(await storedUsed(carol)).toBe(8);
+  });
+
+  it('answers a call that shares a key with a refused call as if that call had not come', async () => {
+    const usage = server.services.usage;
+    const erin = newUser();
+    const [refused, alone] = await Promise.all([
+      outcome(
+        usage.recordUsageBatch(meter, [
+          { userId: erin, feature: 'api', amount: 1, idempotencyKey: 'shared' },
+          { userId: erin, feature: 'nope' },
+        ]),
+      ),
+      outcome(
+        usage.recordUsage(meter, { userId: erin, feature: 'api', amount: 2, idempotencyKey: 'shared' }),
+      ),
+    ]);
+    expect(refused).toEqual({ code: 'BAD_USER_INPUT', field: 'inputs.1.feature' });
+    expect((alone as any).result).toMatchObject({ allowed: true, meter: { used: 2 } });
+    expect(await storedUsed(erin)).toBe(2);
+  });
+
+  it('finds every refused call in one pass, however many', async () => {
+    const usage = server.services.usage;
+    const frank = newUser();
+    const before = server.queries.transactions;
+    const outcomes = await Promise.all([
+      ...Array.from({ length: 50 }, (_, i) =>
+        outcome(usage.recordUsage(meter, { userId: `${frank}-${i}`, feature: `missing-${i}` })),
+      ),
+      outcome(usage.recordUsage(meter, { userId: frank, feature: 'api', amount: 3 })),
+    ]);
+    expect(outcomes.slice(0, 50).every((refused) => (refused as any).code === 'NOT_FOUND')).toBe(true);
+    expect((outcomes[50] as any).result.meter.used).toBe(3);
+    expect(server.queries.transactions - before).toBe(2);
   });
 
   it('keeps callers apart: each caller its own transaction, idempotency keys and actor', async () => {
