@@ -139,13 +139,14 @@ export class UsageService {
 
   /**
    * Concurrent calls of one caller (the scope of their idempotency keys and the actor of their events),
-   * recorded together in arrival order: one transaction for the calls that arrive while the caller's last
-   * one runs, rather than one each. The effect is that of the calls one after another (each sees what those
+   * recorded together in arrival order: one transaction for the calls of one turn, or that arrive while two
+   * of the caller's transactions run (so that one waiting for a lock does not hold up the others), rather
+   * than one each. The effect is that of the calls one after another (each sees what those
    * before it counted); a batch stays all or nothing.
    */
   private readonly calls = new TurnBatcher<UsageCall, UsageResult[]>(
     (_actor, calls) => this.recordTogether(calls),
-    { maxSize: MAX_MERGED_INPUTS, maxRunning: 1 },
+    { maxSize: MAX_MERGED_INPUTS, maxRunning: 2 },
   );
 
   async recordUsage(caller: Caller, input: RecordUsageInput): Promise<UsageResult> {

@@ -1,6 +1,8 @@
 import { authenticated, Scope } from '../../src/auth/caller';
 import { UsageCounterRow } from '../../src/db/entities';
+import { createDataSource } from '../../src/db/data-source';
 import { createTestCatalog } from '../testkit/catalog';
+import { describeOnMysql, testDatabaseConfig } from '../testkit/database';
 import type { TestServer } from '../testkit/server';
 import { startTestServer } from '../testkit/server';
 
@@ -134,5 +136,40 @@ describe('usage calls of one caller that arrive together', () => {
     ]);
     expect([mine.meter.used, theirs.meter.used].sort()).toEqual([2, 4]);
     expect(server.queries.transactions - before).toBe(2);
+  });
+});
+
+describeOnMysql('usage calls of one caller while one of them waits for a lock', () => {
+  it('records the others meanwhile', async () => {
+    const usage = server.services.usage;
+    const held = newUser();
+    const free = newUser();
+    await usage.recordUsage(meter, { userId: held, feature: 'api' });
+    const outsider = await createDataSource(testDatabaseConfig()).initialize();
+    const holder = outsider.createQueryRunner();
+    try {
+      await holder.startTransaction();
+      await holder.query('SELECT user_id FROM licenses WHERE user_id = ? FOR UPDATE', [held]);
+      let waitingDone = false;
+      const waiting = usage.recordUsage(meter, { userId: held, feature: 'api' }).finally(() => {
+        waitingDone = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Another of the caller's transactions runs beside the one waiting for the lock.
+      const other = usage.recordUsage(meter, { userId: free, feature: 'api' });
+      const first = await Promise.race([
+        other.then(() => 'recorded'),
+        new Promise((resolve) => setTimeout(() => resolve('held up'), 5000)),
+      ]);
+      expect(first).toBe('recorded');
+      expect(waitingDone).toBe(false);
+      await holder.commitTransaction();
+      expect((await other).meter.used).toBe(1);
+      expect((await waiting).meter.used).toBe(2);
+    } finally {
+      if (holder.isTransactionActive) await holder.commitTransaction();
+      await holder.release();
+      await outsider.destroy();
+    }
   });
 });
