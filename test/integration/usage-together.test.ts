@@ -1,6 +1,6 @@
 import { authenticated, Scope } from '../../src/auth/caller';
-import { UsageCounterRow } from '../../src/db/entities';
 import { createDataSource } from '../../src/db/data-source';
+import { UsageCounterRow } from '../../src/db/entities';
 import { createTestCatalog } from '../testkit/catalog';
 import { describeOnMysql, testDatabaseConfig } from '../testkit/database';
 import type { TestServer } from '../testkit/server';
