@@ -87,7 +87,8 @@ export class TurnBatcher<T, R> {
         this.pump(groupKey, group);
       });
     }
-    if (group.running === 0 && !group.open && group.full.length === 0) this.groups.delete(groupKey);
+    const idle = group.running === 0 && !group.open && group.full.length === 0;
+    if (idle && this.groups.get(groupKey) === group) this.groups.delete(groupKey);
   }
 
   private async send(groupKey: string, { entries }: Batch<T, R>): Promise<void> {

@@ -71,13 +71,15 @@ const BATCH: CallNaming = {
 
 /**
  * A transaction's inputs, named as their calls name them. A refused input refuses its whole call: refusals
- * are noted as the inputs are judged, and `settle` throws them all at once (RefusedCalls), so that one pass
- * finds every call to leave out.
+ * are noted as the inputs are judged, and `settle` throws those noted so far at once (RefusedCalls), so that
+ * each step (keys, features, pools) finds every call it refuses in one pass.
  */
 interface InputNaming extends CallNaming {
   refuse(index: number, error: Error): void;
   /** Throws the refusals noted so far, if any. */
   settle(): void;
+  /** Forgets the refusals of an attempt that was rolled back (a deadlock victim run again). */
+  restart(): void;
 }
 
 /** A call (recordUsage, or recordUsageBatch) waiting to be recorded with others of its caller. */
@@ -170,7 +172,7 @@ export class UsageService {
    * Records calls in one transaction, each answered as if it came alone: the calls refused (malformed input,
    * an idempotency conflict) get their errors, and the others are recorded again without them (a refusal
    * rolls the transaction back). A call that reuses another call's idempotency key waits for the next
-   * transaction, where it meets the key as the first one left it, as it would alone.
+   * transaction (with the calls after it), where it meets the key as the first one left it, as it would alone.
    */
   private async recordTogether(calls: UsageCall[]): Promise<(UsageResult[] | Error)[]> {
     const answers: (UsageResult[] | Error)[] = new Array(calls.length);
@@ -188,9 +190,9 @@ export class UsageService {
           running = [];
         } catch (error) {
           if (!(error instanceof RefusedCalls)) {
-            // Calls answered already keep their answers; the rest fail with the transaction.
-            for (const i of [...running, ...pending]) answers[i] = error as Error;
-            return answers;
+            // The calls of the failed transaction fail with it; those waiting for the next one still run.
+            for (const i of running) answers[i] = error as Error;
+            break;
           }
           for (const [call, refusal] of error.refusals) answers[running[call]] = refusal;
           running = running.filter((_, k) => !error.refusals.has(k));
@@ -202,6 +204,7 @@ export class UsageService {
 
   private record(caller: Caller, uses: Use[], naming: InputNaming): Promise<UsageResult[]> {
     return this.db.transaction(async (manager) => {
+      naming.restart();
       const now = new Date();
       const results = new Map<number, UsageResult>();
       const { fresh, sameAs, claimed } = await this.claimKeys(manager, caller, uses, naming, results);
@@ -537,27 +540,25 @@ function together(calls: UsageCall[]): { uses: Use[]; naming: InputNaming; callO
     settle: () => {
       if (refusals.size > 0) throw new RefusedCalls(new Map(refusals));
     },
+    restart: () => refusals.clear(),
   };
   return { uses, naming, callOf };
 }
 
 /**
- * Splits `pending` (indexes into `calls`) into the calls that can share a transaction and those that must
- * wait for it: a call using an idempotency key that an earlier call in this one uses too.
+ * Splits `pending` (indexes into `calls`, in arrival order) where a call uses an idempotency key that an
+ * earlier one uses too: the calls before it share a transaction, it and those after it wait for the next
+ * one, so that arrival order holds.
  */
 function withoutSharedKeys(pending: number[], calls: UsageCall[]): { now: number[]; later: number[] } {
   const taken = new Set<string>();
-  const now: number[] = [];
-  const later: number[] = [];
-  for (const i of pending) {
+  for (const [position, i] of pending.entries()) {
     const keys = new Set(calls[i].uses.flatMap((use) => (use.key === null ? [] : [use.key])));
-    if ([...keys].some((key) => taken.has(key))) later.push(i);
-    else {
-      keys.forEach((key) => taken.add(key));
-      now.push(i);
-    }
+    if ([...keys].some((key) => taken.has(key)))
+      return { now: pending.slice(0, position), later: pending.slice(position) };
+    keys.forEach((key) => taken.add(key));
   }
-  return { now, later };
+  return { now: pending, later: [] };
 }
 
 /** The one Meter object per counter in this call, so that later uses see what earlier ones added. */

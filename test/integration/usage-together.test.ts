@@ -110,6 +110,27 @@ describe('usage calls of one caller that arrive together', () => {
     expect(await storedUsed(erin)).toBe(2);
   });
 
+  it('keeps arrival order when a call waits for a key an earlier call uses', async () => {
+    const usage = server.services.usage;
+    const gina = newUser();
+    const [first, batch, last] = await Promise.all([
+      outcome(usage.recordUsage(meter, { userId: gina, feature: 'api', amount: 1, idempotencyKey: 'g-1' })),
+      outcome(
+        usage.recordUsageBatch(meter, [
+          { userId: gina, feature: 'api', amount: 1, idempotencyKey: 'g-1' },
+          { userId: gina, feature: 'api', amount: 5, idempotencyKey: 'g-2' },
+        ]),
+      ),
+      // Came after the batch: its key is the batch's, with other input.
+      outcome(usage.recordUsage(meter, { userId: gina, feature: 'api', amount: 6, idempotencyKey: 'g-2' })),
+    ]);
+    expect((first as any).result.meter.used).toBe(1);
+    // The batch's first input replays the first call; its second counts.
+    expect((batch as any).result.map((r: any) => r.meter.used)).toEqual([1, 6]);
+    expect(last).toEqual({ code: 'CONFLICT', field: 'idempotencyKey' });
+    expect(await storedUsed(gina)).toBe(6);
+  });
+
   it('finds every refused call in one pass, however many', async () => {
     const usage = server.services.usage;
     const frank = newUser();
