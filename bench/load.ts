@@ -107,6 +107,16 @@ export async function alternate(phases: Phase[], seconds: number, rounds: number
 }
 
 /** A POST of `body` with the bearer token, each answer checked against `answer` (a GraphQL error comes with a 200). */
+export function checkedPost(url: string, token: string, body: string, answer: string): Phase['request'] {
+  return {
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+    verifyBody: (text) => String(text ?? '').trim() === answer,
+  };
+}
+
 /** `checkedPost` sending `bodies` in turn, one per request, each answered with `answer`. */
 export function rotatingPost(url: string, token: string, bodies: string[], answer: string): Phase['request'] {
   let next = 0;
@@ -118,15 +128,5 @@ export function rotatingPost(url: string, token: string, bodies: string[], answe
         setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }),
       },
     ],
-  };
-}
-
-export function checkedPost(url: string, token: string, body: string, answer: string): Phase['request'] {
-  return {
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body,
-    verifyBody: (text) => String(text ?? '').trim() === answer,
   };
 }
