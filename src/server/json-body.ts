@@ -21,10 +21,17 @@ const BODY_PROBLEMS: Record<BodyError['status'], [message: string, code: string]
   415: ['Unsupported charset or Content-Encoding: send JSON in UTF-8 (gzip, deflate or br)', 'BAD_REQUEST'],
 };
 
+/**
+ * What is read and dropped of a refused body before the answer, so that a client still sending hears it
+ * rather than a reset connection; past this the rest is not read, and the connection closes after the answer.
+ */
+const MAX_DRAINED_BYTES = MAX_BODY_BYTES;
+
 /** A GraphQL-shaped JSON answer with the status, never an HTML error page. */
 export function refuseBody(res: ServerResponse, error: BodyError): void {
   const [message, code] = BODY_PROBLEMS[error.status];
-  sendJson(res, error.status, { errors: [{ message, extensions: { code } }] });
+  const unread = res.req.complete ? undefined : { connection: 'close' };
+  sendJson(res, error.status, { errors: [{ message, extensions: { code } }] }, unread);
 }
 
 const INFLATERS: Record<string, () => Transform> = {
@@ -36,8 +43,9 @@ const INFLATERS: Record<string, () => Transform> = {
 /**
  * The JSON object or array of an `application/json` body (UTF-8, possibly gzip, deflate or br), as Express's
  * JSON parser read it: `undefined` when the request has no body or another content type (Apollo then refuses
- * it, or CSRF prevention does), `{}` for an empty body. Rejects with a {@link BodyError}; a body that is too
- * large is read to its end first, so that the client hears the answer instead of a reset connection.
+ * it, or CSRF prevention does), `{}` for an empty body. Rejects with a {@link BodyError}; of a body that is
+ * too large, up to another MiB is read and dropped first, so that the client hears the answer instead of a
+ * reset connection (a client that sends on and on gets it with the connection closed).
  */
 export function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const { headers } = req;
@@ -111,12 +119,20 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Resolves once the rest of the request has been read and dropped. */
+/** Resolves once the rest of the request has been read and dropped, or MAX_DRAINED_BYTES of it. */
 function drained(req: IncomingMessage): Promise<void> {
   if (req.complete || req.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
+    let dropped = 0;
+    const dropping = (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped <= MAX_DRAINED_BYTES) return;
+      req.off('data', dropping);
+      req.pause();
+      resolve();
+    };
+    req.on('data', dropping);
     req.once('end', resolve);
     req.once('close', resolve);
-    req.resume();
   });
 }

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 
 import { expectAnswered, expectRefused, post, send } from '../testkit/http';
@@ -7,6 +8,50 @@ import { ADMIN_SCOPES, startTestServer } from '../testkit/server';
 /** The request body: at most 1 MiB (also once inflated), and one operation per request (no batches). */
 
 const ONE_MIB = 1024 * 1024;
+
+/**
+ * POSTs a JSON body that never ends (64 KiB chunks for as long as the server reads them): the answer's
+ * status and Connection header, and how much had been sent when it came.
+ */
+function postEndlessBody(url: string, token: string, chunked: boolean) {
+  return new Promise<{ status: number; connection: string | undefined; sentBytes: number; body: string }>(
+    (resolve, reject) => {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let sentBytes = 0;
+      let answered = false;
+      const req = request(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${token}`,
+          // A declared length far past the limit is refused before the body is read; a chunked one as it is.
+          ...(chunked ? {} : { 'content-length': String(1024 * ONE_MIB) }),
+        },
+      });
+      const pump = () => {
+        while (!answered && !req.destroyed) {
+          sentBytes += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+      };
+      req.write('{"query":"{ __typename }","variables":{"pad":"');
+      pump();
+      req.on('response', (res) => {
+        answered = true;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => (body += text));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode!, connection: res.headers.connection, sentBytes, body });
+        });
+      });
+      req.on('error', (error) => {
+        if (!answered) reject(error);
+      });
+    },
+  );
+}
 
 /** A JSON request body of exactly `bytes` bytes, padded with a variable the operation does not declare. */
 function paddedBody(bytes: number): string {
@@ -35,6 +80,18 @@ describe('request body', () => {
     const reply = await post(server.url, paddedBody(ONE_MIB + 1), { token: admin });
     expect(reply.contentType).toMatch(/^application\/json/);
     expectRefused(reply, 413, 'GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it.each([
+    ['chunked', true],
+    ['with a Content-Length past the limit', false],
+  ])('answers a body that never ends (%s) with 413 and closes the connection', async (_name, chunked) => {
+    const reply = await postEndlessBody(server.url, admin, chunked);
+    expect(reply.status).toBe(413);
+    expect(reply.connection).toBe('close');
+    expect(JSON.parse(reply.body).errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    // The server stops reading after about 2 MiB; the rest is what the sockets' buffers took.
+    expect(reply.sentBytes).toBeLessThan(64 * ONE_MIB);
   });
 
   it('refuses a gzip body that inflates past 1 MiB with HTTP 413', async () => {
