@@ -15,7 +15,8 @@ export function logWhenFinished(
   res: ServerResponse,
   exchange: Exchange,
 ): void {
-  if (QUIET_PATHS.has(exchange.path)) return;
+  // Routed the same whatever the case or a trailing slash, so quiet the same.
+  if (QUIET_PATHS.has(exchange.route)) return;
   const started = process.hrtime.bigint();
   res.once('finish', () => {
     const { operationName } = exchange;

@@ -10,6 +10,8 @@ export interface Exchange {
   readonly id: string;
   /** As requested, without the query string. */
   readonly path: string;
+  /** The path as routes name it: lower case, no trailing slash. */
+  readonly route: string;
   /** The GraphQL operation name the body gave, if any. */
   operationName?: string;
 }
@@ -51,11 +53,12 @@ export function httpRoutes(options: {
   return (req, res) => {
     const url = req.url ?? '/';
     const query = url.indexOf('?');
-    const exchange: Exchange = { id: requestIdOf(req), path: query < 0 ? url : url.slice(0, query) };
+    const path = query < 0 ? url : url.slice(0, query);
+    const exchange: Exchange = { id: requestIdOf(req), path, route: routingPath(path) };
     res.setHeader(REQUEST_ID_HEADER, exchange.id);
     logWhenFinished(logger, req, res, exchange);
     operations.track(res);
-    const handler = handlerFor(req.method, routingPath(exchange.path));
+    const handler = handlerFor(req.method, exchange.route);
     const fail = (error: unknown) => {
       logger.error({ reqId: exchange.id, err: error }, 'unexpected error while answering a request');
       if (res.headersSent) res.destroy();
@@ -69,7 +72,6 @@ export function httpRoutes(options: {
   };
 }
 
-/** The path as routes name it: lower case, no trailing slash. */
 function routingPath(path: string): string {
   const lower = path.toLowerCase();
   return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;

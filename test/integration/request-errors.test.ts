@@ -86,3 +86,20 @@ describe('a malformed request', () => {
     expect(registered.json).toEqual({ data: { __typename: 'Query' } });
   });
 });
+
+describe('the access log', () => {
+  it('stays quiet for the probes however their path is spelled, as they are routed', async () => {
+    const mark = server.output().length;
+    const base = new URL(url).origin;
+    for (const path of ['/healthz', '/HEALTHZ', '/healthz/', '/ReadyZ', '/readyz/?probe=1']) {
+      expect((await fetch(`${base}${path}`)).status).toBe(200);
+    }
+    expect((await fetch(`${base}/healthz-not`)).status).toBe(404);
+    const lines = await linesUntilAnswered(mark, 404);
+    const paths = lines
+      .filter((line) => line.msg === 'request completed')
+      .map((line) => (line as { path?: string }).path)
+      .filter((path) => path !== '/graphql'); // an earlier test's request may finish after the mark
+    expect(paths).toEqual(['/healthz-not']);
+  });
+});
