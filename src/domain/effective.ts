@@ -1,3 +1,4 @@
+import { groupBy } from './group-by';
 import { periodWindow } from './periods';
 import type {
   Catalog,
@@ -334,14 +335,16 @@ function merge(
   only: string | null = null,
 ): Entitlement[] {
   const [primary] = sources;
+  // This runs for every feature of every user read; hence loops over the sources rather than arrays of them.
+  const grantsBySource = sources.map((source) => groupBy(source.grants, (grant) => grant.featureKey));
   const keys = new Set<string>();
   if (only !== null) {
     keys.add(only);
   } else {
-    for (const source of sources) {
+    sources.forEach((source, i) => {
       for (const key of tierEntries(source.tier).keys()) keys.add(key);
-      for (const grant of source.grants) keys.add(grant.featureKey);
-    }
+      for (const key of grantsBySource[i].keys()) keys.add(key);
+    });
   }
 
   const entitlements: Entitlement[] = [];
@@ -349,25 +352,37 @@ function merge(
     const feature = catalog.features.get(key) ?? firstTierEntry(sources, key)?.feature;
     if (!feature) continue;
     const pooled = isPooled(feature);
-    const contributing = sources.filter(
-      (source) =>
-        (!pooled || source.organization !== null) &&
-        (tierEntries(source.tier).has(key) || source.grants.some((grant) => grant.featureKey === key)),
-    );
+    // The sources that give the feature, each with its grants of it.
+    const contributing: Source[] = [];
+    const grantsOf: Grant[][] = [];
+    sources.forEach((source, i) => {
+      if (pooled && source.organization === null) return;
+      const grants = grantsBySource[i].get(key);
+      if (!grants && !tierEntries(source.tier).has(key)) return;
+      contributing.push(source);
+      grantsOf.push(grants ?? []);
+    });
     if (contributing.length === 0) continue;
 
-    const grants = newestFirst(
-      contributing.flatMap((source) => source.grants.filter((grant) => grant.featureKey === key)),
-    );
-    const limitOf = (source: Source) =>
-      mergeLimits([
-        ...(tierEntries(source.tier).has(key) ? [tierEntries(source.tier).get(key)!.limit] : []),
-        ...source.grants.filter((grant) => grant.featureKey === key).map((grant) => grant.limit),
-      ]);
+    const grants = newestFirst(grantsOf.length === 1 ? grantsOf[0] : grantsOf.flat());
+    /** The limit the `i`th contributing source gives: its tier's and its grants', added up. */
+    const limitOf = (i: number): number | null => {
+      let sum = 0;
+      const entry = tierEntries(contributing[i].tier).get(key);
+      if (entry) {
+        if (entry.limit === null) return null;
+        sum += entry.limit;
+      }
+      for (const grant of grantsOf[i]) {
+        if (grant.limit === null) return null;
+        sum += grant.limit;
+      }
+      return Math.min(MAX_LIMIT, sum);
+    };
     const pools: PoolMeter[] = pooled
-      ? contributing.map((source) => ({
+      ? contributing.map((source, i) => ({
           organizationId: source.organization!.license.organizationId,
-          limit: limitOf(source),
+          limit: limitOf(i),
           used: source.organization!.usedByFeature.get(key) ?? 0,
         }))
       : [];
@@ -381,20 +396,28 @@ function merge(
       remaining =
         limit === null ? null : pools.reduce((sum, pool) => sum + Math.max(0, pool.limit! - pool.used), 0);
     } else if (feature.kind === 'METERED') {
-      limit = mergeLimits(contributing.filter((source) => !source.repeatsOwnTier).map(limitOf));
+      // A group's tier that repeats the identity's own counts once (see Source.repeatsOwnTier).
+      let total: number | null = 0;
+      for (let i = 0; i < contributing.length && total !== null; i += 1) {
+        if (contributing[i].repeatsOwnTier) continue;
+        const sourceLimit = limitOf(i);
+        total = sourceLimit === null ? null : total + sourceLimit;
+      }
+      limit = total === null ? null : Math.min(MAX_LIMIT, total);
       counted = usage.usedByFeature === null ? null : (usage.usedByFeature.get(key) ?? 0);
       remaining = counted === null || limit === null ? null : Math.max(0, limit - counted);
     }
 
-    const own = contributing.includes(primary);
+    const organizations: string[] = [];
+    for (const source of contributing) {
+      if (source.organization !== null) organizations.push(source.organization.license.organizationId);
+    }
     entitlements.push({
       feature,
-      source:
-        own && primary.grants.some((grant) => grant.featureKey === key) ? 'GRANT' : contributing[0].tierLabel,
+      // The identity's own license comes first, so it contributes when it is the first that does.
+      source: contributing[0] === primary && grantsBySource[0].has(key) ? 'GRANT' : contributing[0].tierLabel,
       grants,
-      organizations: contributing
-        .filter((source) => source.organization !== null)
-        .map((source) => source.organization!.license.organizationId),
+      organizations,
       pools,
       override: null,
       limit,
@@ -588,11 +611,14 @@ function accessEnd(sources: Source[], featureKey: string, now: Date): Date | nul
 export function coverageEnd(now: Date, intervals: Interval[]): Date | null {
   let end = now;
   for (;;) {
-    const extending = intervals.filter(
-      (interval) => interval.start <= end && (interval.end === null || interval.end > end),
-    );
-    if (extending.length === 0) return end;
-    if (extending.some((interval) => interval.end === null)) return null;
-    end = new Date(Math.max(...extending.map((interval) => (interval.end as Date).getTime())));
+    const t = end.getTime();
+    let furthest = -Infinity;
+    for (const interval of intervals) {
+      if (interval.start.getTime() > t) continue;
+      if (interval.end === null) return null;
+      if (interval.end.getTime() > t) furthest = Math.max(furthest, interval.end.getTime());
+    }
+    if (furthest === -Infinity) return end;
+    end = new Date(furthest);
   }
 }
