@@ -170,7 +170,41 @@ function sqliteValue(value: unknown): unknown {
   return value;
 }
 
-const columnsCache = new WeakMap<object, ColumnMetadata[]>();
+/** Column types whose values TypeORM's MySQL driver hydrates as mysql2 reads them (no conversion). */
+const MYSQL_AS_READ = new Set<unknown>([String, 'varchar', 'char', 'text', 'int', 'integer', 'bigint']);
+
+type Hydrator = (row: Record<string, unknown>) => ObjectLiteral;
+
+const hydrators = new WeakMap<object, Hydrator>();
+
+/**
+ * Reads a raw row into an entity with one object literal of the entity's own property names, compiled once per
+ * entity and driver: on the hot reads a loop over the columns, with a property name looked up per value and the
+ * driver's conversion called for every one, cost more than the rows' parsing. Values are converted as TypeORM
+ * converts them (`prepareHydratedValue`), except on MySQL for the column types it leaves as read.
+ */
+function hydratorOf(manager: EntityManager, target: EntityTarget<ObjectLiteral>): Hydrator {
+  const metadata = manager.connection.getMetadata(target);
+  let hydrator = hydrators.get(metadata);
+  if (!hydrator) {
+    const { driver } = manager.connection;
+    const mysql = driver.options.type === 'mysql';
+    const columns = metadata.columns;
+    // The names are the entities' own (code, not input); JSON.stringify quotes them all the same.
+    const fields = columns.map((column, i) => {
+      const value = `row[${JSON.stringify(column.databaseName)}]`;
+      const asRead = mysql && !column.transformer && MYSQL_AS_READ.has(column.type);
+      return `${JSON.stringify(column.propertyName)}: ${asRead ? value : `convert(${value}, columns[${i}])`}`;
+    });
+    const compiled = new Function('convert', 'columns', `return (row) => ({ ${fields.join(', ')} });`) as (
+      convert: (value: unknown, column: ColumnMetadata) => unknown,
+      columns: ColumnMetadata[],
+    ) => Hydrator;
+    hydrator = compiled((value, column) => driver.prepareHydratedValue(value, column), columns);
+    hydrators.set(metadata, hydrator);
+  }
+  return hydrator;
+}
 
 /** Raw rows (`SELECT *`) as entities, each value converted by the driver as TypeORM itself would. */
 export function hydrate<T extends ObjectLiteral>(
@@ -178,18 +212,6 @@ export function hydrate<T extends ObjectLiteral>(
   target: EntityTarget<T>,
   rows: Record<string, unknown>[],
 ): T[] {
-  const metadata = manager.connection.getMetadata(target);
-  let columns = columnsCache.get(metadata);
-  if (!columns) {
-    columns = metadata.columns;
-    columnsCache.set(metadata, columns);
-  }
-  const { driver } = manager.connection;
-  return rows.map((row) => {
-    const entity: ObjectLiteral = {};
-    for (const column of columns) {
-      entity[column.propertyName] = driver.prepareHydratedValue(row[column.databaseName], column);
-    }
-    return entity as T;
-  });
+  const hydrator = hydratorOf(manager, target);
+  return rows.map((row) => hydrator(row) as T);
 }
