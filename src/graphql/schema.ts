@@ -5,6 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import { parse } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 
+import type { RequestContext } from './context';
 import { AUTH_DIRECTIVES, withoutAuthDirectives } from './directives';
 import { CatalogResolver } from './resolvers/catalog.resolver';
 import { resolveEntities } from './resolvers/entities';
@@ -28,6 +29,7 @@ import { userReferenceResolvers } from './resolvers/user.reference';
 import { UserResolver } from './resolvers/user.resolver';
 import { WebhookResolver } from './resolvers/webhook.resolver';
 import { DateTimeScalar } from './scalars';
+import type { User } from './types/user.type';
 
 const federationLink = (authDirectives: boolean) => `extend schema @link(
   url: "https://specs.apollo.dev/federation/v2.5"
@@ -81,10 +83,27 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
     resolvers: {
       ...resolvers,
       Query: { ...resolvers.Query, _entities: resolveEntities },
-      User: { ...resolvers.User, ...userReferenceResolvers.User },
+      User: { ...resolvers.User, ...directUserFields(new UserResolver()), ...userReferenceResolvers.User },
       Organization: { ...resolvers.Organization, ...organizationReferenceResolvers.Organization },
     } as never,
   });
+}
+
+type FieldResolver = (root: User, args: never, ctx: RequestContext) => unknown;
+
+/**
+ * type-graphql answers every field that takes arguments through a promise (its argument validation is async
+ * even when switched off), and graphql-js then completes the object holding it through promises too. These
+ * User fields are read for every user of an `_entities` batch, so they call UserResolver's own methods at once,
+ * with graphql-js's arguments (objects of the same fields; type-graphql would only copy them into its class).
+ */
+function directUserFields(users: UserResolver): Record<string, FieldResolver> {
+  return {
+    entitlements: (user, args, ctx) => users.entitlements(user, args, ctx),
+    entitlement: (user, args, ctx) => users.entitlement(user, args, ctx),
+    hasEntitlement: (user, args, ctx) => users.hasEntitlement(user, args, ctx),
+    usage: (user, args, ctx) => users.usage(user, args, ctx),
+  };
 }
 
 /** The SDL that `_service { sdl }` serves and (with the defaults) `schema.graphql` commits. */
