@@ -3,12 +3,15 @@ import type { Logger } from 'typeorm';
 /** A TypeORM logger that counts the SQL statements sent, to prove that reads are batched. */
 export class QueryCounter implements Logger {
   count = 0;
+  /** Queries sent: round trips, each with one statement or several. */
+  roundTrips = 0;
   /** Transactions begun. */
   transactions = 0;
 
   /** Statements, not round trips: a batch sent as one query (Database.readBatch) counts each of its parts. */
   logQuery(query: string): void {
     this.count += query.split(/;\s*\n/).length;
+    this.roundTrips += 1;
     if (/^(START|BEGIN) TRANSACTION/i.test(query)) this.transactions += 1;
   }
 

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm';
+import { QueryResult } from 'typeorm/query-runner/QueryResult';
 
 import type { Statement } from './raw-sql';
 
@@ -87,7 +88,8 @@ export class Database {
     this.commitHooks.set(runner.manager, hooks);
     this.commitWrites.set(runner.manager, writes);
     try {
-      await runner.startTransaction(isolation);
+      if (this.isMysql) beginWithFirstStatement(runner, isolation);
+      else await runner.startTransaction(isolation);
       let result: T;
       try {
         result = await work(runner.manager);
@@ -184,4 +186,36 @@ export class Database {
   async lockEventSequence(manager: EntityManager): Promise<void> {
     if (this.isMysql) await manager.query('SELECT id FROM event_sequence WHERE id = 1 FOR UPDATE');
   }
+}
+
+/**
+ * Begins a MySQL transaction with its first statement, in one round trip: TypeORM's startTransaction sends
+ * START TRANSACTION (and the isolation level) on their own, a round trip each before the transaction has done
+ * anything. The runner is marked as in a transaction at once, as startTransaction marks it; its first query
+ * (whichever it is, COMMIT included) is sent after the beginning and answered without the beginning's results.
+ */
+function beginWithFirstStatement(runner: QueryRunner, isolation?: 'READ COMMITTED'): void {
+  const beginning = [
+    ...(isolation ? [`SET TRANSACTION ISOLATION LEVEL ${isolation}`] : []),
+    'START TRANSACTION',
+  ];
+  Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
+  const query = runner.query.bind(runner);
+  const first = async (sql: string, parameters?: unknown[], structured?: boolean): Promise<unknown> => {
+    runner.query = query;
+    const raw = (await query([...beginning, sql].join(';\n'), parameters)) as unknown[];
+    // One result per statement: a batch (readBatch, the commit's writes) expects them all, one statement its own.
+    const results = raw.slice(beginning.length);
+    const own: unknown = results.length === 1 ? results[0] : results;
+    if (!structured) return own;
+    // As TypeORM's MySQL runner builds a structured result (the affected rows of an update, say).
+    const result = new QueryResult();
+    result.raw = own;
+    if (Array.isArray(own)) result.records = Array.from(own);
+    if (own !== null && typeof own === 'object' && 'affectedRows' in own) {
+      result.affected = (own as { affectedRows: number }).affectedRows;
+    }
+    return result;
+  };
+  runner.query = first as QueryRunner['query'];
 }

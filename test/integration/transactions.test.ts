@@ -6,6 +6,20 @@ import { describeOnMysql } from '../testkit/database';
 import type { TestServer } from '../testkit/server';
 import { startTestServer } from '../testkit/server';
 
+/** A license row with nothing set but its user (and, optionally, a revoke reason to tell writes apart). */
+const licenseRow = (userId: string, revokeReason: string | null = null) => ({
+  userId,
+  baseTierKey: null,
+  status: 'ACTIVE' as const,
+  revokedAt: null,
+  revokeReason,
+  trialTierKey: null,
+  trialStartedAt: null,
+  trialEndsAt: null,
+  createdAt: new Date(),
+  updatedAt: new Date(),
+});
+
 describeOnMysql('transactions on MySQL', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -14,21 +28,7 @@ describeOnMysql('transactions on MySQL', () => {
   afterAll(() => server.stop());
 
   it('run a deadlock victim again, so that both crossing transactions commit', async () => {
-    const now = new Date();
-    for (const userId of ['left', 'right']) {
-      await server.dataSource.manager.save(LicenseRow, {
-        userId,
-        baseTierKey: null,
-        status: 'ACTIVE',
-        revokedAt: null,
-        revokeReason: null,
-        trialTierKey: null,
-        trialStartedAt: null,
-        trialEndsAt: null,
-        createdAt: now,
-        updatedAt: now,
-      });
-    }
+    await server.dataSource.manager.save(LicenseRow, [licenseRow('left'), licenseRow('right')]);
     const lock = (manager: EntityManager, userId: string) =>
       manager.findOne(LicenseRow, { where: { userId }, lock: { mode: 'pessimistic_write' } });
     let bothHoldOneLock: () => void = () => {};
@@ -57,6 +57,60 @@ describeOnMysql('transactions on MySQL', () => {
   });
 });
 
+describeOnMysql('a transaction on MySQL begins with its first statement', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // No background reads: the round trips counted are the test's own.
+    server = await startTestServer({ backgroundJobs: false });
+    await server.dataSource.manager.save(LicenseRow, licenseRow('begun'));
+  });
+  afterAll(() => server.stop());
+
+  const reasonOf = async (manager: EntityManager = server.dataSource.manager) =>
+    (await manager.findOneByOrFail(LicenseRow, { userId: 'begun' })).revokeReason;
+
+  it('in one round trip with it, its result as if sent alone, and both undone by a rollback', async () => {
+    const before = server.queries.roundTrips;
+    const affected = await server.db.transaction(
+      async (manager) =>
+        (await manager.update(LicenseRow, { userId: 'begun' }, { revokeReason: 'kept' })).affected,
+    );
+    expect(affected).toBe(1);
+    // START TRANSACTION with the UPDATE, then COMMIT.
+    expect(server.queries.roundTrips - before).toBe(2);
+
+    const failing = server.db.transaction(async (manager) => {
+      await manager.update(LicenseRow, { userId: 'begun' }, { revokeReason: 'undone' });
+      throw new Error('changed its mind');
+    });
+    await expect(failing).rejects.toThrow('changed its mind');
+    expect(await reasonOf()).toBe('kept');
+  });
+
+  it('at the isolation level asked for: READ COMMITTED reads what others commit meanwhile', async () => {
+    const seen = await server.db.transaction(
+      async (manager) => {
+        const first = await reasonOf(manager);
+        await server.dataSource.manager.update(
+          LicenseRow,
+          { userId: 'begun' },
+          { revokeReason: 'meanwhile' },
+        );
+        return [first, await reasonOf(manager)];
+      },
+      { readCommitted: true },
+    );
+    expect(seen).toEqual(['kept', 'meanwhile']);
+    // The default (REPEATABLE READ) keeps the first read's snapshot.
+    const repeated = await server.db.transaction(async (manager) => {
+      const first = await reasonOf(manager);
+      await server.dataSource.manager.update(LicenseRow, { userId: 'begun' }, { revokeReason: 'later' });
+      return [first, await reasonOf(manager)];
+    });
+    expect(repeated).toEqual(['meanwhile', 'meanwhile']);
+  });
+});
+
 describe('a write sent with the commit', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -64,18 +118,6 @@ describe('a write sent with the commit', () => {
   });
   afterAll(() => server.stop());
 
-  const license = (userId: string, revokeReason: string | null = null) => ({
-    userId,
-    baseTierKey: null,
-    status: 'ACTIVE' as const,
-    revokedAt: null,
-    revokeReason,
-    trialTierKey: null,
-    trialStartedAt: null,
-    trialEndsAt: null,
-    createdAt: new Date(),
-    updatedAt: new Date(),
-  });
   const reasons = async () =>
     (await server.dataSource.manager.findBy(LicenseRow, {}))
       .filter((row) => row.userId.startsWith('at-commit-'))
@@ -83,7 +125,7 @@ describe('a write sent with the commit', () => {
       .sort();
 
   it('commits with the transaction, and a failing one rolls all of it back', async () => {
-    await server.dataSource.manager.save(LicenseRow, [license('at-commit-a'), license('at-commit-b')]);
+    await server.dataSource.manager.save(LicenseRow, [licenseRow('at-commit-a'), licenseRow('at-commit-b')]);
     const reason = (manager: EntityManager, userId: string, text: string) =>
       statement(manager, 'UPDATE licenses SET revoke_reason = :text WHERE user_id = :userId', {
         text,
