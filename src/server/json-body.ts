@@ -134,5 +134,7 @@ function drained(req: IncomingMessage): Promise<void> {
     req.on('data', dropping);
     req.once('end', resolve);
     req.once('close', resolve);
+    // Unpiped from an inflater, the request is paused, and a 'data' listener alone does not restart it.
+    req.resume();
   });
 }

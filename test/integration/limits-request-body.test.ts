@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
 
@@ -51,6 +52,43 @@ function postEndlessBody(url: string, token: string, chunked: boolean) {
       });
     },
   );
+}
+
+/** POSTs `body` in 64 KiB pieces a few milliseconds apart, so that the server refuses it while it still arrives. */
+function postInPieces(url: string, token: string, headers: Record<string, string>, body: Buffer) {
+  return new Promise<{ status: number; code: string }>((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'content-length': String(body.length),
+        authorization: `Bearer ${token}`,
+        ...headers,
+      },
+    });
+    let offset = 0;
+    let answered = false;
+    const next = () => {
+      if (answered || req.destroyed) return;
+      if (offset >= body.length) return void req.end();
+      req.write(body.subarray(offset, (offset += 64 * 1024)));
+      setTimeout(next, 2);
+    };
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode!, code: JSON.parse(text).errors[0].extensions.code });
+      });
+    });
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    next();
+  });
 }
 
 /** A JSON request body of exactly `bytes` bytes, padded with a variable the operation does not declare. */
@@ -107,6 +145,30 @@ describe('request body', () => {
       body: compressed,
     });
     expectRefused(reply, 413, 'GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('answers a gzip body refused while it still arrives: 413 past 1 MiB inflated, 400 when it is not gzip', async () => {
+    // Random text compresses about half: 3 MiB of JSON is still being sent when its first MiB inflates.
+    const json = Buffer.from(
+      JSON.stringify({
+        query: '{ __typename }',
+        variables: { pad: randomBytes(1.5 * ONE_MIB).toString('hex') },
+      }),
+    );
+    const inflatesTooFar = await postInPieces(
+      server.url,
+      admin,
+      { 'content-encoding': 'gzip' },
+      gzipSync(json),
+    );
+    expect(inflatesTooFar).toEqual({ status: 413, code: 'GRAPHQL_VALIDATION_FAILED' });
+    const notGzip = await postInPieces(
+      server.url,
+      admin,
+      { 'content-encoding': 'gzip' },
+      randomBytes(2 * ONE_MIB),
+    );
+    expect(notGzip).toEqual({ status: 400, code: 'BAD_REQUEST' });
   });
 
   it('refuses a batched request (a JSON array) with HTTP 400', async () => {
