@@ -614,7 +614,8 @@ export function coverageEnd(now: Date, intervals: Interval[]): Date | null {
     const t = end.getTime();
     let furthest = -Infinity;
     for (const interval of intervals) {
-      if (interval.start.getTime() > t) continue;
+      // Written so that an invalid date (NaN) covers nothing, as `<=` on Dates did.
+      if (!(interval.start.getTime() <= t)) continue;
       if (interval.end === null) return null;
       if (interval.end.getTime() > t) furthest = Math.max(furthest, interval.end.getTime());
     }

@@ -656,6 +656,12 @@ describe('coverageEnd', () => {
   it('stops at a gap, even one millisecond long', () => {
     expect(coverageEnd(NOW, [interval(-DAY, DAY), interval(DAY + 1, null)])).toEqual(at(DAY));
   });
+
+  it('counts nothing for an interval whose dates are not valid', () => {
+    const invalid = new Date(Number.NaN);
+    expect(coverageEnd(NOW, [{ start: invalid, end: null }])).toEqual(NOW);
+    expect(coverageEnd(NOW, [{ start: at(-DAY), end: invalid }])).toEqual(NOW);
+  });
 });
 
 describe('entitlement expiresAt', () => {
