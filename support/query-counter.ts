@@ -12,7 +12,8 @@ export class QueryCounter implements Logger {
   logQuery(query: string): void {
     this.count += query.split(/;\s*\n/).length;
     this.roundTrips += 1;
-    if (/^(START|BEGIN) TRANSACTION/i.test(query)) this.transactions += 1;
+    // A transaction's first statement carries its beginning (after any SET TRANSACTION): see Database.
+    if (/^(START|BEGIN) TRANSACTION/im.test(query)) this.transactions += 1;
   }
 
   logQueryError(): void {}
