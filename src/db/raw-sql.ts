@@ -181,7 +181,8 @@ const hydrators = new WeakMap<object, Hydrator>();
  * Reads a raw row into an entity with one object literal of the entity's own property names, compiled once per
  * entity and driver: on the hot reads a loop over the columns, with a property name looked up per value and the
  * driver's conversion called for every one, cost more than the rows' parsing. Values are converted as TypeORM
- * converts them (`prepareHydratedValue`), except on MySQL for the column types it leaves as read.
+ * converts them (`prepareHydratedValue`), except on MySQL for the column types it leaves as read. (Compiled with
+ * `new Function`: the process must allow code generation from strings, as Node does unless told otherwise.)
  */
 function hydratorOf(manager: EntityManager, target: EntityTarget<ObjectLiteral>): Hydrator {
   const metadata = manager.connection.getMetadata(target);
