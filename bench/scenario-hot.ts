@@ -30,19 +30,16 @@ export async function runHot(ctx: BenchContext): Promise<ScenarioResult> {
   const user = ctx.seeded.users[1];
   // The user's own token, as a frontend's request through the router carries it.
   const token = await ctx.token(user);
-  const hot = JSON.stringify({
-    query: `query Check($r: [_Any!]!) { _entities(representations: $r) { ... on User { hasEntitlement(feature: "${FEATURE}") } } }`,
-    variables: { r: [{ __typename: 'User', id: user }] },
-  });
+  const check = (id: string) =>
+    JSON.stringify({
+      query: `query Check($r: [_Any!]!) { _entities(representations: $r) { ... on User { hasEntitlement(feature: "${FEATURE}") } } }`,
+      variables: { r: [{ __typename: 'User', id }] },
+    });
+  const hot = check(user);
   // The same check for a different user each request (1,000 in turn), with a token that reads everyone: no two
   // requests in flight share a user, so what concurrent checks share is their round trips, not their rows.
   const readerToken = await ctx.token('bench-reader', ['entitlements:read']);
-  const manyUsers = ctx.seeded.users.slice(0, 1000).map((id) =>
-    JSON.stringify({
-      query: JSON.parse(hot).query,
-      variables: { r: [{ __typename: 'User', id }] },
-    }),
-  );
+  const manyUsers = ctx.seeded.users.slice(0, 1000).map(check);
   const ceiling = JSON.stringify({ query: '{ __typename }' });
   const hotAnswer = JSON.stringify({ data: { _entities: [{ hasEntitlement: true }] } });
   const ceilingAnswer = JSON.stringify({ data: { __typename: 'Query' } });

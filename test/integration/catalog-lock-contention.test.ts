@@ -39,7 +39,7 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
     await outsider?.destroy();
   });
 
-  const record = (_?: unknown, caller = 0) =>
+  const record = (caller = 0) =>
     server!.gqlAs(metering[caller], RECORD, { input: { userId: USER, feature: 'api' } });
   const used = async () => dataOf(await server!.gql(USED, { id: USER }))._entities[0].entitlement.used;
 
@@ -48,7 +48,7 @@ describeOnMysql('concurrent usage for one user while the catalog is not cached',
     const holder: QueryRunner = outsider.createQueryRunner();
     await holder.startTransaction();
     await holder.query('SELECT user_id FROM licenses WHERE user_id = ? FOR UPDATE', [USER]);
-    const answers = Promise.all(Array.from({ length: CALLS }, record));
+    const answers = Promise.all(Array.from({ length: CALLS }, (_, caller) => record(caller)));
     try {
       while ((server!.db.poolConnections()?.inUse ?? 0) < MYSQL_POOL_SIZE)
         await new Promise((r) => setTimeout(r, 20));
