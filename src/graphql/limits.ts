@@ -73,9 +73,7 @@ export function assertCostWithinLimit(
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>> | null | undefined,
 ): void {
-  const cost = operation.variableDefinitions?.length
-    ? operationCost(schema, document, operation, variables ?? {})
-    : staticCost(schema, document, operation);
+  const cost = costOf(schema, document, operation, variables ?? {});
   if (cost > QUERY_LIMITS.maxCost) {
     throw new GraphQLError(`Query cost limit of ${QUERY_LIMITS.maxCost} exceeded, found ${cost}.`, {
       // `http` makes Apollo Server answer 400, as for the other limits; the WebSocket transport drops it.
@@ -84,18 +82,21 @@ export function assertCostWithinLimit(
   }
 }
 
-/** Without variables the cost is the operation's alone: reckoned once per operation node (parsed once per text). */
-const staticCosts = new WeakMap<OperationDefinitionNode, number>();
-function staticCost(
+/**
+ * An operation whose cost reads no variable costs the same for every request (a mutation's input, say):
+ * reckoned once per operation node (parsed once per text).
+ */
+const fixedCosts = new WeakMap<OperationDefinitionNode, number>();
+function costOf(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>>,
 ): number {
-  let cost = staticCosts.get(operation);
-  if (cost === undefined) {
-    cost = operationCost(schema, document, operation, {});
-    staticCosts.set(operation, cost);
-  }
+  const fixed = fixedCosts.get(operation);
+  if (fixed !== undefined) return fixed;
+  const { cost, readsVariables } = operationCost(schema, document, operation, variables);
+  if (!readsVariables) fixedCosts.set(operation, cost);
   return cost;
 }
 
@@ -103,14 +104,15 @@ function staticCost(
  * graphql-armor's estimate (fragments count as the fields they stand for; `__schema` costs nothing), with
  * `first`/`last` read from literals or variables, or, when absent or null, the argument's default in the
  * schema (what the resolver then returns); `_entities` is multiplied by its number of representations, each
- * costing what its selection would cost as an operation of its own.
+ * costing what its selection would cost as an operation of its own. `readsVariables`: whether the cost
+ * depends on any variable.
  */
 function operationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   operation: OperationDefinitionNode,
   variables: Readonly<Record<string, unknown>>,
-): number {
+): { cost: number; readsVariables: boolean } {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
@@ -121,10 +123,12 @@ function operationCost(
       definition.defaultValue,
     ]),
   );
+  let readsVariables = false;
   const valueOf = (node: ValueNode): unknown => {
     if (node.kind === Kind.INT) return Number(node.value);
     if (node.kind === Kind.LIST) return node.values;
     if (node.kind !== Kind.VARIABLE) return undefined;
+    readsVariables = true;
     const name = node.name.value;
     if (name in variables) return variables[name];
     const fallback = defaults.get(name);
@@ -197,7 +201,8 @@ function operationCost(
     return Array.isArray(representations) ? representations.length : 1;
   };
 
-  return sumOf(operation.selectionSet, 1, schema.getRootType(operation.operation) ?? undefined);
+  const cost = sumOf(operation.selectionSet, 1, schema.getRootType(operation.operation) ?? undefined);
+  return { cost, readsVariables };
 }
 
 /**

@@ -7,6 +7,7 @@ import { buildSchema, createResolversMap } from 'type-graphql';
 
 import type { RequestContext } from './context';
 import { AUTH_DIRECTIVES, withoutAuthDirectives } from './directives';
+import type { RecordUsageInput } from './inputs/usage.input';
 import { CatalogResolver } from './resolvers/catalog.resolver';
 import { resolveEntities } from './resolvers/entities';
 import { EntitlementResolver, UsageMeterResolver } from './resolvers/entitlement.resolver';
@@ -83,6 +84,7 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
     resolvers: {
       ...resolvers,
       Query: { ...resolvers.Query, _entities: resolveEntities },
+      Mutation: { ...resolvers.Mutation, ...directUsageMutations(new UsageResolver()) },
       User: { ...resolvers.User, ...directUserFields(new UserResolver()), ...userReferenceResolvers.User },
       Organization: { ...resolvers.Organization, ...organizationReferenceResolvers.Organization },
     } as never,
@@ -103,6 +105,21 @@ function directUserFields(users: UserResolver): Record<string, FieldResolver> {
     entitlement: (user, args, ctx) => users.entitlement(user, args, ctx),
     hasEntitlement: (user, args, ctx) => users.hasEntitlement(user, args, ctx),
     usage: (user, args, ctx) => users.usage(user, args, ctx),
+  };
+}
+
+type MutationResolver = (root: unknown, args: never, ctx: RequestContext) => unknown;
+
+/**
+ * The usage mutations are metering's hot path, one request per unit of usage. type-graphql's wrapper would
+ * answer them through its async argument validation, copy every input into a class instance and run a
+ * middleware chain; they call UsageResolver's methods at once, with graphql-js's coerced arguments.
+ */
+function directUsageMutations(usage: UsageResolver): Record<string, MutationResolver> {
+  return {
+    recordUsage: (_root, args: { input: RecordUsageInput }, ctx) => usage.recordUsage(args.input, ctx),
+    recordUsageBatch: (_root, args: { inputs: RecordUsageInput[] }, ctx) =>
+      usage.recordUsageBatch(args.inputs, ctx),
   };
 }
 

@@ -75,6 +75,12 @@ describe.each(transports)('over %s', (_name, send) => {
     expectRefusedForCost(await send(thirtyPages('1000', '')));
   });
 
+  it('reckons again, request by request, a cost that reads variables: answered with $n = 10, then refused with $n = 1,000', async () => {
+    const text = thirtyPages('$n', '($n: Int!)');
+    expect((await send(text, { n: 10 })).errors).toBeUndefined();
+    expectRefusedForCost(await send(text, { n: 1000 }));
+  });
+
   it('refuses them when $n takes its default value 1,000 from the operation', async () => {
     expectRefusedForCost(await send(thirtyPages('$n', '($n: Int = 1000)')));
   });

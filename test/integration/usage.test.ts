@@ -95,6 +95,37 @@ describe('recordUsage', () => {
     ]);
   });
 
+  it('counts in order with the other mutations of its operation', async () => {
+    const userId = newUser();
+    const data = dataOf(
+      await server.gql(
+        `mutation($u: ID!, $input: RecordUsageInput!, $inputs: [RecordUsageInput!]!) {
+          before: changeTier(userId: $u, tier: "team") { entitlement(feature: "api") { used limit } }
+          one: recordUsage(input: $input) { allowed meter { used } }
+          batch: recordUsageBatch(inputs: $inputs) { allowed meter { used } }
+          after: changeTier(userId: $u, tier: "basic") { entitlement(feature: "api") { used limit } }
+        }`,
+        {
+          u: userId,
+          input: { userId, feature: 'api', amount: 3 },
+          inputs: [
+            { userId, feature: 'api', amount: 4 },
+            { userId, feature: 'api' },
+          ],
+        },
+      ),
+    );
+    expect(data).toEqual({
+      before: { entitlement: { used: 0, limit: 1000 } },
+      one: { allowed: true, meter: { used: 3 } },
+      batch: [
+        { allowed: true, meter: { used: 7 } },
+        { allowed: true, meter: { used: 8 } },
+      ],
+      after: { entitlement: { used: 8, limit: 100 } },
+    });
+  });
+
   it('refuses an amount that does not fit, and stores nothing', async () => {
     const userId = newUser();
     await recorded({ userId, feature: 'api', amount: 90 });
