@@ -10,7 +10,12 @@ import { round } from './stats';
 import type { Tally } from './usage-load';
 import { checkCounters, CONNECTIONS, driveUsage, withUsageServer } from './usage-load';
 
-const WARMUP_REQUESTS = CONNECTIONS * 10;
+/**
+ * Calls before the measured run. On a fresh server the CPU per call kept falling for about the first 10,000
+ * (the JIT and the heap warming up), so the run starts after as many, as the ceiling starts after 2 s of
+ * warm-up (some 15,000 requests on a 2-core machine).
+ */
+const WARMUP_REQUESTS = CONNECTIONS * 150;
 const CEILING_WARMUP_SECONDS = 2;
 const MUTATION =
   'mutation Use($input: RecordUsageInput!) { recordUsage(input: $input) { allowed meter { used remaining } } }';
@@ -142,7 +147,7 @@ export async function runUsage(ctx: BenchContext): Promise<ScenarioResult> {
         `\`recordUsage(input: {userId, feature: "${METER_FEATURE}", amount: 1})\` (a METERED lifetime grant of ` +
           `${METER_LIMIT.toLocaleString('en-US')} per user), each request for the next of the ${users.length} users, ` +
           `autocannon with 64 connections for a fixed number of requests sized to about ${options.duration} s at the ` +
-          `warm-up's rate (so that no response is lost at the end); afterwards every user's counter in the database ` +
+          `rate of the ${WARMUP_REQUESTS.toLocaleString('en-US')} warm-up calls before it (so that no response is lost at the end); afterwards every user's counter in the database ` +
           `must have grown by the calls that answered \`allowed: true\` for it. Floor: \`${FLOOR_UPDATE}\` (one ` +
           `metering write with its limit check) in autocommit on a mysql2 pool of 64 connections, 64 in flight, for as long, on ` +
           `another feature's counters of the same users. Ceiling: \`{ __typename }\` on the same server with the same ` +
