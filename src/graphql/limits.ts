@@ -130,7 +130,8 @@ function operationCost(
     if (node.kind !== Kind.VARIABLE) return undefined;
     readsVariables = true;
     const name = node.name.value;
-    if (name in variables) return variables[name];
+    // Its own keys only, as graphql-js reads them: `$constructor` is not Object.prototype's.
+    if (Object.hasOwn(variables, name)) return variables[name];
     const fallback = defaults.get(name);
     return fallback ? valueOf(fallback) : undefined;
   };

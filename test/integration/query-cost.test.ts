@@ -75,7 +75,7 @@ describe.each(transports)('over %s', (_name, send) => {
     expectRefusedForCost(await send(thirtyPages('1000', '')));
   });
 
-  it('reckons again, request by request, a cost that reads variables: answered with $n = 10, then refused with $n = 1,000', async () => {
+  it('reckons a cost that reads variables again for each request: $n = 10 answered, then 1,000 refused', async () => {
     const text = thirtyPages('$n', '($n: Int!)');
     expect((await send(text, { n: 10 })).errors).toBeUndefined();
     expectRefusedForCost(await send(text, { n: 1000 }));
@@ -83,6 +83,11 @@ describe.each(transports)('over %s', (_name, send) => {
 
   it('refuses them when $n takes its default value 1,000 from the operation', async () => {
     expectRefusedForCost(await send(thirtyPages('$n', '($n: Int = 1000)')));
+  });
+
+  it('refuses them when the variable left out is named like a property every object has', async () => {
+    expectRefusedForCost(await send(thirtyPages('$constructor', '($constructor: Int = 1000)')));
+    expectRefusedForCost(await send(thirtyPages('$toString', '($toString: Int = 1000)'), {}));
   });
 
   it.each([
