@@ -147,7 +147,8 @@ export async function runUsage(ctx: BenchContext): Promise<ScenarioResult> {
         `\`recordUsage(input: {userId, feature: "${METER_FEATURE}", amount: 1})\` (a METERED lifetime grant of ` +
           `${METER_LIMIT.toLocaleString('en-US')} per user), each request for the next of the ${users.length} users, ` +
           `autocannon with 64 connections for a fixed number of requests sized to about ${options.duration} s at the ` +
-          `rate of the ${WARMUP_REQUESTS.toLocaleString('en-US')} warm-up calls before it (so that no response is lost at the end); afterwards every user's counter in the database ` +
+          `rate of the ${WARMUP_REQUESTS.toLocaleString('en-US')} warm-up calls before it (so that no response is ` +
+          `lost at the end); afterwards every user's counter in the database ` +
           `must have grown by the calls that answered \`allowed: true\` for it. Floor: \`${FLOOR_UPDATE}\` (one ` +
           `metering write with its limit check) in autocommit on a mysql2 pool of 64 connections, 64 in flight, for as long, on ` +
           `another feature's counters of the same users. Ceiling: \`{ __typename }\` on the same server with the same ` +

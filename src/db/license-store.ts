@@ -109,7 +109,8 @@ export class LicenseStore {
             target: GrantRow,
             // IS NOT NULL changes no answer, but MariaDB's plan: most grants are a user's own, with no
             // organization, and estimated from that index alone it scanned every grant instead.
-            from: `grants WHERE organization_id IS NOT NULL AND organization_id IN (${HELD_SEAT_ORGANIZATIONS})${clause} ${live}`,
+            from: `grants WHERE organization_id IS NOT NULL
+             AND organization_id IN (${HELD_SEAT_ORGANIZATIONS})${clause} ${live}`,
           },
           {
             kind: 'override',

@@ -17,4 +17,4 @@ export async function withFreshReadsAfter<T>(context: RequestContext, mutation: 
  * every field and slow large reads.
  */
 export const freshReadsAfterMutation: MiddlewareFn<RequestContext> = ({ context }, next) =>
-  withFreshReadsAfter(context, next() as Promise<unknown>);
+  withFreshReadsAfter(context, next());

@@ -91,7 +91,8 @@ export async function buildSubgraph(options: SubgraphOptions = DEFAULTS): Promis
   });
 }
 
-type FieldResolver = (root: User, args: never, ctx: RequestContext) => unknown;
+/** A resolver called by graphql-js itself, not through type-graphql's wrapper. */
+type DirectResolver<Root, Args> = (root: Root, args: Args, ctx: RequestContext) => unknown;
 
 /**
  * type-graphql answers every field that takes arguments through a promise (its argument validation is async
@@ -99,7 +100,7 @@ type FieldResolver = (root: User, args: never, ctx: RequestContext) => unknown;
  * User fields are read for every user of an `_entities` batch, so they call UserResolver's own methods at once,
  * with graphql-js's arguments (objects of the same fields; type-graphql would only copy them into its class).
  */
-function directUserFields(users: UserResolver): Record<string, FieldResolver> {
+function directUserFields(users: UserResolver): Record<string, DirectResolver<User, never>> {
   return {
     entitlements: (user, args, ctx) => users.entitlements(user, args, ctx),
     entitlement: (user, args, ctx) => users.entitlement(user, args, ctx),
@@ -108,19 +109,17 @@ function directUserFields(users: UserResolver): Record<string, FieldResolver> {
   };
 }
 
-type MutationResolver = (root: unknown, args: never, ctx: RequestContext) => unknown;
-
 /**
  * The usage mutations are metering's hot path, one request per unit of usage. type-graphql's wrapper would
  * answer them through its async argument validation, copy every input into a class instance and run a
  * middleware chain; they call UsageResolver's methods at once, with graphql-js's coerced arguments.
  */
-function directUsageMutations(usage: UsageResolver): Record<string, MutationResolver> {
-  return {
-    recordUsage: (_root, args: { input: RecordUsageInput }, ctx) => usage.recordUsage(args.input, ctx),
-    recordUsageBatch: (_root, args: { inputs: RecordUsageInput[] }, ctx) =>
-      usage.recordUsageBatch(args.inputs, ctx),
-  };
+function directUsageMutations(usage: UsageResolver) {
+  const recordUsage: DirectResolver<unknown, { input: RecordUsageInput }> = (_root, args, ctx) =>
+    usage.recordUsage(args.input, ctx);
+  const recordUsageBatch: DirectResolver<unknown, { inputs: RecordUsageInput[] }> = (_root, args, ctx) =>
+    usage.recordUsageBatch(args.inputs, ctx);
+  return { recordUsage, recordUsageBatch };
 }
 
 /** The SDL that `_service { sdl }` serves and (with the defaults) `schema.graphql` commits. */

@@ -11,12 +11,13 @@ import { dataOf, startTestServer } from '../testkit/server';
 
 /**
  * A state read (every entitlement check, `_entities` and recordUsage) finds the grants of the users'
- * organizations by the organization index, with MariaDB's own estimates: most grants are users' own, with no
- * organization, and once that made it read every grant in the table for each metering transaction (the
- * recordUsage case failed before its fix, with 3,000 grants).
+ * organizations by the organization index, with the database's own estimates: most grants are users' own,
+ * with no organization, and once that made MariaDB read every grant in the table for each metering transaction
+ * (the recordUsageBatch case failed before its fix).
  */
-describeOnMysql('the plan of a state read on MariaDB', () => {
+describeOnMysql('the plan of a state read', () => {
   let server: TestServer;
+  const users = ['plan-member', ...Array.from({ length: 26 }, (_, i) => `plan-user-${i + 1}`)];
 
   beforeAll(async () => {
     server = await startTestServer({ backgroundJobs: false });
@@ -28,68 +29,110 @@ describeOnMysql('the plan of a state read on MariaDB', () => {
     // Users' own grants, as in any real table: 3,000 of them, none of an organization.
     await server.dataSource.query(
       `INSERT INTO grants (id, user_id, feature_key, limit_amount, starts_at, granted_by, created_at)
-       SELECT CONCAT('plan-grant-', seq), CONCAT('plan-user-', seq), 'api', 10, NOW(3), 'test', NOW(3)
-       FROM seq_1_to_3000`,
+       ${upTo(3000)} SELECT CONCAT('plan-grant-', n), CONCAT('plan-user-', n), 'api', 10, NOW(3), 'test', NOW(3)
+       FROM numbers`,
     );
-    // And a few organizations' grants, which do not hold the read up (their organizations hold no seats).
-    await server.dataSource.query(
-      `INSERT INTO grants (id, organization_id, feature_key, starts_at, granted_by, created_at)
-       SELECT CONCAT('plan-org-grant-', seq), CONCAT('plan-org-', seq MOD 40), 'audit', NOW(3), 'test', NOW(3)
-       FROM seq_1_to_60`,
-    );
-    // Seats held by others, in those organizations.
-    await server.dataSource.query(
-      `INSERT INTO seats (organization_id, user_id, assigned_at, assigned_by, assigned_event_id, held)
-       SELECT CONCAT('plan-org-', seq MOD 40), CONCAT('plan-holder-', seq), NOW(3), 'test', 0, 1
-       FROM seq_1_to_3000`,
-    );
-    await server.dataSource.query('ANALYZE TABLE grants, seats');
+    await addOtherOrganizations(60);
   });
   afterAll(() => server.stop());
 
-  it.each([
+  const operations: [string, string, Record<string, unknown>][] = [
     [
       '`_entities`',
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { hasEntitlement(feature: "sso") } } }',
-      (users: string[]) => ({ r: users.map((id) => ({ __typename: 'User', id })) }),
+      { r: users.map((id) => ({ __typename: 'User', id })) },
     ],
     [
       'recordUsageBatch',
       'mutation($inputs: [RecordUsageInput!]!) { recordUsageBatch(inputs: $inputs) { allowed } }',
-      (users: string[]) => ({ inputs: users.map((userId) => ({ userId, feature: 'api' })) }),
+      { inputs: users.map((userId) => ({ userId, feature: 'api' })) },
     ],
-  ])(
-    "%s reads members' organization grants by the organization index, not by a scan of every grant",
-    async (_name, operation, variables) => {
-      const users = ['plan-member', ...Array.from({ length: 26 }, (_, i) => `plan-user-${i + 1}`)];
-      server.queries.recorded = [];
-      dataOf(await server.gql(operation, variables(users)));
-      const sent = server.queries.recorded;
-      server.queries.recorded = null;
+  ];
 
-      const [statement] = sentStatements(sent).filter(({ sql }) =>
-        /FROM grants WHERE organization_id/.test(sql),
-      );
-      expect(statement).toBeDefined();
-      const plan: { table: string; type: string }[] = await server.dataSource.query(
-        `EXPLAIN ${statement.sql}`,
-        statement.parameters,
-      );
-      expect(plan.filter((step) => step.table === 'grants')).not.toContainEqual(
-        expect.objectContaining({ type: 'ALL' }),
-      );
+  it.each(operations)(
+    "%s reads members' organization grants through an index, not by a scan of every grant",
+    async (_name, operation, variables) => {
+      expectOrganizationGrantsByIndex(await organizationGrantsPlan(operation, variables));
     },
   );
+
+  it('still reads only the members’ organizations’ grants once organizations have thousands of grants', async () => {
+    await addOtherOrganizations(3000);
+    const [, operation, variables] = operations[1];
+    expectOrganizationGrantsByIndex(await organizationGrantsPlan(operation, variables));
+  });
+
+  /** `count` grants of other organizations, and as many seats in them, none held by a user the tests read. */
+  async function addOtherOrganizations(count: number): Promise<void> {
+    const organization = `CONCAT('plan-org-', ${count}, '-', n MOD ${Math.ceil(count / 2)})`;
+    await server.dataSource.query(
+      `INSERT INTO grants (id, organization_id, feature_key, starts_at, granted_by, created_at)
+       ${upTo(count)} SELECT CONCAT('plan-org-grant-', ${count}, '-', n), ${organization}, 'audit', NOW(3),
+       'test', NOW(3) FROM numbers`,
+    );
+    await server.dataSource.query(
+      `INSERT INTO seats (organization_id, user_id, assigned_at, assigned_by, assigned_event_id, held)
+       ${upTo(count)} SELECT ${organization}, CONCAT('plan-holder-', ${count}, '-', n), NOW(3), 'test', 0, 1
+       FROM numbers`,
+    );
+    await server.dataSource.query('ANALYZE TABLE grants, seats');
+  }
+
+  /** The plan of the statement that reads organizations' grants, as `operation` sent it. */
+  async function organizationGrantsPlan(operation: string, variables: Record<string, unknown>) {
+    const sent: { query: string; parameters: unknown[] }[] = [];
+    server.queries.recorded = sent;
+    try {
+      dataOf(await server.gql(operation, variables));
+    } finally {
+      server.queries.recorded = null;
+    }
+    const [statement] = sentStatements(sent).filter(({ sql }) =>
+      /FROM grants WHERE organization_id/.test(sql),
+    );
+    expect(statement).toBeDefined();
+    const plan: PlanStep[] = await server.dataSource.query(`EXPLAIN ${statement.sql}`, statement.parameters);
+    return plan;
+  }
 });
 
-/** The statements of the queries sent, each with its own parameters (a batch sends several in one query). */
+interface PlanStep {
+  table: string;
+  key: string | null;
+  rows: string;
+}
+
+/**
+ * The union's second part, on `grants`: through an index (the organizations', or the features' when that is more
+ * selective), a few rows: neither every grant nor every organization's.
+ */
+function expectOrganizationGrantsByIndex(plan: PlanStep[]): void {
+  const organizationGrants = plan.filter((step) => step.table === 'grants')[1];
+  expect(organizationGrants.key).not.toBeNull();
+  expect(Number(organizationGrants.rows)).toBeLessThanOrEqual(100);
+}
+
+/**
+ * The statements of the queries sent, each with its own parameters (a batch sends several in one query, its
+ * parameters in order: every value is bound, so each `?` is one).
+ */
 function sentStatements(sent: { query: string; parameters: unknown[] }[]) {
   return sent.flatMap(({ query, parameters }) => {
+    const statements = query.split(/;\s*\n/);
+    const counts = statements.map((sql) => sql.split('?').length - 1);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(parameters.length);
     let next = 0;
-    return query.split(/;\s*\n/).map((sql) => {
-      const count = sql.split('?').length - 1;
-      next += count;
-      return { sql, parameters: parameters.slice(next - count, next) };
+    return statements.map((sql, i) => {
+      next += counts[i];
+      return { sql, parameters: parameters.slice(next - counts[i], next) };
     });
   });
+}
+
+/** A `numbers` table of 1 to `count` (at most 10,000) for an INSERT ... SELECT, on MariaDB and MySQL alike. */
+function upTo(count: number): string {
+  const digits = Array.from({ length: 10 }, (_, i) => `SELECT ${i} AS d`).join(' UNION ALL ');
+  return `WITH digits AS (${digits}), numbers AS (
+    SELECT 1 + a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS n FROM digits a, digits b, digits c, digits e
+    WHERE a.d + 10 * b.d + 100 * c.d + 1000 * e.d < ${count})`;
 }
