@@ -367,17 +367,10 @@ function merge(
     const grants = newestFirst(grantsOf.length === 1 ? grantsOf[0] : grantsOf.flat());
     /** The limit the `i`th contributing source gives: its tier's and its grants', added up. */
     const limitOf = (i: number): number | null => {
-      let sum = 0;
       const entry = tierEntries(contributing[i].tier).get(key);
-      if (entry) {
-        if (entry.limit === null) return null;
-        sum += entry.limit;
-      }
-      for (const grant of grantsOf[i]) {
-        if (grant.limit === null) return null;
-        sum += grant.limit;
-      }
-      return Math.min(MAX_LIMIT, sum);
+      let sum: number | null = entry ? entry.limit : 0;
+      for (const grant of grantsOf[i]) sum = addLimit(sum, grant.limit);
+      return capped(sum);
     };
     const pools: PoolMeter[] = pooled
       ? contributing.map((source, i) => ({
@@ -398,12 +391,10 @@ function merge(
     } else if (feature.kind === 'METERED') {
       // A group's tier that repeats the identity's own counts once (see Source.repeatsOwnTier).
       let total: number | null = 0;
-      for (let i = 0; i < contributing.length && total !== null; i += 1) {
-        if (contributing[i].repeatsOwnTier) continue;
-        const sourceLimit = limitOf(i);
-        total = sourceLimit === null ? null : total + sourceLimit;
+      for (let i = 0; i < contributing.length; i += 1) {
+        if (!contributing[i].repeatsOwnTier) total = addLimit(total, limitOf(i));
       }
-      limit = total === null ? null : Math.min(MAX_LIMIT, total);
+      limit = capped(total);
       counted = usage.usedByFeature === null ? null : (usage.usedByFeature.get(key) ?? 0);
       remaining = counted === null || limit === null ? null : Math.max(0, limit - counted);
     }
@@ -544,11 +535,16 @@ export function usageMeters(entitlements: Entitlement[], now: Date): UsageMeter[
 
 /** METERED limits add up; one unlimited (null) source makes the whole entitlement unlimited. */
 export function mergeLimits(limits: (number | null)[]): number | null {
-  if (limits.some((limit) => limit === null)) return null;
-  return Math.min(
-    MAX_LIMIT,
-    (limits as number[]).reduce((sum, limit) => sum + limit, 0),
-  );
+  return capped(limits.reduce(addLimit, 0));
+}
+
+/** Two limits added up (null: unlimited), for sums built in loops on the hot path; `capped` ends them. */
+function addLimit(sum: number | null, limit: number | null): number | null {
+  return sum === null || limit === null ? null : sum + limit;
+}
+
+function capped(sum: number | null): number | null {
+  return sum === null ? null : Math.min(MAX_LIMIT, sum);
 }
 
 /** CONFIG: the newest active grant that sets a value wins, else the highest-ranked contributing tier's value. */
