@@ -10,16 +10,22 @@ type Fetcher = ReturnType<typeof outboundFetcher>;
 export const MAX_HEARTBEAT_FAILURES = 5;
 
 interface Subscription {
+  id: string;
   subject: string;
   heartbeatIntervalMs: number;
   checked: boolean;
   failures: number;
 }
 
+/** Whether a subscription may start: `urlInUse` and `tooMany` refuse it, and nothing is recorded then. */
+export type Acceptance = 'accepted' | 'urlInUse' | 'tooMany';
+
 /**
  * What this server sends to routers' callback URLs, per subscription (callback URL and id). Apollo's plugin
  * queues a heartbeat on every tick and sends it once the one before has been answered, even after it ended
  * the subscription; so here:
+ * - a callback URL serves one open subscription: Apollo's plugin keeps one per URL, so a second one would
+ *   orphan the first, uncounted and beyond the router's reach (a router gives each subscription its own URL);
  * - a heartbeat waits at most one heartbeat interval for its answer (a receiver slower than that fails it,
  *   and five failures end the subscription), so the queue cannot grow;
  * - once a subscription has ended (an answer that ends it, `complete` sent, five failed heartbeats), nothing
@@ -27,6 +33,7 @@ interface Subscription {
  * - one identity has at most `maxPerIdentity` of them open.
  */
 export class CallbackRequests {
+  /** Open subscriptions by callback URL. */
   private readonly open = new Map<string, Subscription>();
   /** Ended subscriptions, remembered long enough to refuse what Apollo still had queued for them. */
   private readonly ended = new LRUCache<string, true>({ max: 10_000 });
@@ -41,28 +48,30 @@ export class CallbackRequests {
   }
 
   /**
-   * Before Apollo's plugin sends anything for a subscription of `subject`: its interval, as clamped. False
-   * when that identity already has its most callback subscriptions open (nothing is recorded then).
+   * Before Apollo's plugin sends anything for a subscription of `subject`, with its interval as clamped:
+   * refused while its callback URL serves another open subscription, or while that identity has its most
+   * callback subscriptions open.
    */
-  accept(callbackUrl: string, id: string, heartbeatIntervalMs: number, subject: string): boolean {
-    const key = keyOf(callbackUrl, id);
-    if (this.open.has(key)) this.end(key);
-    if (!this.perIdentity.take(subject)) return false;
-    this.ended.delete(key);
-    this.open.set(key, { subject, heartbeatIntervalMs, checked: false, failures: 0 });
-    return true;
+  accept(callbackUrl: string, id: string, heartbeatIntervalMs: number, subject: string): Acceptance {
+    if (this.open.has(callbackUrl)) return 'urlInUse';
+    if (!this.perIdentity.take(subject)) return 'tooMany';
+    this.ended.delete(keyOf(callbackUrl, id));
+    this.open.set(callbackUrl, { id, subject, heartbeatIntervalMs, checked: false, failures: 0 });
+    return 'accepted';
   }
 
   /** A subscription that was accepted but did not start (refused later, or its check failed). */
   release(callbackUrl: string, id: string): void {
-    this.end(keyOf(callbackUrl, id));
+    this.end(callbackUrl, id);
   }
 
   readonly fetcher: Fetcher = async (url, init) => {
-    const { action, id } = parseBody(init?.body);
-    const key = keyOf(url, id);
-    const subscription = this.open.get(key);
-    if (!subscription || this.ended.has(key)) throw new Error('the subscription has ended');
+    const { action, id: given } = parseBody(init?.body);
+    const id = String(given);
+    const subscription = this.open.get(url);
+    if (subscription?.id !== id || this.ended.has(keyOf(url, id))) {
+      throw new Error('the subscription has ended');
+    }
     const heartbeat = action === 'check' && subscription.checked;
     const send = outboundFetcher(
       heartbeat
@@ -77,37 +86,37 @@ export class CallbackRequests {
     );
     try {
       const response = await send(url, init);
-      if (response.status >= 400 && response.status < 500) this.end(key);
+      if (response.status >= 400 && response.status < 500) this.end(url, id);
       else if (response.ok) {
         subscription.failures = 0;
         if (action === 'check') subscription.checked = true;
-      } else if (heartbeat) this.failed(key, subscription);
+      } else if (heartbeat) this.failed(url, subscription);
       return response;
     } catch (error) {
-      if (heartbeat) this.failed(key, subscription);
+      if (heartbeat) this.failed(url, subscription);
       throw error;
     } finally {
-      if (action === 'complete') this.end(key);
+      if (action === 'complete') this.end(url, id);
     }
   };
 
-  private failed(key: string, subscription: Subscription): void {
+  private failed(url: string, subscription: Subscription): void {
     subscription.failures += 1;
-    if (subscription.failures >= MAX_HEARTBEAT_FAILURES) this.end(key);
+    if (subscription.failures >= MAX_HEARTBEAT_FAILURES) this.end(url, subscription.id);
   }
 
-  private end(key: string): void {
-    const subscription = this.open.get(key);
-    if (subscription) {
-      this.open.delete(key);
+  private end(url: string, id: string): void {
+    const subscription = this.open.get(url);
+    if (subscription?.id === id) {
+      this.open.delete(url);
       this.perIdentity.release(subscription.subject);
     }
-    this.ended.set(key, true);
+    this.ended.set(keyOf(url, id), true);
   }
 }
 
-function keyOf(url: string, id: unknown): string {
-  return `${url}\n${String(id)}`;
+function keyOf(url: string, id: string): string {
+  return `${url}\n${id}`;
 }
 
 function parseBody(body: string | Buffer | undefined): { action?: unknown; id?: unknown } {

@@ -83,7 +83,20 @@ export function subscriptionCallbackPlugin(options: {
           }
           request.extensions!.subscription = callback;
           const { callbackUrl, subscriptionId, heartbeatIntervalMs } = callback;
-          if (!requests.accept(callbackUrl, subscriptionId, heartbeatIntervalMs, caller.subject)) {
+          const acceptance = requests.accept(
+            callbackUrl,
+            subscriptionId,
+            heartbeatIntervalMs,
+            caller.subject,
+          );
+          if (acceptance === 'urlInUse') {
+            response.http.status = 400;
+            throw new BadUserInputError(
+              'callbackUrl',
+              'callbackUrl serves another open subscription; each subscription needs its own',
+            );
+          }
+          if (acceptance === 'tooMany') {
             response.http.status = 429;
             throw new GraphQLError(
               `At most ${options.maxPerIdentity} callback subscriptions of one identity may be open at once`,

@@ -210,28 +210,54 @@ describe('callback subscriptions', () => {
     });
     afterAll(() => server.stop());
 
+    /** As a router calls back: a URL of its own for each subscription. */
+    const subscribeAs = (token: string, id: string) =>
+      subscribeWithCallback(server, `${callbackUrl}/${id}`, { token, id });
+
     it('refuses a third callback subscription of one identity with 429, sending nothing, and takes one once a slot frees', async () => {
       const token = await server.token('router-user', ['entitlements:read']);
       const ended = new Set<string>();
       receiver.answer = (request) =>
         idOf(request) === 'failing' ? 500 : ended.has(idOf(request)) ? 404 : 204;
       // A subscription whose check fails gives its slot back.
-      expect((await subscribeWithCallback(server, callbackUrl, { token, id: 'failing' })).status).toBe(500);
-      for (const id of ['one', 'two']) {
-        expect((await subscribeWithCallback(server, callbackUrl, { token, id })).status).toBe(200);
-      }
-      const third = await subscribeWithCallback(server, callbackUrl, { token, id: 'three' });
+      expect((await subscribeAs(token, 'failing')).status).toBe(500);
+      for (const id of ['one', 'two']) expect((await subscribeAs(token, id)).status).toBe(200);
+      const third = await subscribeAs(token, 'three');
       expect(third.status).toBe(429);
       expect(third.body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
       expect(receiver.received.map(idOf)).not.toContain('three');
       const other = await server.token('someone-else', ['entitlements:read']);
-      expect((await subscribeWithCallback(server, callbackUrl, { token: other, id: 'other' })).status).toBe(
-        200,
-      );
+      expect((await subscribeAs(other, 'other')).status).toBe(200);
 
       ended.add('one');
       await receiver.waitFor(() => receiver.received.some((request) => request.status === 404));
-      expect((await subscribeWithCallback(server, callbackUrl, { token, id: 'three' })).status).toBe(200);
+      expect((await subscribeAs(token, 'three')).status).toBe(200);
+    });
+
+    it('refuses a second subscription on a callback URL that serves an open one, whatever its id: it would escape the count', async () => {
+      const token = await server.token('url-reuser', ['entitlements:read']);
+      receiver.answer = () => 204;
+      const url = `${callbackUrl}/shared`;
+      expect((await subscribeWithCallback(server, url, { token, id: 'first' })).status).toBe(200);
+      for (const id of ['first', 'second']) {
+        const again = await subscribeWithCallback(server, url, { token, id });
+        expect(again.status).toBe(400);
+        expect(again.body.errors[0].extensions).toMatchObject({
+          code: 'BAD_USER_INPUT',
+          field: 'callbackUrl',
+        });
+      }
+      // Its slots are the identity's two: one open, and one more on another URL; a third is refused.
+      expect((await subscribeWithCallback(server, `${url}-2`, { token, id: 'third' })).status).toBe(200);
+      expect((await subscribeWithCallback(server, `${url}-3`, { token, id: 'fourth' })).status).toBe(429);
+      // One event: one `next` to each open subscription, none to a refused one.
+      await server.gql('mutation { revokeLicense(userId: "cb-guard", reason: "test") { id } }');
+      await receiver.waitFor(
+        () => receiver.received.filter((request) => JSON.parse(request.body).action === 'next').length >= 2,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const nexts = receiver.received.filter((request) => JSON.parse(request.body).action === 'next');
+      expect(nexts.map(idOf).sort()).toEqual(['first', 'third']);
     });
   });
 
