@@ -153,6 +153,34 @@ describe('SCIM requests that are refused change nothing', () => {
     ],
     ['PATCH remove without a path', 'PATCH', '/Users/:id', 400, 'noTarget', patch({ op: 'remove' })],
     [
+      'a PATCH path through an inherited function',
+      'PATCH',
+      '/Users/:id',
+      400,
+      'invalidPath',
+      patch({ op: 'add', path: 'hasOwnProperty.call', value: 'polluted' }),
+    ],
+    [
+      'a pathless PATCH value through an inherited function',
+      'PATCH',
+      '/Users/:id',
+      400,
+      'invalidSyntax',
+      patch({ op: 'add', value: { 'toString.call': 'polluted' } }),
+    ],
+    [
+      'a PATCH that adds 1,001 emails',
+      'PATCH',
+      '/Users/:id',
+      400,
+      'tooMany',
+      patch({
+        op: 'add',
+        path: 'emails',
+        value: Array.from({ length: 1001 }, (_, i) => ({ value: `${i}@x` })),
+      }),
+    ],
+    [
       'PATCH replace without a value',
       'PATCH',
       '/Users/:id',
@@ -268,6 +296,8 @@ describe('SCIM requests that are refused change nothing', () => {
     expectScimError(await scim(method, path.replace(':id', id), body), status, scimType);
     expect(await everything()).toEqual(before);
     expect(Object.prototype).not.toHaveProperty('polluted');
+    expect(typeof Object.prototype.hasOwnProperty.call).toBe('function');
+    expect(typeof Object.prototype.toString.call).toBe('function');
   });
 
   it('a body over 1 MiB answers 413', async () => {

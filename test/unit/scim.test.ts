@@ -175,6 +175,104 @@ describe('PATCH', () => {
     expect(readGroup(patched).memberIds).toEqual(['u2', 'u4']);
   });
 
+  const groupOf = (memberIds: string[]) =>
+    patchableGroup({
+      id: 'g',
+      displayName: 'G',
+      externalId: null,
+      memberIds,
+      memberNames: new Map(),
+      createdAt: new Date(0),
+      updatedAt: new Date(0),
+    });
+
+  it("changes a group's members as sets of ids, in order, however they are named (with the URN, pathless)", () => {
+    const group = groupOf(['u1', 'u2']);
+    const ids = (...operations: unknown[]) => readGroup(applyPatch(group, patch(...operations))).memberIds;
+    expect(
+      ids({ op: 'add', path: 'members', value: [{ value: 'u2' }, { value: 'u3' }, { value: 'u3' }] }),
+    ).toEqual(['u1', 'u2', 'u3']);
+    expect(
+      ids({ op: 'Add', path: 'urn:ietf:params:scim:schemas:core:2.0:Group:members', value: { value: 'u4' } }),
+    ).toEqual(['u1', 'u2', 'u4']);
+    expect(ids({ op: 'replace', path: 'Members', value: [{ value: 'u9' }] })).toEqual(['u9']);
+    expect(ids({ op: 'replace', value: { displayName: 'H', members: [{ value: 'u8' }] } })).toEqual(['u8']);
+    expect(
+      readGroup(applyPatch(group, patch({ op: 'replace', value: { displayName: 'H' } }))).displayName,
+    ).toBe('H');
+    expect(ids({ op: 'remove', path: 'members' })).toEqual([]);
+    expect(ids({ op: 'remove', path: 'members', value: [{ value: 'u1' }, { value: 'nobody' }] })).toEqual([
+      'u2',
+    ]);
+    expect(refusal(() => ids({ op: 'add', path: 'members', value: [{ display: 'no id' }] }))).toEqual({
+      status: 400,
+      scimType: 'invalidValue',
+    });
+    // The document given is left as it was.
+    expect(readGroup(group).memberIds).toEqual(['u1', 'u2']);
+  });
+
+  it('adds thousands of members to a group of thousands by their ids, not one comparison with each member', () => {
+    const existing = Array.from({ length: 20_000 }, (_, i) => `old-${i}`);
+    const added = Array.from({ length: 20_000 }, (_, i) => ({ value: `new-${i}` }));
+    const patched = applyPatch(groupOf(existing), patch({ op: 'add', path: 'members', value: added }));
+    expect(readGroup(patched).memberIds).toHaveLength(40_000);
+  });
+
+  it.each([
+    ['a path', patch({ op: 'add', path: 'hasOwnProperty.call', value: 'x' })],
+    ['a path, in another case', patch({ op: 'add', path: 'ToString.call', value: 'x' })],
+    ["an array's method", patch({ op: 'add', path: 'emails.push.polluted', value: 'x' })],
+    ["a string's method", patch({ op: 'add', path: 'userName.anchor.polluted', value: 'x' })],
+    ['a value filter', patch({ op: 'add', path: 'emails[valueOf eq "w"].x', value: 'x' })],
+    ['a pathless value', patch({ op: 'add', value: { 'valueOf.polluted': 'y' } })],
+    ['a nested key of a pathless value', patch({ op: 'add', value: { name: { toString: { call: 1 } } } })],
+  ])('refuses a name that reaches a prototype in %s, and changes no prototype', (_where, body) => {
+    const document = { userName: 'a', emails: [{ type: 'work', value: 'w' }], name: { givenName: 'A' } };
+    const { status } = refusal(() => applyPatch(document, checkBody(body)));
+    expect(status).toBe(400);
+    expect(typeof Object.prototype.hasOwnProperty.call).toBe('function');
+    expect(typeof Object.prototype.toString.call).toBe('function');
+    expect(Object.prototype).not.toHaveProperty('polluted');
+    expect(Array.prototype.push).not.toHaveProperty('polluted');
+    expect(Object.prototype.valueOf).not.toHaveProperty('polluted');
+  });
+
+  it.each([
+    [
+      'a path over 1,024 characters',
+      patch({ op: 'add', path: `name.${'a.'.repeat(600)}b`, value: 1 }),
+      'invalidPath',
+    ],
+    [
+      '1,001 values of an attribute in one operation',
+      patch({
+        op: 'add',
+        path: 'emails',
+        value: Array.from({ length: 1001 }, (_, i) => ({ value: `${i}` })),
+      }),
+      'tooMany',
+    ],
+    [
+      '1,001 values of attributes in all, one operation without a path',
+      patch(
+        { op: 'add', value: { emails: Array.from({ length: 600 }, () => ({})) } },
+        { op: 'add', path: 'roles', value: Array.from({ length: 401 }, () => ({})) },
+      ),
+      'tooMany',
+    ],
+  ])('refuses %s', (_what, body, scimType) => {
+    const document = { userName: 'a', emails: [{ type: 'work', value: 'w' }] };
+    expect(refusal(() => applyPatch(document, body))).toEqual({ status: 400, scimType });
+  });
+
+  it('takes a name that is only a filter value, even one a prototype has', () => {
+    const document = { userName: 'a', emails: [{ type: 'toString', value: 'w' }] };
+    expect(
+      applyPatch(document, patch({ op: 'replace', path: 'emails[type eq "toString"].value', value: 'v' })),
+    ).toEqual({ userName: 'a', emails: [{ type: 'toString', value: 'v' }] });
+  });
+
   it.each([
     [{ schemas: [PATCH_OP] }, 'invalidSyntax'],
     [patch({ op: 'move', path: 'a', value: 1 }), 'invalidSyntax'],

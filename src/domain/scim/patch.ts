@@ -17,12 +17,33 @@ import { checkPathNames, isObject } from './values';
  */
 const OPERATIONS = new Set(['add', 'replace', 'remove']);
 
+/** The longest path an operation may name: real ones (an extension's URN, an attribute, a filter) are far shorter. */
+const MAX_PATH_LENGTH = 1024;
+/**
+ * The most values the operations on other attributes than a Group's members may carry in all. scim-patch compares
+ * each value it adds to a multi-valued attribute with every one there (quadratic); a User's emails or roles are a
+ * handful, and what is stored of them at most 16 KiB anyway.
+ */
+const MAX_ATTRIBUTE_VALUES = 1000;
+
+/**
+ * `members`, alone or after the Group schema's URN; and the same with one value filter (`[value eq "id"]`, no
+ * escapes), which only a remove has here (the other forms go to scim-patch, at the cost of one pass).
+ */
+const MEMBERS_PATH = /^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?members$/i;
+const ONE_MEMBER_PATH =
+  /^(?:urn:ietf:params:scim:schemas:core:2\.0:group:)?members\[\s*value\s+eq\s+"([^"\\]*)"\s*\]$/i;
+
+type Operation = ScimPatchOperation & { value?: JsonValue };
+
 /**
  * Applies a PatchOp body (RFC 7644 §3.5.2) to `document` and returns the patched copy. The operations are
- * applied by scim-patch (value filters in paths, PATCH without `path`, extension URNs); before that, what real
- * providers send is made standard: `op` in any case (Entra's "Replace", "Add"), a simple attribute's value
- * wrapped as `[{"value": x}]` (Entra), and members given with `$ref` / `display`, which only their `value`
- * identifies. The caller then reads the result as it reads a PUT, so a patch can never store what a PUT could not.
+ * applied in order by scim-patch (value filters in paths, PATCH without `path`, extension URNs), except those on a
+ * Group's members, which are sets of ids here: scim-patch's duplicate check would cost the group's size for each
+ * id added, and a directory's groups are large. Before that, what real providers send is made standard: `op` in
+ * any case (Entra's "Replace", "Add"), a simple attribute's value wrapped as `[{"value": x}]` (Entra), and members
+ * given with `$ref` / `display`, which only their `value` identifies. The caller then reads the result as it reads
+ * a PUT, so a patch can never store what a PUT could not.
  */
 export function applyPatch(document: JsonObject, body: JsonObject): JsonObject {
   const operations = body.Operations ?? body.operations;
@@ -32,17 +53,84 @@ export function applyPatch(document: JsonObject, body: JsonObject): JsonObject {
   if (operations.length > MAX_PATCH_OPERATIONS) {
     throw ScimError.badRequest('tooMany', `A PATCH may carry at most ${MAX_PATCH_OPERATIONS} operations`);
   }
-  const normalized = operations.map(normalizeOperation);
-  try {
-    return scimPatch(document as never, normalized, { mutateDocument: false, treatMissingAsAdd: true });
-  } catch (error) {
-    const { message, scimCode } = error as { message?: string; scimCode?: string };
-    const scimType = scimCode === 'noTarget' || scimCode === 'invalidPath' ? scimCode : 'invalidValue';
-    throw ScimError.badRequest(scimType, `The patch cannot be applied: ${message ?? String(error)}`);
+  const normalized = operations.flatMap((operation, index) =>
+    splitMembers(normalizeOperation(operation, index)),
+  );
+  const attributeValues = normalized
+    .filter((operation) => !isMembersOperation(operation))
+    .reduce((sum, operation) => sum + valueCount(operation.value), 0);
+  if (attributeValues > MAX_ATTRIBUTE_VALUES) {
+    throw ScimError.badRequest(
+      'tooMany',
+      `A PATCH may carry at most ${MAX_ATTRIBUTE_VALUES} attribute values`,
+    );
   }
+  let patched = JSON.parse(JSON.stringify(document)) as JsonObject;
+  for (const operation of normalized) {
+    if (isMembersOperation(operation)) {
+      patchMembers(patched, operation);
+      continue;
+    }
+    try {
+      patched = scimPatch(patched as never, [operation], { mutateDocument: true, treatMissingAsAdd: true });
+    } catch (error) {
+      const { message, scimCode } = error as { message?: string; scimCode?: string };
+      const scimType = scimCode === 'noTarget' || scimCode === 'invalidPath' ? scimCode : 'invalidValue';
+      throw ScimError.badRequest(scimType, `The patch cannot be applied: ${message ?? String(error)}`);
+    }
+  }
+  return patched;
 }
 
-function normalizeOperation(operation: JsonValue, index: number): ScimPatchOperation {
+const isMembersOperation = ({ op, path }: Operation) =>
+  path !== undefined && (MEMBERS_PATH.test(path) || (op === 'remove' && ONE_MEMBER_PATH.test(path)));
+
+/** A pathless operation's `members` (Okta, some tools), as an operation of its own on the members. */
+function splitMembers(operation: Operation): Operation[] {
+  if (operation.path !== undefined || !isObject(operation.value)) return [operation];
+  const key = Object.keys(operation.value).find((name) => MEMBERS_PATH.test(name));
+  if (key === undefined) return [operation];
+  const { [key]: members, ...rest } = operation.value;
+  const membersOperation = { op: operation.op, path: 'members', value: members } as Operation;
+  return Object.keys(rest).length === 0
+    ? [membersOperation]
+    : [{ ...operation, value: rest }, membersOperation];
+}
+
+/** A Group's members changed as sets of ids: added once each, in order; replaced; removed. */
+function patchMembers(document: JsonObject, { op, path, value }: Operation): void {
+  const one = ONE_MEMBER_PATH.exec(path!);
+  if (op === 'remove' && one === null && value === undefined) {
+    delete document.members;
+    return;
+  }
+  const given = one ? [one[1]] : memberIds(value);
+  const current = op === 'replace' ? [] : memberIds(document.members ?? []);
+  const ids = new Set(current);
+  if (op === 'remove') for (const id of given) ids.delete(id);
+  else for (const id of given) ids.add(id);
+  document.members = [...ids].map((id) => ({ value: id }));
+}
+
+function memberIds(value: JsonValue | undefined): string[] {
+  const members = Array.isArray(value) ? value : [value ?? null];
+  return members.map((member) => {
+    const id = isObject(member) ? member.value : undefined;
+    if (typeof id !== 'string' || id.length === 0) {
+      throw ScimError.badRequest('invalidValue', 'each member needs a "value": the SCIM id of a User');
+    }
+    return id;
+  });
+}
+
+/** The values an operation carries: each item of an array, anywhere in it, counts. */
+function valueCount(value: JsonValue | undefined): number {
+  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + 1 + valueCount(item), 0);
+  if (isObject(value)) return Object.values(value).reduce<number>((sum, item) => sum + valueCount(item), 0);
+  return 0;
+}
+
+function normalizeOperation(operation: JsonValue, index: number): Operation {
   if (!isObject(operation))
     throw ScimError.badRequest('invalidSyntax', `Operation ${index} is not an object`);
   const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : null;
@@ -52,6 +140,9 @@ function normalizeOperation(operation: JsonValue, index: number): ScimPatchOpera
   const { path, value } = operation;
   if (path !== undefined && (typeof path !== 'string' || path.trim().length === 0)) {
     throw ScimError.badRequest('invalidPath', `Operation ${index}: "path" must be a non-empty string`);
+  }
+  if (path !== undefined && path.length > MAX_PATH_LENGTH) {
+    throw ScimError.badRequest('invalidPath', `Operation ${index}: "path" is longer than ${MAX_PATH_LENGTH}`);
   }
   if (path !== undefined) checkPathNames(path);
   if (op === 'remove') {

@@ -7,15 +7,31 @@ export type JsonObject = { [key: string]: JsonValue };
 /** Arrays and objects nested deeper than this are refused (the GraphQL API's JSON values have the same bound). */
 export const MAX_BODY_DEPTH = 32;
 /**
- * Keys that reach an object's prototype. A PATCH path or value naming one would make the patch library write into
- * Object.prototype, so they are refused anywhere in a body or a path before anything reads it.
+ * Names that reach a built-in prototype from a JSON value (an object, array, string, number or boolean), in lower
+ * case: `__proto__`, `constructor`, `hasOwnProperty`, `toString`, `push`, ... scim-patch follows a path, and the
+ * keys of a value given without one, through whatever property a name finds, inherited ones included, and writes
+ * at the end: `hasOwnProperty.call` would replace that function's `call` for the whole process. No SCIM attribute
+ * has such a name, so they are refused anywhere in a body or a path before anything reads it.
  */
-const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const PROTOTYPE_NAMES = new Set(
+  [Object.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype]
+    .flatMap((prototype) => Object.getOwnPropertyNames(prototype))
+    .concat('prototype')
+    .map((name) => name.toLowerCase()),
+);
+
+/** The attribute names in a path (or a key that is one), leaving out the quoted values of its filters. */
+function namesIn(path: string): string[] {
+  return path.replace(/"(?:[^"\\]|\\.)*"/g, ' ').split(/[\s.:[\]"]+/);
+}
+
+const prototypeNameIn = (path: string) =>
+  namesIn(path).find((name) => PROTOTYPE_NAMES.has(name.toLowerCase()));
 
 export const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** A request body as JSON.parse gave it: an object, no deeper than MAX_BODY_DEPTH, without prototype keys. */
+/** A request body as JSON.parse gave it: an object, no deeper than MAX_BODY_DEPTH, no key naming a prototype's property. */
 export function checkBody(body: unknown): JsonObject {
   if (!isObject(body)) throw ScimError.badRequest('invalidSyntax', 'The request body must be a JSON object');
   const pending: { value: unknown; depth: number }[] = [{ value: body, depth: 1 }];
@@ -25,19 +41,18 @@ export function checkBody(body: unknown): JsonObject {
       throw ScimError.badRequest('invalidSyntax', `The body nests more than ${MAX_BODY_DEPTH} levels`);
     }
     for (const [key, inner] of Object.entries(next.value)) {
-      if (PROTOTYPE_KEYS.has(key))
-        throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute`);
+      const name = prototypeNameIn(key);
+      if (name !== undefined) throw ScimError.badRequest('invalidSyntax', `"${name}" is not an attribute`);
       pending.push({ value: inner, depth: next.depth + 1 });
     }
   }
   return body;
 }
 
-/** Refuses a PATCH path any of whose names is a prototype key (see PROTOTYPE_KEYS). */
+/** Refuses a PATCH path any of whose names reaches a prototype (see PROTOTYPE_NAMES). */
 export function checkPathNames(path: string): void {
-  for (const name of path.split(/[\s.:[\]"]+/)) {
-    if (PROTOTYPE_KEYS.has(name)) throw ScimError.badRequest('invalidPath', `"${name}" is not an attribute`);
-  }
+  const name = prototypeNameIn(path);
+  if (name !== undefined) throw ScimError.badRequest('invalidPath', `"${name}" is not an attribute`);
 }
 
 /**
