@@ -35,6 +35,13 @@ export function authenticated(subject: string, scopes: Iterable<string>, expires
   return { subject, scopes: new Set(scopes), expiresAt, problem: null, checkUnavailable: false };
 }
 
+/** The actor of what an identity provider changes over SCIM: `scim:<token id>`. */
+const SCIM_ACTOR_PREFIX = 'scim:';
+
+export const scimActorOf = (tokenId: string): string => `${SCIM_ACTOR_PREFIX}${tokenId}`;
+
+export const isScimActor = (actor: string | null): boolean => actor?.startsWith(SCIM_ACTOR_PREFIX) ?? false;
+
 /** The name written into `LicenseEvent.actor` and `Grant.grantedBy`: the caller's `sub`. */
 export function actorOf(caller: Caller): string {
   if (caller.subject === null) throw new Error('an unauthenticated caller cannot change anything');

@@ -66,3 +66,14 @@ export async function seatHoldersAtEvents(
   }
   return holders;
 }
+
+/** The actor of the user's latest LICENSE_REVOKED event, if any (read under the license's lock). */
+export async function lastRevocationActor(manager: EntityManager, userId: string): Promise<string | null> {
+  const { sql, parameters } = statement(
+    manager,
+    `SELECT actor FROM license_events WHERE user_id = :userId AND type = 'LICENSE_REVOKED' ORDER BY id DESC LIMIT 1`,
+    { userId },
+  );
+  const [row] = (await manager.query(sql, parameters)) as { actor: string }[];
+  return row?.actor ?? null;
+}

@@ -7,7 +7,6 @@ import { caseless } from '../domain/scim/resources';
 import type { JsonObject } from '../domain/scim/values';
 import type { Database } from './database';
 import { ScimGroupMemberRow, ScimGroupRow, ScimGroupTierRow, ScimUserRow } from './entities';
-import { statement } from './raw-sql';
 
 export type UserFilterAttribute = 'id' | 'userName' | 'externalId' | 'displayName';
 export type GroupFilterAttribute = 'id' | 'displayName' | 'externalId';
@@ -194,17 +193,6 @@ export class ScimStore {
 
   async deleteGroupTier(manager: EntityManager, nameKey: string): Promise<void> {
     await manager.delete(ScimGroupTierRow, { groupKey: nameKey });
-  }
-
-  /** The actor of the user's latest LICENSE_REVOKED event, if any (read under the license's lock). */
-  async lastRevocationActor(manager: EntityManager, userId: string): Promise<string | null> {
-    const { sql, parameters } = statement(
-      manager,
-      `SELECT actor FROM license_events WHERE user_id = :userId AND type = 'LICENSE_REVOKED' ORDER BY id DESC LIMIT 1`,
-      { userId },
-    );
-    const [row] = (await manager.query(sql, parameters)) as { actor: string }[];
-    return row?.actor ?? null;
   }
 
   private async addMembers(manager: EntityManager, groupId: string, userIds: string[]): Promise<void> {

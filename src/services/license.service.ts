@@ -12,9 +12,10 @@ import {
   canReadEveryone,
 } from '../auth/access';
 import type { Caller } from '../auth/caller';
-import { actorOf, Scope } from '../auth/caller';
+import { actorOf, isScimActor, Scope } from '../auth/caller';
 import type { Database } from '../db/database';
 import { FeatureRow, GrantRow, LicenseRow, TierRow } from '../db/entities';
+import { lastRevocationActor } from '../db/event-store';
 import type { LicenseStore } from '../db/license-store';
 import { toFeature, toGrant, toGrantRow, toLicense } from '../db/mappers';
 import type { LicenseState, LicenseView } from '../domain/effective';
@@ -398,7 +399,12 @@ export class LicenseService {
     assertScope(caller, Scope.write);
     const userId = checkUserId(userIdInput);
     const reason = checkRequiredText(reasonInput, 'reason');
-    await this.db.transaction((manager) => this.revokeWithin(manager, userId, actorOf(caller), reason));
+    // Over a revocation by SCIM, which the identity provider's next "active" would undo, it is recorded too.
+    await this.db.transaction((manager) =>
+      this.revokeWithin(manager, userId, actorOf(caller), reason, async () =>
+        isScimActor(await lastRevocationActor(manager, userId)),
+      ),
+    );
   }
 
   async restoreLicense(caller: Caller, userIdInput: string, reasonInput?: string | null): Promise<void> {
@@ -410,13 +416,24 @@ export class LicenseService {
 
   /**
    * revokeLicense inside a transaction the caller holds, for an actor that is not a token's `sub` (SCIM's
-   * `scim:<token id>`): the caller's own change and the revocation commit together, or neither does.
+   * `scim:<token id>`): the caller's own change and the revocation commit together, or neither does. A license
+   * revoked already is left as it is, unless `revokesAgain` (asked under its lock) says this revocation is to be
+   * recorded all the same: its reason, and its own event.
    */
-  async revokeWithin(manager: EntityManager, userId: string, actor: string, reason: string): Promise<void> {
+  async revokeWithin(
+    manager: EntityManager,
+    userId: string,
+    actor: string,
+    reason: string,
+    revokesAgain: () => Promise<boolean> = async () => false,
+  ): Promise<void> {
     await this.changeLicenseWithin(manager, userId, async (license, _manager, now) => {
-      if (license.status === 'REVOKED') return null;
-      license.status = 'REVOKED';
-      license.revokedAt = now;
+      if (license.status === 'REVOKED') {
+        if (!(await revokesAgain())) return null;
+      } else {
+        license.status = 'REVOKED';
+        license.revokedAt = now;
+      }
       license.revokeReason = reason;
       return { type: 'LICENSE_REVOKED', userId, actor, reason };
     });

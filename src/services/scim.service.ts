@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 import type { EntityManager } from 'typeorm';
 
+import { isScimActor, scimActorOf } from '../auth/caller';
 import type { Database } from '../db/database';
+import { lastRevocationActor } from '../db/event-store';
 import type { ScimStore } from '../db/scim-store';
 import { uniqueViolation } from '../db/unique-violation';
 import { withGroupEntry } from '../domain/group-tiers';
@@ -34,8 +36,6 @@ const ACTIVE_AGAIN = 'active again at the identity provider (SCIM)';
 const PROVISIONED = 'provisioned by the identity provider (SCIM)';
 const GROUP_CHANGED = 'group changed at the identity provider (SCIM)';
 const GROUP_DELETED = 'group deleted at the identity provider (SCIM)';
-/** Every SCIM actor starts so; a license SCIM revoked is one SCIM may restore. */
-const SCIM_ACTOR_PREFIX = 'scim:';
 
 export interface ListQuery {
   filter?: string;
@@ -256,10 +256,10 @@ export class ScimService {
       await this.licenses.revokeWithin(manager, user.subject, actorOf(client), DEACTIVATED);
       return;
     }
-    await this.licenses.restoreWithin(manager, user.subject, actorOf(client), ACTIVE_AGAIN, async () => {
-      const actor = await this.store.lastRevocationActor(manager, user.subject);
-      return actor?.startsWith(SCIM_ACTOR_PREFIX) ?? false;
-    });
+    // Only what SCIM revoked: an administrator's revocation stays.
+    await this.licenses.restoreWithin(manager, user.subject, actorOf(client), ACTIVE_AGAIN, async () =>
+      isScimActor(await lastRevocationActor(manager, user.subject)),
+    );
   }
 
   /**
@@ -354,7 +354,7 @@ export class ScimService {
 }
 
 const directoryOf = (client: ScimClient) => client.organizationId ?? IDENTITY_DIRECTORY;
-const actorOf = (client: ScimClient) => `${SCIM_ACTOR_PREFIX}${client.tokenId}`;
+const actorOf = (client: ScimClient) => scimActorOf(client.tokenId);
 
 function uniquenessDetail(violation: string, client: ScimClient): string {
   if (violation.includes('user_name')) return 'A User with this userName already exists';

@@ -382,6 +382,36 @@ describe('SCIM Users', () => {
     expect(await licenseStatus(server, 'chargeback-1')).toBe('REVOKED');
   });
 
+  it("an administrator's revocation of a license SCIM revoked is recorded, and SCIM's reactivation leaves it", async () => {
+    const scim = scimClient(server.url, (await createScimToken(server)).token);
+    const id = (await scim('POST', '/Users', newUser('refund@example.com', 'refund-1'))).body.id;
+    const active = (value: boolean) =>
+      scim('PATCH', `/Users/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'replace', path: 'active', value }],
+      });
+    await active(false);
+    dataOf(await server.gql('mutation { revokeLicense(userId: "refund-1", reason: "chargeback") { id } }'));
+    // Revoked by SCIM already: the administrator's decision is on record all the same, with its reason.
+    const { licenseEvents } = dataOf<{
+      licenseEvents: { events: { type: string; actor: string; reason: string }[] };
+    }>(await server.gql('{ licenseEvents(userId: "refund-1") { events { type actor reason } } }'));
+    expect(licenseEvents.events.map(({ type, reason }) => [type, reason])).toEqual([
+      ['LICENSE_REVOKED', 'deactivated by the identity provider (SCIM)'],
+      ['LICENSE_REVOKED', 'chargeback'],
+    ]);
+    expect(licenseEvents.events[1].actor).not.toMatch(/^scim:/);
+
+    await active(true);
+    expect(await licenseStatus(server, 'refund-1')).toBe('REVOKED');
+    // Another deactivation by SCIM changes nothing and records nothing.
+    await active(false);
+    const after = dataOf<{ licenseEvents: { events: unknown[] } }>(
+      await server.gql('{ licenseEvents(userId: "refund-1") { events { type } } }'),
+    );
+    expect(after.licenseEvents.events).toHaveLength(2);
+  });
+
   it('a User created inactive has its license revoked, and is restored when it becomes active', async () => {
     const scim = scimClient(server.url, (await createScimToken(server)).token);
     const created = await scim(
