@@ -1,6 +1,7 @@
 import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 import { Brackets, In } from 'typeorm';
 
+import { groupBy } from '../domain/group-by';
 import type { Condition } from '../domain/scim/filter';
 import type { Page, ScimGroup, ScimUser } from '../domain/scim/resources';
 import { caseless } from '../domain/scim/resources';
@@ -240,8 +241,9 @@ export class ScimStore {
             .where('m.group_id IN (:...ids)', { ids: rows.map((row) => row.id) })
             .orderBy('u.user_name_key')
             .getRawMany<{ group_id: string; user_id: string; user_name: string }>();
+    const byGroup = groupBy(members, (member) => member.group_id);
     return rows.map((row) => {
-      const own = members.filter((member) => member.group_id === row.id);
+      const own = byGroup.get(row.id) ?? [];
       return {
         id: row.id,
         displayName: row.displayName,
