@@ -59,6 +59,11 @@ export function queryLimitRules(): ValidationRule[] {
 
 /** graphql-armor's cost weights: a leaf 1, an object 2 plus 1.5 times what it selects. */
 const SCALAR_COST = 1;
+/**
+ * What a field costs beyond its shape, by `Type.field`, where answering it costs far more than a read: a license
+ * token is a signature, and with both its fields it costs 50, so one operation may ask for at most 2,000.
+ */
+const FIELD_COSTS: ReadonlyMap<string, number> = new Map([['User.licenseToken', 45]]);
 const OBJECT_COST = 2;
 const DEPTH_FACTOR = 1.5;
 
@@ -173,14 +178,15 @@ function operationCost(
 
   const fieldCost = (field: FieldNode, parent: GraphQLNamedType | undefined): number => {
     if (field.name.value === '__schema') return 0;
-    if (!field.selectionSet) return SCALAR_COST;
+    const own = FIELD_COSTS.get(`${parent?.name}.${field.name.value}`) ?? 0;
+    if (!field.selectionSet) return own + SCALAR_COST;
     const definition =
       isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[field.name.value] : undefined;
     const type = definition ? getNamedType(definition.type) : undefined;
     if (field.name.value === '_entities') {
       return representationCount(field) * sumOf(field.selectionSet, 1, type);
     }
-    return (OBJECT_COST + sumOf(field.selectionSet, DEPTH_FACTOR, type)) * pageSize(field, definition);
+    return (OBJECT_COST + own + sumOf(field.selectionSet, DEPTH_FACTOR, type)) * pageSize(field, definition);
   };
 
   const argument = (field: FieldNode, name: string) =>

@@ -130,6 +130,20 @@ describe.each(transports)('over %s', (_name, send) => {
     expectRefusedForCost(await send(ENTITIES, { representations: users(20_000) }));
   });
 
+  it('counts a license token as 50: 2,001 users asking one are refused, 2,000 answered', async () => {
+    const tokens = `query($representations: [_Any!]!) {
+      _entities(representations: $representations) {
+        ... on User { licenseToken(ttlSeconds: 60) { token expiresAt } }
+      }
+    }`;
+    const distinct = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({ __typename: 'User', id: `token-user-${i}` }));
+    expectRefusedForCost(await send(tokens, { representations: distinct(2001) }));
+    const response = await send(tokens, { representations: distinct(2000) });
+    expect(response.errors).toBeUndefined();
+    expect(response.data?._entities).toHaveLength(2000);
+  });
+
   it("answers 10,000 representations asking the router's hot check", async () => {
     const response = await send(ENTITIES, { representations: users(10_000) });
     expect(response.errors).toBeUndefined();
