@@ -312,14 +312,12 @@ export class UsageService {
       );
       for (const [userId, state] of locked) states.set(userId, state);
     }
+    // The user's whole entitlement: `organizationId` picks a pool, it never narrows a user's own meter (O3).
     const entitlements = new Map<string, Entitlement | undefined>();
-    const entitlementOf = (userId: string, organizationId: string | null, featureKey: string) => {
-      const cacheKey = `${userId}\u0000${organizationId ?? ''}\u0000${featureKey}`;
+    const entitlementOf = (userId: string, featureKey: string) => {
+      const cacheKey = `${userId}\u0000${featureKey}`;
       if (!entitlements.has(cacheKey)) {
-        entitlements.set(
-          cacheKey,
-          effectiveEntitlement(states.get(userId)!, now, organizationId, featureKey),
-        );
+        entitlements.set(cacheKey, effectiveEntitlement(states.get(userId)!, now, null, featureKey));
       }
       return entitlements.get(cacheKey);
     };
@@ -330,7 +328,7 @@ export class UsageService {
       const periodStart = periodWindow(feature.usagePeriod, now).start;
       if (isPooled(feature)) {
         const pool = withField(naming, use.index, () =>
-          choosePool(entitlementOf(use.userId, null, feature.key), use.organizationId),
+          choosePool(entitlementOf(use.userId, feature.key), use.organizationId),
         );
         if (!pool) return { use, feature, meter: null, limit: null };
         const key = { organizationId: pool.organizationId, featureKey: feature.key, periodStart };
@@ -343,7 +341,7 @@ export class UsageService {
         if (!pools.includes(meter)) pools.push(meter);
         return { use, feature, meter, limit: pool.limit };
       }
-      const entitlement = entitlementOf(use.userId, use.organizationId, feature.key);
+      const entitlement = entitlementOf(use.userId, feature.key);
       if (!entitlement) return { use, feature, meter: null, limit: null };
       const key = { userId: use.userId, featureKey: feature.key, periodStart };
       const used = states.get(use.userId)!.usedByFeature?.get(feature.key) ?? 0;

@@ -604,6 +604,38 @@ describe('effective entitlements of a seat holder', () => {
     expect((await narrowed('not-mine')).api).toEqual({ limit: 100 });
   });
 
+  it("meters a user's own feature against the whole limit, whichever organization a call names", async () => {
+    const [a, b] = [newOrganization(), newOrganization()];
+    const u = newUser();
+    await setOrganizationLicense(server, a, 'starter');
+    await setOrganizationLicense(server, b, 'starter');
+    await assignSeats(server, a, [u]);
+    await assignSeats(server, b, [u]);
+    const record = async (amount: number, organizationId?: string) =>
+      dataOf(
+        await server.gql(
+          'mutation($i: RecordUsageInput!) { recordUsage(input: $i) { allowed meter { used limit organization { id } } } }',
+          { i: { userId: u, feature: 'api', amount, ...(organizationId ? { organizationId } : {}) } },
+        ),
+      ).recordUsage;
+    const limitsReached = async () =>
+      dataOf(
+        await server.gql('query($u: ID) { licenseEvents(userId: $u) { events { type } } }', { u }),
+      ).licenseEvents.events.filter((event: { type: string }) => event.type === 'USAGE_LIMIT_REACHED').length;
+    // 100 of the user's own tier and 50 from each organization: 200, in the user's one meter.
+    expect(await record(160, a)).toEqual({
+      allowed: true,
+      meter: { used: 160, limit: 200, organization: null },
+    });
+    expect(await limitsReached()).toBe(0);
+    expect(await record(40, 'not-mine')).toEqual({
+      allowed: true,
+      meter: { used: 200, limit: 200, organization: null },
+    });
+    expect(await limitsReached()).toBe(1);
+    expect((await record(1, b)).allowed).toBe(false);
+  });
+
   it('lose what the organization gave when it is revoked, downgraded or the seat ends', async () => {
     const o = newOrganization();
     const u = newUser();
