@@ -19,6 +19,17 @@ let seq = 0;
 const newOrganization = () => `org-${++seq}`;
 const newUser = () => `member-${++seq}`;
 
+/** A new user with a seat in each of two new organizations, licensed with these tiers. */
+async function seatedInTwo(tierA: string, tierB: string): Promise<{ a: string; b: string; u: string }> {
+  const [a, b] = [newOrganization(), newOrganization()];
+  const u = newUser();
+  await setOrganizationLicense(server, a, tierA);
+  await setOrganizationLicense(server, b, tierB);
+  await assignSeats(server, a, [u]);
+  await assignSeats(server, b, [u]);
+  return { a, b, u };
+}
+
 const LICENSE_FIELDS =
   'license { status tier { key } seatLimit seatsUsed seatsAvailable revokedAt revokeReason updatedAt }';
 const ENTITLEMENT_FIELDS =
@@ -514,12 +525,7 @@ describe('bad input gets the contract error and changes nothing', () => {
   });
 
   it('a pooled feature without organizationId when two organizations qualify: BAD_USER_INPUT on organizationId', async () => {
-    const [a, b] = [newOrganization(), newOrganization()];
-    const u = newUser();
-    for (const o of [a, b]) {
-      await setOrganizationLicense(server, o, 'business');
-      await assignSeats(server, o, [u]);
-    }
+    const { a, b, u } = await seatedInTwo('business', 'business');
     const response = await recordUsage({ userId: u, feature: 'calls', amount: 3 });
     expect(response.errors?.[0].extensions).toMatchObject({
       code: 'BAD_USER_INPUT',
@@ -566,12 +572,7 @@ describe('effective entitlements of a seat holder', () => {
   });
 
   it('sum METERED limits over every organization, and organizationId narrows to the own license and one', async () => {
-    const [a, b] = [newOrganization(), newOrganization()];
-    const u = newUser();
-    await setOrganizationLicense(server, a, 'business');
-    await setOrganizationLicense(server, b, 'starter');
-    await assignSeats(server, a, [u]);
-    await assignSeats(server, b, [u]);
+    const { a, b, u } = await seatedInTwo('business', 'starter');
     const fields = (scope: string) =>
       `entitlements${scope} { feature { key } limit organizations { id } } sso: hasEntitlement(feature: "sso"${scope ? ', organizationId: $o' : ''}) api: entitlement(feature: "api"${scope ? ', organizationId: $o' : ''}) { limit }`;
     const all = await user(u, fields(''));
@@ -605,12 +606,7 @@ describe('effective entitlements of a seat holder', () => {
   });
 
   it("meters a user's own feature against the whole limit, whichever organization a call names", async () => {
-    const [a, b] = [newOrganization(), newOrganization()];
-    const u = newUser();
-    await setOrganizationLicense(server, a, 'starter');
-    await setOrganizationLicense(server, b, 'starter');
-    await assignSeats(server, a, [u]);
-    await assignSeats(server, b, [u]);
+    const { a, b, u } = await seatedInTwo('starter', 'starter');
     const record = async (amount: number, organizationId?: string) =>
       dataOf(
         await server.gql(
@@ -778,12 +774,7 @@ describe('pooled meters', () => {
   });
 
   it('list each pool a member may draw on, and count in the one named', async () => {
-    const [a, b] = [newOrganization(), newOrganization()];
-    const u = newUser();
-    await setOrganizationLicense(server, a, 'starter');
-    await setOrganizationLicense(server, b, 'business');
-    await assignSeats(server, a, [u]);
-    await assignSeats(server, b, [u]);
+    const { a, b, u } = await seatedInTwo('starter', 'business');
     dataOf(await recordUsage({ userId: u, feature: 'calls', amount: 2, organizationId: a }));
     const calls = (await user(u, 'usage { feature { key } used limit organization { id } }')).usage.filter(
       (m: any) => m.feature.key === 'calls',
