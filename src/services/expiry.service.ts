@@ -62,6 +62,28 @@ export class ExpiryService {
     return true;
   }
 
+  /**
+   * The end of the license's trial, if it is due and not on record yet; also used when a new trial replaces it.
+   * `license` is the row as read under its lock.
+   */
+  async recordTrialEnd(manager: EntityManager, license: LicenseRow, now: Date): Promise<boolean> {
+    if (license.trialEndRecordedAt !== null || !license.trialEndsAt || license.trialEndsAt > now)
+      return false;
+    await manager.update(LicenseRow, { userId: license.userId }, { trialEndRecordedAt: now });
+    await this.events.record(
+      manager,
+      {
+        type: 'TRIAL_ENDED',
+        userId: license.userId,
+        fromTierKey: license.trialTierKey,
+        toTierKey: baseTierKey(toLicense(license), this.defaultTier),
+        actor: SYSTEM_ACTOR,
+      },
+      license.trialEndsAt,
+    );
+    return true;
+  }
+
   private expireGrants(now: Date): Promise<number> {
     return this.db.transaction(async (manager) => {
       const due = await this.claim(
@@ -87,21 +109,9 @@ export class ExpiryService {
           .where('license.trial_end_recorded_at IS NULL AND license.trial_ends_at <= :now', { now })
           .orderBy('license.trial_ends_at'),
       );
-      for (const license of due) {
-        await manager.update(LicenseRow, { userId: license.userId }, { trialEndRecordedAt: now });
-        await this.events.record(
-          manager,
-          {
-            type: 'TRIAL_ENDED',
-            userId: license.userId,
-            fromTierKey: license.trialTierKey,
-            toTierKey: baseTierKey(toLicense(license), this.defaultTier),
-            actor: SYSTEM_ACTOR,
-          },
-          license.trialEndsAt as Date,
-        );
-      }
-      return due.length;
+      let recorded = 0;
+      for (const license of due) if (await this.recordTrialEnd(manager, license, now)) recorded += 1;
+      return recorded;
     });
   }
 

@@ -356,6 +356,8 @@ export class LicenseService {
     const reason = checkText(reasonInput, 'reason');
     await this.changeLicense(userId, async (license, manager, now) => {
       await this.requireTier(manager, tierKey);
+      // A trial that ended by itself is on record before another replaces it (rule 5: stored once).
+      await this.expiries.recordTrialEnd(manager, license, now);
       const from = effectiveTierKey(toLicense(license), this.defaultTier, now);
       license.trialTierKey = tierKey;
       license.trialStartedAt = now;

@@ -4,7 +4,7 @@ import { GrantRow, LicenseEventRow, OverrideRow } from '../../src/db/entities';
 import { ExpiryService } from '../../src/services/expiry.service';
 import { createTestCatalog } from '../testkit/catalog';
 import type { TestServer } from '../testkit/server';
-import { startTestServer } from '../testkit/server';
+import { dataOf, startTestServer } from '../testkit/server';
 
 describe('recording expiries', () => {
   let server: TestServer;
@@ -97,5 +97,33 @@ describe('recording expiries', () => {
     expect(await anotherReplica().recordDue()).toBe(0);
     const rows = await server.dataSource.manager.findBy(OverrideRow, {});
     expect(rows.filter((row) => row.expiryRecordedAt !== null)).toHaveLength(240);
+  });
+  it('records the end of a trial that ran out unswept once, when a new trial replaces it', async () => {
+    const start = async (tier: string, endsAt: Date) =>
+      dataOf(
+        await server.gql(
+          'mutation($t: ID!, $e: DateTime!) { startTrial(userId: "re-trial", tier: $t, endsAt: $e) { id } }',
+          {
+            t: tier,
+            e: endsAt.toISOString(),
+          },
+        ),
+      );
+    const firstEnd = new Date(Date.now() + 300);
+    await start('team', firstEnd);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // No sweep ran: the first trial's end is not on record when the second one starts.
+    await start('corp', new Date(Date.now() + 3_600_000));
+    expect(await server.services.expiries.recordDue()).toBe(0);
+    const events = await server.dataSource.manager.find(LicenseEventRow, {
+      where: { userId: 're-trial' },
+      order: { id: 'ASC' },
+    });
+    expect(events.map((event) => [event.type, event.toTierKey])).toEqual([
+      ['TRIAL_STARTED', 'team'],
+      ['TRIAL_ENDED', 'basic'],
+      ['TRIAL_STARTED', 'corp'],
+    ]);
+    expect(events[1].occurredAt.getTime()).toBe(firstEnd.getTime());
   });
 });
