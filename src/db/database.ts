@@ -170,6 +170,11 @@ export class Database {
     return this.isMysql ? ' LOCK IN SHARE MODE' : '';
   }
 
+  /** Makes `query` lock its rows until commit (FOR UPDATE), waiting for rows another transaction holds. */
+  lockForUpdate<T extends ObjectLiteral>(query: SelectQueryBuilder<T>): SelectQueryBuilder<T> {
+    return this.isMysql ? query.setLock('pessimistic_write') : query;
+  }
+
   /**
    * Makes `query` claim its rows: locked until commit, and rows another transaction holds are skipped, not
    * waited for (FOR UPDATE SKIP LOCKED), so replicas working the same queue share it out.

@@ -9,13 +9,20 @@ import type { OverrideService } from './override.service';
 
 const SYSTEM_ACTOR = 'system';
 const BATCH_SIZE = 200;
+/**
+ * A row due this long and still not on record was skipped on every sweep: other transactions held it the whole
+ * time (a user metered without pause holds its license, an organization's members read its grants). Such a row
+ * is waited for, one at a time, so that its event is stored within rule 5's 2 s.
+ */
+const OVERDUE_MS = 1000;
 
 /**
  * When a grant expires, a trial ends or an override runs out, ENTITLEMENT_EXPIRED / TRIAL_ENDED /
  * OVERRIDE_EXPIRED is stored (and so pushed) exactly
  * once, however many replicas look. A batch of due rows is claimed with FOR UPDATE SKIP LOCKED and marked in the
  * transaction that records the events, so replicas share the work instead of racing for the same rows, and
- * one commit records a whole batch. (Access itself ends at read time; this is the notice.)
+ * one commit records a whole batch; a row overdue is waited for (see OVERDUE_MS). (Access itself ends at read
+ * time; this is the notice.)
  */
 export class ExpiryService {
   constructor(
@@ -94,6 +101,8 @@ export class ExpiryService {
             { now },
           )
           .orderBy('grant.expires_at'),
+        'grant.expires_at',
+        now,
       );
       let recorded = 0;
       for (const grant of due) if (await this.recordGrantExpiry(manager, grant, now)) recorded += 1;
@@ -108,6 +117,8 @@ export class ExpiryService {
           .createQueryBuilder(LicenseRow, 'license')
           .where('license.trial_end_recorded_at IS NULL AND license.trial_ends_at <= :now', { now })
           .orderBy('license.trial_ends_at'),
+        'license.trial_ends_at',
+        now,
       );
       let recorded = 0;
       for (const license of due) if (await this.recordTrialEnd(manager, license, now)) recorded += 1;
@@ -125,14 +136,26 @@ export class ExpiryService {
             { now },
           )
           .orderBy('override.expires_at'),
+        'override.expires_at',
+        now,
       );
       for (const override of due) await this.overrides.recordExpiry(manager, override, now);
       return due.length;
     });
   }
 
-  /** Up to a batch of due rows, locked; rows another replica is working on are skipped, not waited for. */
-  private claim<T extends object>(query: SelectQueryBuilder<T>): Promise<T[]> {
-    return this.db.claimSkippingLocked(query.take(BATCH_SIZE)).getMany();
+  /**
+   * Up to a batch of due rows, locked; rows another transaction holds are skipped, not waited for, so replicas
+   * share the work. With none left to take that way, the oldest row overdue (see OVERDUE_MS) is waited for.
+   */
+  private async claim<T extends object>(
+    query: SelectQueryBuilder<T>,
+    dueColumn: string,
+    now: Date,
+  ): Promise<T[]> {
+    const batch = await this.db.claimSkippingLocked(query.clone().take(BATCH_SIZE)).getMany();
+    if (batch.length > 0) return batch;
+    const overdue = new Date(now.getTime() - OVERDUE_MS);
+    return this.db.lockForUpdate(query.andWhere(`${dueColumn} <= :overdue`, { overdue }).take(1)).getMany();
   }
 }
