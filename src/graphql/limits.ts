@@ -15,7 +15,15 @@ import type {
   ValidationRule,
   ValueNode,
 } from 'graphql';
-import { getNamedType, GraphQLError, isInterfaceType, isObjectType, Kind } from 'graphql';
+import {
+  getNamedType,
+  getNullableType,
+  GraphQLError,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+} from 'graphql';
 
 /**
  * Bounds on what one operation may ask for, shared by both transports (HTTP and WebSocket). Sized for real
@@ -64,6 +72,20 @@ const SCALAR_COST = 1;
  * token is a signature, and with both its fields it costs 50, so one operation may ask for at most 2,000.
  */
 const FIELD_COSTS: ReadonlyMap<string, number> = new Map([['User.licenseToken', 45]]);
+/**
+ * A list without `first`/`last` counts as one item, except below a User reached from inside a list (a grant's
+ * or a seat's user), where it counts as this many: a user's entitlements, each with its grants, each leading back
+ * to the user and its entitlements, multiply at every level while an estimate of one item per list stays flat.
+ */
+const REENTERED_LIST_SIZE = 10;
+const REENTERED_TYPE = 'User';
+
+/** Where a selection is: inside a list, and below a User reached from inside one. */
+interface Place {
+  inList: boolean;
+  reentered: boolean;
+}
+const TOP: Place = { inList: false, reentered: false };
 const OBJECT_COST = 2;
 const DEPTH_FACTOR = 1.5;
 
@@ -144,16 +166,17 @@ function operationCost(
     name === undefined ? fallback : schema.getType(name);
 
   /**
-   * A named fragment's cost at weight 1, computed once: a cost is linear in its weight, and a fragment spread
-   * ten times in each of eight nested fragments must not be walked 10^8 times.
+   * A named fragment's cost at weight 1, once for each place it is spread in: a cost is linear in its weight,
+   * and a fragment spread ten times in each of eight nested fragments must not be walked 10^8 times.
    */
   const fragmentCosts = new Map<string, number>();
-  const fragmentCost = (fragment: FragmentDefinitionNode): number => {
-    const name = fragment.name.value;
-    let cost = fragmentCosts.get(name);
+  const fragmentCost = (fragment: FragmentDefinitionNode, place: Place): number => {
+    const key = `${fragment.name.value}\u0000${place.inList}\u0000${place.reentered}`;
+    let cost = fragmentCosts.get(key);
     if (cost === undefined) {
-      cost = sumOf(fragment.selectionSet, 1, schema.getType(fragment.typeCondition.name.value) ?? undefined);
-      fragmentCosts.set(name, cost);
+      const type = schema.getType(fragment.typeCondition.name.value) ?? undefined;
+      cost = sumOf(fragment.selectionSet, 1, type, place);
+      fragmentCosts.set(key, cost);
     }
     return cost;
   };
@@ -163,20 +186,19 @@ function operationCost(
     selectionSet: SelectionSetNode,
     weight: number,
     parent: GraphQLNamedType | undefined,
+    place: Place,
   ): number =>
     selectionSet.selections.reduce((total, selection) => {
-      if (selection.kind === Kind.FIELD) return total + weight * fieldCost(selection, parent);
+      if (selection.kind === Kind.FIELD) return total + weight * fieldCost(selection, parent, place);
       if (selection.kind === Kind.INLINE_FRAGMENT) {
-        return (
-          total +
-          sumOf(selection.selectionSet, weight, typeNamed(selection.typeCondition?.name.value, parent))
-        );
+        const type = typeNamed(selection.typeCondition?.name.value, parent);
+        return total + sumOf(selection.selectionSet, weight, type, place);
       }
       const fragment = fragments.get(selection.name.value);
-      return fragment ? total + weight * fragmentCost(fragment) : total;
+      return fragment ? total + weight * fragmentCost(fragment, place) : total;
     }, 0);
 
-  const fieldCost = (field: FieldNode, parent: GraphQLNamedType | undefined): number => {
+  const fieldCost = (field: FieldNode, parent: GraphQLNamedType | undefined, place: Place): number => {
     if (field.name.value === '__schema') return 0;
     const own = FIELD_COSTS.get(`${parent?.name}.${field.name.value}`) ?? 0;
     if (!field.selectionSet) return own + SCALAR_COST;
@@ -184,22 +206,32 @@ function operationCost(
       isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[field.name.value] : undefined;
     const type = definition ? getNamedType(definition.type) : undefined;
     if (field.name.value === '_entities') {
-      return representationCount(field) * sumOf(field.selectionSet, 1, type);
+      return representationCount(field) * sumOf(field.selectionSet, 1, type, TOP);
     }
-    return (OBJECT_COST + own + sumOf(field.selectionSet, DEPTH_FACTOR, type)) * pageSize(field, definition);
+    const list = definition !== undefined && isListType(getNullableType(definition.type));
+    const size = pageSize(field, definition) ?? (list && place.reentered ? REENTERED_LIST_SIZE : 1);
+    const inner: Place = {
+      inList: place.inList || list,
+      reentered: place.reentered || (place.inList && type?.name === REENTERED_TYPE),
+    };
+    return (OBJECT_COST + own + sumOf(field.selectionSet, DEPTH_FACTOR, type, inner)) * size;
   };
 
   const argument = (field: FieldNode, name: string) =>
     field.arguments?.find((candidate) => candidate.name.value === name)?.value;
 
-  const pageSize = (field: FieldNode, definition: GraphQLField<unknown, unknown> | undefined): number => {
+  /** What `first` or `last` asks for (or defaults to); undefined for a field without them. */
+  const pageSize = (
+    field: FieldNode,
+    definition: GraphQLField<unknown, unknown> | undefined,
+  ): number | undefined => {
     for (const name of ['first', 'last']) {
       const node = argument(field, name);
       const given = node ? valueOf(node) : undefined;
       const size = given ?? definition?.args.find((arg) => arg.name === name)?.defaultValue;
       if (typeof size === 'number' && Number.isFinite(size)) return Math.max(size, 1);
     }
-    return 1;
+    return undefined;
   };
 
   const representationCount = (field: FieldNode): number => {
@@ -208,7 +240,7 @@ function operationCost(
     return Array.isArray(representations) ? representations.length : 1;
   };
 
-  const cost = sumOf(operation.selectionSet, 1, schema.getRootType(operation.operation) ?? undefined);
+  const cost = sumOf(operation.selectionSet, 1, schema.getRootType(operation.operation) ?? undefined, TOP);
   return { cost, readsVariables };
 }
 

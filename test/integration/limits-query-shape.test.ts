@@ -92,13 +92,19 @@ function expectMeasure(document: string, measure: keyof Profile, value: number):
 // ---------------------------------------------------------------------------------------------------------
 // Documents
 
-/** `{ licenseEvents { events { grant { user { entitlements { grants { user ... } } } } } } }`, `depth` deep. */
+/**
+ * `{ licenseEvents(first: 1) { events { grant { user { entitlement(feature: "sso") { grants { user ... } } } } } } }`,
+ * `depth` deep: one event and one entitlement at each level, within the cost limit (every list below the user of
+ * an event counts as 10 there).
+ */
+const ENTITLEMENT = 'entitlement(feature: "sso")';
+const FIRST_EVENT = 'licenseEvents(first: 1)';
 function cycleFields(depth: number): { fields: string[]; leaf: string } {
-  const fields = ['licenseEvents', 'events', 'grant'];
-  const cycle = ['user', 'entitlements', 'grants'];
+  const fields = [FIRST_EVENT, 'events', 'grant'];
+  const cycle = ['user', ENTITLEMENT, 'grants'];
   while (fields.length < depth - 1) fields.push(cycle[(fields.length - 3) % cycle.length]);
   const last = fields[fields.length - 1];
-  return { fields, leaf: last === 'entitlements' ? 'source' : 'id' };
+  return { fields, leaf: last === ENTITLEMENT ? 'source' : 'id' };
 }
 
 const nest = (fields: string[], leaf: string) =>
@@ -118,7 +124,7 @@ const DEEP_QUERIES: [string, (depth: number) => string][] = [
     'its deep part in a fragment named __schema',
     (depth) => {
       const { fields, leaf } = cycleFields(depth);
-      return `query { licenseEvents { ...__schema } }
+      return `query { ${FIRST_EVENT} { ...__schema } }
         fragment __schema on LicenseEventPage { ${nest(fields.slice(1), leaf)} }`;
     },
   ],

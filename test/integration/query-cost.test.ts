@@ -144,6 +144,28 @@ describe.each(transports)('over %s', (_name, send) => {
     expect(response.data?._entities).toHaveLength(2000);
   });
 
+  it("refuses a user's entitlements, their grants, the grants' user and its entitlements, three times over", async () => {
+    // One user's 25 entitlements, one grant each, answered 25^4 times: each list inside a list counts as 10.
+    const chain = `${'entitlements { grants { user { '.repeat(3)}entitlements { limit }${' } } }'.repeat(3)}`;
+    const query = `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on User { ${chain} } } }`;
+    expectRefusedForCost(await send(query, { representations: users(1) }));
+  });
+
+  it("answers a user's entitlements with their grants, and 1,000 users' entitlements", async () => {
+    const query = `query($representations: [_Any!]!) {
+      _entities(representations: $representations) {
+        ... on User { entitlements { feature { key } limit used remaining grants { id expiresAt } } }
+      }
+    }`;
+    const distinct = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({ __typename: 'User', id: `listed-${i}` }));
+    for (const count of [1, 1000]) {
+      const response = await send(query, { representations: distinct(count) });
+      expect(response.errors).toBeUndefined();
+      expect(response.data?._entities).toHaveLength(count);
+    }
+  });
+
   it("answers 10,000 representations asking the router's hot check", async () => {
     const response = await send(ENTITIES, { representations: users(10_000) });
     expect(response.errors).toBeUndefined();
