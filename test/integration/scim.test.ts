@@ -165,7 +165,7 @@ describe('SCIM requests that are refused change nothing', () => {
       'PATCH',
       '/Users/:id',
       400,
-      'invalidSyntax',
+      'invalidPath',
       patch({ op: 'add', value: { 'toString.call': 'polluted' } }),
     ],
     [

@@ -5,7 +5,7 @@ import type { JsonValue } from '../types';
 import { ScimError } from './errors';
 import { MAX_PATCH_OPERATIONS, SIMPLE_USER_ATTRIBUTES } from './schemas';
 import type { JsonObject } from './values';
-import { checkPathNames, isObject } from './values';
+import { checkPathNames, checkValueNames, isObject } from './values';
 
 /*
  * Why scim-patch (with scim2-parse-filter, which it uses for value filters and filter.ts uses for `filter`):
@@ -66,10 +66,16 @@ export function applyPatch(document: JsonObject, body: JsonObject): JsonObject {
     );
   }
   let patched = JSON.parse(JSON.stringify(document)) as JsonObject;
+  // The members as a set while operations on them follow one another, written back before any other.
+  let members: Set<string> | null = null;
   for (const operation of normalized) {
     if (isMembersOperation(operation)) {
-      patchMembers(patched, operation);
+      members = patchMembers(members ?? new Set(memberIds(patched.members ?? [])), operation);
       continue;
+    }
+    if (members) {
+      patched.members = membersOf(members);
+      members = null;
     }
     try {
       patched = scimPatch(patched as never, [operation], { mutateDocument: true, treatMissingAsAdd: true });
@@ -79,6 +85,7 @@ export function applyPatch(document: JsonObject, body: JsonObject): JsonObject {
       throw ScimError.badRequest(scimType, `The patch cannot be applied: ${message ?? String(error)}`);
     }
   }
+  if (members) patched.members = membersOf(members);
   return patched;
 }
 
@@ -97,20 +104,20 @@ function splitMembers(operation: Operation): Operation[] {
     : [{ ...operation, value: rest }, membersOperation];
 }
 
-/** A Group's members changed as sets of ids: added once each, in order; replaced; removed. */
-function patchMembers(document: JsonObject, { op, path, value }: Operation): void {
+/** A Group's members changed as a set of ids: added once each, in order; replaced; removed. */
+function patchMembers(members: Set<string>, { op, path, value }: Operation): Set<string> {
   const one = ONE_MEMBER_PATH.exec(path!);
-  if (op === 'remove' && one === null && value === undefined) {
-    delete document.members;
-    return;
-  }
+  if (op === 'remove' && one === null && value === undefined) return new Set();
   const given = one ? [one[1]] : memberIds(value);
-  const current = op === 'replace' ? [] : memberIds(document.members ?? []);
-  const ids = new Set(current);
-  if (op === 'remove') for (const id of given) ids.delete(id);
-  else for (const id of given) ids.add(id);
-  document.members = [...ids].map((id) => ({ value: id }));
+  if (op === 'replace') return new Set(given);
+  for (const id of given) {
+    if (op === 'remove') members.delete(id);
+    else members.add(id);
+  }
+  return members;
 }
+
+const membersOf = (ids: Set<string>): JsonValue => [...ids].map((id) => ({ value: id }));
 
 function memberIds(value: JsonValue | undefined): string[] {
   const members = Array.isArray(value) ? value : [value ?? null];
@@ -145,6 +152,7 @@ function normalizeOperation(operation: JsonValue, index: number): Operation {
     throw ScimError.badRequest('invalidPath', `Operation ${index}: "path" is longer than ${MAX_PATH_LENGTH}`);
   }
   if (path !== undefined) checkPathNames(path);
+  if (value !== undefined) checkValueNames(value);
   if (op === 'remove') {
     if (path === undefined)
       throw ScimError.badRequest('noTarget', `Operation ${index}: remove needs a "path"`);

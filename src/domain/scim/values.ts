@@ -6,12 +6,15 @@ export type JsonObject = { [key: string]: JsonValue };
 
 /** Arrays and objects nested deeper than this are refused (the GraphQL API's JSON values have the same bound). */
 export const MAX_BODY_DEPTH = 32;
+/** Keys that reach an object's prototype: refused anywhere in a body before anything reads it. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * Names that reach a built-in prototype from a JSON value (an object, array, string, number or boolean), in lower
- * case: `__proto__`, `constructor`, `hasOwnProperty`, `toString`, `push`, ... scim-patch follows a path, and the
- * keys of a value given without one, through whatever property a name finds, inherited ones included, and writes
- * at the end: `hasOwnProperty.call` would replace that function's `call` for the whole process. No SCIM attribute
- * has such a name, so they are refused anywhere in a body or a path before anything reads it.
+ * case: `__proto__`, `constructor`, `hasOwnProperty`, `toString`, `push`, ... scim-patch follows a PATCH path, and
+ * the keys of a value given without one, through whatever property a name finds, inherited ones included, and
+ * writes at the end: `hasOwnProperty.call` would replace that function's `call` for the whole process. No SCIM
+ * attribute has such a name, so a PATCH naming one is refused before the patch is applied.
  */
 const PROTOTYPE_NAMES = new Set(
   [Object.prototype, Array.prototype, String.prototype, Number.prototype, Boolean.prototype]
@@ -20,18 +23,21 @@ const PROTOTYPE_NAMES = new Set(
     .map((name) => name.toLowerCase()),
 );
 
-/** The attribute names in a path (or a key that is one), leaving out the quoted values of its filters. */
-function namesIn(path: string): string[] {
-  return path.replace(/"(?:[^"\\]|\\.)*"/g, ' ').split(/[\s.:[\]"]+/);
-}
+/**
+ * The first name in `path` (split at every character scim-patch or a filter could split it at, quotes included:
+ * scim-patch keeps a quoted part whole only in some places) that a prototype has, if any.
+ */
+const prototypeNameIn = (path: string, separators: RegExp) =>
+  path.split(separators).find((name) => PROTOTYPE_NAMES.has(name.toLowerCase()));
 
-const prototypeNameIn = (path: string) =>
-  namesIn(path).find((name) => PROTOTYPE_NAMES.has(name.toLowerCase()));
+/** A path's separators; a key's are the same but for white space, which a key walked by name may hold. */
+const PATH_SEPARATORS = /[\s.:[\]"]+/;
+const KEY_SEPARATORS = /[.:[\]"]+/;
 
 export const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** A request body as JSON.parse gave it: an object, no deeper than MAX_BODY_DEPTH, no key naming a prototype's property. */
+/** A request body as JSON.parse gave it: an object, no deeper than MAX_BODY_DEPTH, without prototype keys. */
 export function checkBody(body: unknown): JsonObject {
   if (!isObject(body)) throw ScimError.badRequest('invalidSyntax', 'The request body must be a JSON object');
   const pending: { value: unknown; depth: number }[] = [{ value: body, depth: 1 }];
@@ -41,8 +47,8 @@ export function checkBody(body: unknown): JsonObject {
       throw ScimError.badRequest('invalidSyntax', `The body nests more than ${MAX_BODY_DEPTH} levels`);
     }
     for (const [key, inner] of Object.entries(next.value)) {
-      const name = prototypeNameIn(key);
-      if (name !== undefined) throw ScimError.badRequest('invalidSyntax', `"${name}" is not an attribute`);
+      if (PROTOTYPE_KEYS.has(key))
+        throw ScimError.badRequest('invalidSyntax', `"${key}" is not an attribute`);
       pending.push({ value: inner, depth: next.depth + 1 });
     }
   }
@@ -51,8 +57,21 @@ export function checkBody(body: unknown): JsonObject {
 
 /** Refuses a PATCH path any of whose names reaches a prototype (see PROTOTYPE_NAMES). */
 export function checkPathNames(path: string): void {
-  const name = prototypeNameIn(path);
+  const name = prototypeNameIn(path, PATH_SEPARATORS);
   if (name !== undefined) throw ScimError.badRequest('invalidPath', `"${name}" is not an attribute`);
+}
+
+/**
+ * Refuses an operation's object value any of whose keys names what a prototype has: scim-patch assigns each key
+ * of an object value as a path of its own, into the document or into the item a path found (what lies deeper is
+ * assigned whole).
+ */
+export function checkValueNames(value: JsonValue): void {
+  if (!isObject(value)) return;
+  for (const key of Object.keys(value)) {
+    const name = prototypeNameIn(key, KEY_SEPARATORS);
+    if (name !== undefined) throw ScimError.badRequest('invalidPath', `"${name}" is not an attribute`);
+  }
 }
 
 /**
