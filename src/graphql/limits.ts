@@ -73,19 +73,18 @@ const SCALAR_COST = 1;
  */
 const FIELD_COSTS: ReadonlyMap<string, number> = new Map([['User.licenseToken', 45]]);
 /**
- * A list without `first`/`last` counts as one item, except below a User reached from inside a list (a grant's
- * or a seat's user), where it counts as this many: a user's entitlements, each with its grants, each leading back
- * to the user and its entitlements, multiply at every level while an estimate of one item per list stays flat.
+ * A list without `first`/`last` counts as one item, except a list of a type already selected above it, which
+ * counts as this many: a user's entitlements, each with its grants, each leading back to the user and its
+ * entitlements (or an organization's, through `organizations`), multiply at every turn of such a loop while an
+ * estimate of one item per list stays flat.
  */
-const REENTERED_LIST_SIZE = 10;
-const REENTERED_TYPE = 'User';
+const LOOPING_LIST_SIZE = 10;
 
-/** Where a selection is: inside a list, and below a User reached from inside one. */
-interface Place {
-  inList: boolean;
-  reentered: boolean;
-}
-const TOP: Place = { inList: false, reentered: false };
+/** The types selected on the way to a selection (each field's, each fragment's type condition). */
+type Place = ReadonlySet<string>;
+const TOP: Place = new Set();
+const within = (place: Place, type: GraphQLNamedType | null | undefined): Place =>
+  type ? new Set(place).add(type.name) : place;
 const OBJECT_COST = 2;
 const DEPTH_FACTOR = 1.5;
 
@@ -171,11 +170,11 @@ function operationCost(
    */
   const fragmentCosts = new Map<string, number>();
   const fragmentCost = (fragment: FragmentDefinitionNode, place: Place): number => {
-    const key = `${fragment.name.value}\u0000${place.inList}\u0000${place.reentered}`;
+    const key = [fragment.name.value, ...[...place].sort()].join('\u0000');
     let cost = fragmentCosts.get(key);
     if (cost === undefined) {
       const type = schema.getType(fragment.typeCondition.name.value) ?? undefined;
-      cost = sumOf(fragment.selectionSet, 1, type, place);
+      cost = sumOf(fragment.selectionSet, 1, type, within(place, type));
       fragmentCosts.set(key, cost);
     }
     return cost;
@@ -192,7 +191,7 @@ function operationCost(
       if (selection.kind === Kind.FIELD) return total + weight * fieldCost(selection, parent, place);
       if (selection.kind === Kind.INLINE_FRAGMENT) {
         const type = typeNamed(selection.typeCondition?.name.value, parent);
-        return total + sumOf(selection.selectionSet, weight, type, place);
+        return total + sumOf(selection.selectionSet, weight, type, within(place, type));
       }
       const fragment = fragments.get(selection.name.value);
       return fragment ? total + weight * fragmentCost(fragment, place) : total;
@@ -209,12 +208,9 @@ function operationCost(
       return representationCount(field) * sumOf(field.selectionSet, 1, type, TOP);
     }
     const list = definition !== undefined && isListType(getNullableType(definition.type));
-    const size = pageSize(field, definition) ?? (list && place.reentered ? REENTERED_LIST_SIZE : 1);
-    const inner: Place = {
-      inList: place.inList || list,
-      reentered: place.reentered || (place.inList && type?.name === REENTERED_TYPE),
-    };
-    return (OBJECT_COST + own + sumOf(field.selectionSet, DEPTH_FACTOR, type, inner)) * size;
+    const loops = type !== undefined && place.has(type.name);
+    const size = pageSize(field, definition) ?? (list && loops ? LOOPING_LIST_SIZE : 1);
+    return (OBJECT_COST + own + sumOf(field.selectionSet, DEPTH_FACTOR, type, within(place, type))) * size;
   };
 
   const argument = (field: FieldNode, name: string) =>

@@ -151,6 +151,21 @@ describe.each(transports)('over %s', (_name, send) => {
     expectRefusedForCost(await send(query, { representations: users(1) }));
   });
 
+  it("refuses an organization's entitlements, their organizations and their entitlements, three times over", async () => {
+    const chain = `${'entitlements { organizations { '.repeat(3)}entitlements { source }${' } }'.repeat(3)}`;
+    expectRefusedForCost(await send(`{ licenseEvents { events { organization { ${chain} } } } }`));
+  });
+
+  it("answers a page of events with each grant's user, its entitlements and their grants, and 1,000 events' users", async () => {
+    for (const query of [
+      '{ licenseEvents { events { grant { user { entitlements { grants { feature { key } } } } } } } }',
+      '{ licenseEvents(first: 1000) { events { id type user { id entitlements { feature { key } limit used } } } } }',
+    ]) {
+      const response = await send(query);
+      expect(response.errors).toBeUndefined();
+    }
+  });
+
   it("answers a user's entitlements with their grants, and 1,000 users' entitlements", async () => {
     const query = `query($representations: [_Any!]!) {
       _entities(representations: $representations) {
