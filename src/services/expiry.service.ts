@@ -16,6 +16,9 @@ const BATCH_SIZE = 200;
  */
 const OVERDUE_MS = 1000;
 
+/** How a sweep claims due rows (see ExpiryService.claim). */
+type Claim = 'skipping' | 'overdue';
+
 /**
  * When a grant expires, a trial ends or an override runs out, ENTITLEMENT_EXPIRED / TRIAL_ENDED /
  * OVERRIDE_EXPIRED is stored (and so pushed) exactly
@@ -35,12 +38,18 @@ export class ExpiryService {
   /** Records everything that came due by `now`; returns how many events it stored. */
   async recordDue(now = new Date()): Promise<number> {
     let recorded = 0;
-    for (;;) {
-      const batch =
-        (await this.expireGrants(now)) + (await this.endTrials(now)) + (await this.expireOverrides(now));
-      recorded += batch;
-      if (batch === 0) return recorded;
+    // First what no other transaction holds, in batches; then what stayed held and is overdue, a row at a time.
+    for (const claim of ['skipping', 'overdue'] as const) {
+      for (;;) {
+        const batch =
+          (await this.expireGrants(now, claim)) +
+          (await this.endTrials(now, claim)) +
+          (await this.expireOverrides(now, claim));
+        recorded += batch;
+        if (batch === 0) break;
+      }
     }
+    return recorded;
   }
 
   /** The expiry of one grant, if it is due and not on record yet; also used when revoking an expired grant. */
@@ -91,7 +100,7 @@ export class ExpiryService {
     return true;
   }
 
-  private expireGrants(now: Date): Promise<number> {
+  private expireGrants(now: Date, claim: Claim): Promise<number> {
     return this.db.transaction(async (manager) => {
       const due = await this.claim(
         manager
@@ -101,7 +110,7 @@ export class ExpiryService {
             { now },
           )
           .orderBy('grant.expires_at'),
-        'grant.expires_at',
+        { claim, due: 'grant.expires_at', key: 'grant.id', keyOf: (grant) => grant.id },
         now,
       );
       let recorded = 0;
@@ -110,14 +119,14 @@ export class ExpiryService {
     });
   }
 
-  private endTrials(now: Date): Promise<number> {
+  private endTrials(now: Date, claim: Claim): Promise<number> {
     return this.db.transaction(async (manager) => {
       const due = await this.claim(
         manager
           .createQueryBuilder(LicenseRow, 'license')
           .where('license.trial_end_recorded_at IS NULL AND license.trial_ends_at <= :now', { now })
           .orderBy('license.trial_ends_at'),
-        'license.trial_ends_at',
+        { claim, due: 'license.trial_ends_at', key: 'license.user_id', keyOf: (license) => license.userId },
         now,
       );
       let recorded = 0;
@@ -126,7 +135,7 @@ export class ExpiryService {
     });
   }
 
-  private expireOverrides(now: Date): Promise<number> {
+  private expireOverrides(now: Date, claim: Claim): Promise<number> {
     return this.db.transaction(async (manager) => {
       const due = await this.claim(
         manager
@@ -136,7 +145,7 @@ export class ExpiryService {
             { now },
           )
           .orderBy('override.expires_at'),
-        'override.expires_at',
+        { claim, due: 'override.expires_at', key: 'override.id', keyOf: (override) => override.id },
         now,
       );
       for (const override of due) await this.overrides.recordExpiry(manager, override, now);
@@ -145,17 +154,23 @@ export class ExpiryService {
   }
 
   /**
-   * Up to a batch of due rows, locked; rows another transaction holds are skipped, not waited for, so replicas
-   * share the work. With none left to take that way, the oldest row overdue (see OVERDUE_MS) is waited for.
+   * `skipping`: up to a batch of due rows, locked; rows another transaction holds are skipped, not waited for, so
+   * replicas share the work. `overdue`: the oldest row overdue (see OVERDUE_MS), found without a lock (a locking
+   * read of a range would lock its neighbours too) and then locked by its key alone, waited for; the lock reads
+   * its latest version, so the conditions are checked again and a row another replica recorded meanwhile is not
+   * returned.
    */
   private async claim<T extends object>(
     query: SelectQueryBuilder<T>,
-    dueColumn: string,
+    how: { claim: Claim; due: string; key: string; keyOf: (row: T) => string },
     now: Date,
   ): Promise<T[]> {
-    const batch = await this.db.claimSkippingLocked(query.clone().take(BATCH_SIZE)).getMany();
-    if (batch.length > 0) return batch;
+    if (how.claim === 'skipping') return this.db.claimSkippingLocked(query.take(BATCH_SIZE)).getMany();
     const overdue = new Date(now.getTime() - OVERDUE_MS);
-    return this.db.lockForUpdate(query.andWhere(`${dueColumn} <= :overdue`, { overdue }).take(1)).getMany();
+    const oldest = await query.clone().andWhere(`${how.due} <= :overdue`, { overdue }).take(1).getOne();
+    if (!oldest) return [];
+    return this.db
+      .lockForUpdate(query.andWhere(`${how.key} = :key`, { key: how.keyOf(oldest) }).take(1))
+      .getMany();
   }
 }

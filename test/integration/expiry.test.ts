@@ -169,4 +169,47 @@ describe('recording expiries', () => {
     },
     15_000,
   );
+  (onMysql ? it : it.skip)(
+    'records every other expiry first while it waits for a row another transaction holds',
+    async () => {
+      const endsAt = new Date(Date.now() + 200);
+      const { grantEntitlement } = dataOf(
+        await server.gql(
+          'mutation($e: DateTime!) { grantEntitlement(input: { userId: "held", feature: "sso", expiresAt: $e }) { id } }',
+          { e: endsAt.toISOString() },
+        ),
+      );
+      dataOf(
+        await server.gql(
+          'mutation($e: DateTime!) { startTrial(userId: "free", tier: "team", endsAt: $e) { id } }',
+          {
+            e: endsAt.toISOString(),
+          },
+        ),
+      );
+      // Both overdue by the time the sweep runs; the grant held by a transaction that has not committed.
+      await new Promise((resolve) => setTimeout(resolve, 1400));
+      const holder = server.dataSource.createQueryRunner();
+      await holder.startTransaction();
+      await holder.query('SELECT * FROM grants WHERE id = ? FOR UPDATE', [grantEntitlement.id]);
+      const recorded = (userId: string, type: LicenseEventRow['type']) =>
+        server.dataSource.manager.existsBy(LicenseEventRow, { userId, type });
+      const sweep = server.services.expiries.recordDue();
+      let whileHeld: boolean[];
+      try {
+        const waitUntil = Date.now() + 1500;
+        while (!(await recorded('free', 'TRIAL_ENDED')) && Date.now() < waitUntil) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        whileHeld = [await recorded('free', 'TRIAL_ENDED'), await recorded('held', 'ENTITLEMENT_EXPIRED')];
+      } finally {
+        await holder.commitTransaction();
+        await holder.release();
+      }
+      expect(await sweep).toBe(2);
+      expect(whileHeld).toEqual([true, false]);
+      expect(await recorded('held', 'ENTITLEMENT_EXPIRED')).toBe(true);
+    },
+    15_000,
+  );
 });
