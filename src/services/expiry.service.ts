@@ -19,6 +19,16 @@ const OVERDUE_MS = 1000;
 /** How a sweep claims due rows (see ExpiryService.claim). */
 type Claim = 'skipping' | 'overdue';
 
+/** One kind of row that comes due: which are due, their due and key columns, and how one is recorded. */
+interface DueRows<T extends object> {
+  query(manager: EntityManager): SelectQueryBuilder<T>;
+  due: string;
+  key: string;
+  keyOf(row: T): string;
+  /** Whether it recorded the row's event (false: nothing was due after all). */
+  record(manager: EntityManager, row: T): Promise<boolean>;
+}
+
 /**
  * When a grant expires, a trial ends or an override runs out, ENTITLEMENT_EXPIRED / TRIAL_ENDED /
  * OVERRIDE_EXPIRED is stored (and so pushed) exactly
@@ -101,8 +111,8 @@ export class ExpiryService {
   }
 
   private expireGrants(now: Date, claim: Claim): Promise<number> {
-    return this.db.transaction(async (manager) => {
-      const due = await this.claim(
+    return this.sweep(claim, now, {
+      query: (manager) =>
         manager
           .createQueryBuilder(GrantRow, 'grant')
           .where(
@@ -110,34 +120,30 @@ export class ExpiryService {
             { now },
           )
           .orderBy('grant.expires_at'),
-        { claim, due: 'grant.expires_at', key: 'grant.id', keyOf: (grant) => grant.id },
-        now,
-      );
-      let recorded = 0;
-      for (const grant of due) if (await this.recordGrantExpiry(manager, grant, now)) recorded += 1;
-      return recorded;
+      due: 'grant.expires_at',
+      key: 'grant.id',
+      keyOf: (grant) => grant.id,
+      record: (manager, grant) => this.recordGrantExpiry(manager, grant, now),
     });
   }
 
   private endTrials(now: Date, claim: Claim): Promise<number> {
-    return this.db.transaction(async (manager) => {
-      const due = await this.claim(
+    return this.sweep(claim, now, {
+      query: (manager) =>
         manager
           .createQueryBuilder(LicenseRow, 'license')
           .where('license.trial_end_recorded_at IS NULL AND license.trial_ends_at <= :now', { now })
           .orderBy('license.trial_ends_at'),
-        { claim, due: 'license.trial_ends_at', key: 'license.user_id', keyOf: (license) => license.userId },
-        now,
-      );
-      let recorded = 0;
-      for (const license of due) if (await this.recordTrialEnd(manager, license, now)) recorded += 1;
-      return recorded;
+      due: 'license.trial_ends_at',
+      key: 'license.user_id',
+      keyOf: (license) => license.userId,
+      record: (manager, license) => this.recordTrialEnd(manager, license, now),
     });
   }
 
   private expireOverrides(now: Date, claim: Claim): Promise<number> {
-    return this.db.transaction(async (manager) => {
-      const due = await this.claim(
+    return this.sweep(claim, now, {
+      query: (manager) =>
         manager
           .createQueryBuilder(OverrideRow, 'override')
           .where(
@@ -145,11 +151,24 @@ export class ExpiryService {
             { now },
           )
           .orderBy('override.expires_at'),
-        { claim, due: 'override.expires_at', key: 'override.id', keyOf: (override) => override.id },
-        now,
-      );
-      for (const override of due) await this.overrides.recordExpiry(manager, override, now);
-      return due.length;
+      due: 'override.expires_at',
+      key: 'override.id',
+      keyOf: (override) => override.id,
+      record: async (manager, override) => {
+        await this.overrides.recordExpiry(manager, override, now);
+        return true;
+      },
+    });
+  }
+
+  /** One transaction: claims due rows of one kind and records each; returns how many it recorded. */
+  private sweep<T extends object>(claim: Claim, now: Date, kind: DueRows<T>): Promise<number> {
+    return this.db.transaction(async (manager) => {
+      let recorded = 0;
+      for (const row of await this.claim(kind.query(manager), { claim, ...kind }, now)) {
+        if (await kind.record(manager, row)) recorded += 1;
+      }
+      return recorded;
     });
   }
 
