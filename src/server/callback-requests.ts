@@ -9,12 +9,21 @@ type Fetcher = ReturnType<typeof outboundFetcher>;
 /** Consecutive failed heartbeats after which Apollo's plugin ends a subscription (its own default). */
 export const MAX_HEARTBEAT_FAILURES = 5;
 
+/**
+ * How Apollo's plugin retries a failed request (its own defaults, set here so that they are known): once a
+ * `next` has failed this many times plus one in a row, the plugin ends the subscription without a word.
+ */
+export const CALLBACK_RETRY = { retries: 5, minTimeout: 100, maxTimeout: 1000 };
+
 interface Subscription {
   id: string;
   subject: string;
   heartbeatIntervalMs: number;
   checked: boolean;
+  /** Consecutive failed heartbeats. */
   failures: number;
+  /** Consecutive failed attempts to send an event (`next`). */
+  nextFailures: number;
 }
 
 /** Whether a subscription may start: `urlInUse` and `tooMany` refuse it, and nothing is recorded then. */
@@ -28,8 +37,8 @@ export type Acceptance = 'accepted' | 'urlInUse' | 'tooMany';
  *   orphan the first, uncounted and beyond the router's reach (a router gives each subscription its own URL);
  * - a heartbeat waits at most one heartbeat interval for its answer (a receiver slower than that fails it,
  *   and five failures end the subscription), so the queue cannot grow;
- * - once a subscription has ended (an answer that ends it, `complete` sent, five failed heartbeats), nothing
- *   more is sent for it;
+ * - once a subscription has ended (an answer that ends it, `complete` sent, five failed heartbeats, an event
+ *   that failed every retry), nothing more is sent for it;
  * - one identity has at most `maxPerIdentity` of them open.
  */
 export class CallbackRequests {
@@ -56,7 +65,14 @@ export class CallbackRequests {
     if (this.open.has(callbackUrl)) return 'urlInUse';
     if (!this.perIdentity.take(subject)) return 'tooMany';
     this.ended.delete(keyOf(callbackUrl, id));
-    this.open.set(callbackUrl, { id, subject, heartbeatIntervalMs, checked: false, failures: 0 });
+    this.open.set(callbackUrl, {
+      id,
+      subject,
+      heartbeatIntervalMs,
+      checked: false,
+      failures: 0,
+      nextFailures: 0,
+    });
     return 'accepted';
   }
 
@@ -90,19 +106,27 @@ export class CallbackRequests {
       else if (response.ok) {
         subscription.failures = 0;
         if (action === 'check') subscription.checked = true;
-      } else if (heartbeat) this.failed(url, subscription);
+        if (action === 'next') subscription.nextFailures = 0;
+      } else this.failed(url, subscription, action, heartbeat);
       return response;
     } catch (error) {
-      if (heartbeat) this.failed(url, subscription);
+      this.failed(url, subscription, action, heartbeat);
       throw error;
     } finally {
       if (action === 'complete') this.end(url, id);
     }
   };
 
-  private failed(url: string, subscription: Subscription): void {
-    subscription.failures += 1;
-    if (subscription.failures >= MAX_HEARTBEAT_FAILURES) this.end(url, subscription.id);
+  /** Ends the subscription where Apollo's plugin gives up on it: it would not say so (its slot would leak). */
+  private failed(url: string, subscription: Subscription, action: unknown, heartbeat: boolean): void {
+    if (heartbeat) subscription.failures += 1;
+    if (action === 'next') subscription.nextFailures += 1;
+    if (
+      subscription.failures >= MAX_HEARTBEAT_FAILURES ||
+      subscription.nextFailures > CALLBACK_RETRY.retries
+    ) {
+      this.end(url, subscription.id);
+    }
   }
 
   private end(url: string, id: string): void {

@@ -7,7 +7,7 @@ import { BadUserInputError, UnauthenticatedError } from '../errors';
 import type { RequestContext } from '../graphql/context';
 import type { Logger } from '../logger';
 import type { OutboundPolicy } from '../outbound/http';
-import { CallbackRequests, MAX_HEARTBEAT_FAILURES } from './callback-requests';
+import { CALLBACK_RETRY, CallbackRequests, MAX_HEARTBEAT_FAILURES } from './callback-requests';
 
 /**
  * The router's HTTP callback protocol (Apollo's plugin), guarded so that nothing leaves this server for a
@@ -35,6 +35,7 @@ export function subscriptionCallbackPlugin(options: {
     logger: options.logger,
     fetcher: requests.fetcher,
     maxConsecutiveHeartbeatFailures: MAX_HEARTBEAT_FAILURES,
+    retry: CALLBACK_RETRY,
   }) as ApolloServerPlugin<RequestContext>;
   return {
     serverWillStart: async (service) => apollo.serverWillStart?.(service),

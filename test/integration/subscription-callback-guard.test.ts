@@ -1,3 +1,4 @@
+import { CALLBACK_RETRY } from '../../src/server/callback-requests';
 import type { TestServer } from '../testkit/server';
 import { startTestServer } from '../testkit/server';
 import { waitUntil } from '../testkit/wait';
@@ -233,6 +234,36 @@ describe('callback subscriptions', () => {
       ended.add('one');
       await receiver.waitFor(() => receiver.received.some((request) => request.status === 404));
       expect((await subscribeAs(token, 'three')).status).toBe(200);
+    });
+
+    it('gives the slot back when Apollo gives up on an event the receiver failed on every retry', async () => {
+      const token = await server.token('failing-receiver', ['entitlements:read']);
+      // Heartbeats keep succeeding; every event for one subscription fails, as from a router that lost it.
+      receiver.answer = (request) =>
+        JSON.parse(request.body).action === 'next' && idOf(request) === 'lost' ? 500 : 204;
+      for (const id of ['lost', 'kept']) expect((await subscribeAs(token, id)).status).toBe(200);
+      expect((await subscribeAs(token, 'waiting')).status).toBe(429);
+      const nexts = () =>
+        receiver.received.filter(
+          (request) => JSON.parse(request.body).action === 'next' && idOf(request) === 'lost',
+        );
+      // Apollo's plugin opens a stream after its check: revoked again until the first event is on its way.
+      await waitUntil(
+        async () => {
+          await server.gql('mutation { restoreLicense(userId: "cb-guard") { id } }');
+          await server.gql('mutation { revokeLicense(userId: "cb-guard", reason: "test") { id } }');
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          return nexts().length > 0;
+        },
+        { what: 'an event for the failing subscription' },
+      );
+      // One attempt and five retries (about 2.5 s of back-off), then the plugin ends it and the slot is free.
+      await waitUntil(async () => (await subscribeAs(token, 'waiting')).status === 200, {
+        what: 'a slot freed by the abandoned subscription',
+        timeoutMs: 15_000,
+        intervalMs: 200,
+      });
+      expect(nexts().length).toBeGreaterThanOrEqual(CALLBACK_RETRY.retries + 1);
     });
 
     it('refuses a second subscription on a callback URL that serves an open one, whatever its id: it would escape the count', async () => {
