@@ -35,12 +35,24 @@ export function authenticated(subject: string, scopes: Iterable<string>, expires
   return { subject, scopes: new Set(scopes), expiresAt, problem: null, checkUnavailable: false };
 }
 
+/** The actor of what the server records by itself (expiries). */
+export const SYSTEM_ACTOR = 'system';
+
 /** The actor of what an identity provider changes over SCIM: `scim:<token id>`. */
 const SCIM_ACTOR_PREFIX = 'scim:';
 
 export const scimActorOf = (tokenId: string): string => `${SCIM_ACTOR_PREFIX}${tokenId}`;
 
 export const isScimActor = (actor: string | null): boolean => actor?.startsWith(SCIM_ACTOR_PREFIX) ?? false;
+
+/**
+ * Whether a token's `sub` would pass for the server's own actors in the audit trail (and a revocation by it for
+ * SCIM's, which SCIM's next "active" undoes): `system` and `scim:…`, in any case and spacing.
+ */
+export function isReservedSubject(subject: string): boolean {
+  const name = subject.trim().toLowerCase();
+  return name === SYSTEM_ACTOR || name.startsWith(SCIM_ACTOR_PREFIX);
+}
 
 /** The name written into `LicenseEvent.actor` and `Grant.grantedBy`: the caller's `sub`. */
 export function actorOf(caller: Caller): string {

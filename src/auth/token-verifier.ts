@@ -4,7 +4,7 @@ import { createLocalJWKSet, createRemoteJWKSet, errors, jwksCache, jwtVerify } f
 import type { Config } from '../config';
 import { isWellFormedText } from '../domain/validation';
 import type { Caller } from './caller';
-import { authenticated, unauthenticated } from './caller';
+import { authenticated, isReservedSubject, unauthenticated } from './caller';
 import type { DevSigningKey } from './dev-keys';
 import { loadOrCreateDevKey } from './dev-keys';
 import { VerifiedTokens } from './verified-tokens';
@@ -105,6 +105,9 @@ export function tokenVerifier(
         currentDate: new Date(at),
       });
       if (!isSubject(payload.sub)) return unauthenticated('The token\'s "sub" claim is not accepted');
+      if (isReservedSubject(payload.sub)) {
+        return unauthenticated('The token\'s "sub" claim names an actor of the server ("system", "scim:…")');
+      }
       // jose takes any number, 1e400 (Infinity) included; a socket could not be closed at such a time.
       const exp = payload.exp as number;
       const expiresAt = new Date(exp * 1000);

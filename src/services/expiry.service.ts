@@ -1,5 +1,6 @@
 import type { EntityManager, SelectQueryBuilder } from 'typeorm';
 
+import { SYSTEM_ACTOR } from '../auth/caller';
 import type { Database } from '../db/database';
 import { GrantRow, LicenseRow, OverrideRow } from '../db/entities';
 import { toLicense } from '../db/mappers';
@@ -7,7 +8,6 @@ import { baseTierKey } from '../domain/effective';
 import type { LicenseEventLog } from './license-event.service';
 import type { OverrideService } from './override.service';
 
-const SYSTEM_ACTOR = 'system';
 const BATCH_SIZE = 200;
 /**
  * A row due this long and still not on record was skipped on every sweep: other transactions held it the whole

@@ -4,7 +4,7 @@ import type { EntityManager } from 'typeorm';
 
 import { assertScope } from '../auth/access';
 import type { Caller } from '../auth/caller';
-import { actorOf, Scope } from '../auth/caller';
+import { actorOf, Scope, SYSTEM_ACTOR } from '../auth/caller';
 import type { Database } from '../db/database';
 import { FeatureRow, OverrideRow } from '../db/entities';
 import type { LicenseStore } from '../db/license-store';
@@ -137,7 +137,7 @@ export class OverrideService {
         type: 'OVERRIDE_EXPIRED',
         userId: override.userId,
         featureKey: override.featureKey,
-        actor: 'system',
+        actor: SYSTEM_ACTOR,
         accessChange: entitlementChange(
           entitlementOf(stillOn, override.featureKey, now),
           entitlementOf(state, override.featureKey, now),

@@ -105,6 +105,15 @@ describe('token verification against a JWKS over HTTP', () => {
       () => idp.sign({ sub: 42 as unknown as string, scope: 'entitlements:write' }),
     ],
     ['a development token, once an identity provider is configured', () => server.token('alice')],
+    // An audit entry of theirs would pass for the sweeper's, or a revocation for SCIM's (which "active" undoes).
+    [
+      "a token whose sub is the expiry sweeper's actor",
+      () => idp.sign({ sub: ' System', scope: 'entitlements:write' }),
+    ],
+    [
+      "a token whose sub is a SCIM client's actor",
+      () => idp.sign({ sub: 'scim:tok-1', scope: 'entitlements:write' }),
+    ],
   ];
 
   it.each(rejected)('refuses %s with UNAUTHENTICATED', async (_name, makeToken) => {
