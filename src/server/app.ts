@@ -78,7 +78,9 @@ export async function startApp({
       ApolloServerPluginDrainHttpServer({ httpServer }),
       subscriptionCallbackPlugin({
         logger,
-        outbound: { allowPrivate: config.webhooks.allowPrivate },
+        // The prefixes name the routers the operator trusts: callbacks under them may reach an internal router
+        // while webhooks keep WEBHOOK_ALLOW_PRIVATE's rule.
+        outbound: { allowPrivate: config.webhooks.allowPrivate || config.callbackUrlPrefixes !== undefined },
         minHeartbeatMs: config.callbackMinHeartbeatMs,
         maxPerIdentity: config.callbackMaxSubscriptionsPerIdentity,
         urlPrefixes: config.callbackUrlPrefixes,

@@ -301,10 +301,12 @@ describe('callback subscriptions', () => {
   });
 
   describe('with CALLBACK_URL_PREFIXES', () => {
-    it('calls back only under a listed prefix: another path of the same host is refused with nothing sent', async () => {
+    it('calls back only under a listed prefix, private or not, while webhooks keep WEBHOOK_ALLOW_PRIVATE=false', async () => {
       // The receiver's port is known only now, so this server is the test's own.
       const allowed = `http://127.0.0.1:${receiver.port}/router/`;
-      const server = await startTestServer({ env: { CALLBACK_URL_PREFIXES: allowed } });
+      const server = await startTestServer({
+        env: { CALLBACK_URL_PREFIXES: allowed, WEBHOOK_ALLOW_PRIVATE: 'false' },
+      });
       try {
         const elsewhere = await subscribeWithCallback(server, callbackUrl, { id: 'elsewhere' });
         expect(elsewhere.status).toBe(400);
@@ -319,6 +321,11 @@ describe('callback subscriptions', () => {
         expect(receiver.received).toEqual([]);
         expect((await subscribeWithCallback(server, `${allowed}sub-1`, { id: 'listed' })).status).toBe(200);
         expect(receiver.received.map(idOf)).toContain('listed');
+        const webhook = await server.gql(
+          'mutation($url: String!) { createWebhookEndpoint(url: $url) { secret } }',
+          { url: allowed },
+        );
+        expect(webhook.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'url' });
       } finally {
         await server.stop();
       }
