@@ -256,6 +256,14 @@ describe('SCIM requests that are refused change nothing', () => {
       undefined,
     ],
     [
+      'a filter with an unclosed quote before line breaks (the parser would backtrack for hours)',
+      'GET',
+      `/Users?filter=${encodeURIComponent(`userName eq "${'\n'.repeat(60)}`)}`,
+      400,
+      'invalidFilter',
+      undefined,
+    ],
+    [
       'a filter comparing with a number',
       'GET',
       `/Users?filter=${encodeURIComponent('userName eq 5')}`,
