@@ -157,6 +157,26 @@ describe('PATCH', () => {
     );
   });
 
+  it('reads schema URNs in any case (RFC 7643 §2.1): a lower-case core URN still deactivates the user', () => {
+    const document = { userName: 'a', active: true };
+    const lowerCore = 'urn:ietf:params:scim:schemas:core:2.0:user';
+    expect(applyPatch(document, patch({ op: 'replace', path: `${lowerCore}:active`, value: false }))).toEqual(
+      {
+        userName: 'a',
+        active: false,
+      },
+    );
+    expect(applyPatch(document, patch({ op: 'replace', value: { [`${lowerCore}:active`]: false } }))).toEqual(
+      {
+        userName: 'a',
+        active: false,
+      },
+    );
+    expect(
+      applyPatch(document, patch({ op: 'add', path: `${ENTERPRISE.toUpperCase()}:department`, value: 'F' })),
+    ).toEqual({ ...document, [ENTERPRISE]: { department: 'F' } });
+  });
+
   it('removes members given by value with $ref and display, or by a value filter', () => {
     const group = patchableGroup({
       id: 'g',

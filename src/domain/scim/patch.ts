@@ -3,7 +3,13 @@ import { scimPatch } from 'scim-patch';
 
 import type { JsonValue } from '../types';
 import { ScimError } from './errors';
-import { MAX_PATCH_OPERATIONS, SIMPLE_USER_ATTRIBUTES } from './schemas';
+import {
+  ENTERPRISE_USER_SCHEMA,
+  GROUP_SCHEMA,
+  MAX_PATCH_OPERATIONS,
+  SIMPLE_USER_ATTRIBUTES,
+  USER_SCHEMA,
+} from './schemas';
 import type { JsonObject } from './values';
 import { checkPathNames, checkValueNames, isObject } from './values';
 
@@ -16,6 +22,7 @@ import { checkPathNames, checkValueNames, isObject } from './values';
  * through `constructor.prototype` into Object.prototype, so such paths are refused first (values.ts).
  */
 const OPERATIONS = new Set(['add', 'replace', 'remove']);
+const KNOWN_SCHEMAS = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA];
 
 /** The longest path an operation may name: real ones (an extension's URN, an attribute, a filter) are far shorter. */
 const MAX_PATH_LENGTH = 1024;
@@ -144,7 +151,13 @@ function normalizeOperation(operation: JsonValue, index: number): Operation {
   if (op === null || !OPERATIONS.has(op)) {
     throw ScimError.badRequest('invalidSyntax', `Operation ${index}: "op" must be add, replace or remove`);
   }
-  const { path, value } = operation;
+  const path = typeof operation.path === 'string' ? canonicalSchema(operation.path) : operation.path;
+  const value =
+    path === undefined && isObject(operation.value)
+      ? Object.fromEntries(
+          Object.entries(operation.value).map(([name, item]) => [canonicalSchema(name), item]),
+        )
+      : operation.value;
   if (path !== undefined && (typeof path !== 'string' || path.trim().length === 0)) {
     throw ScimError.badRequest('invalidPath', `Operation ${index}: "path" must be a non-empty string`);
   }
@@ -165,6 +178,17 @@ function normalizeOperation(operation: JsonValue, index: number): Operation {
     ...(path === undefined ? {} : { path }),
     value: standardValue(path, value),
   };
+}
+
+/**
+ * A name under a schema this service knows, with the schema's URN as the schema spells it: URNs are
+ * case-insensitive (RFC 7643 §2.1), and scim-patch, which matches them as written, would file
+ * `...:core:2.0:user:active` under an unknown extension and leave `active` as it was.
+ */
+function canonicalSchema(name: string): string {
+  const lower = name.toLowerCase();
+  const schema = KNOWN_SCHEMAS.find((urn) => lower.startsWith(`${urn.toLowerCase()}:`));
+  return schema === undefined ? name : schema + name.slice(schema.length);
 }
 
 function standardValue(path: string | undefined, value: JsonValue): JsonValue {
