@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
+import type { ObjectTypeDefinitionNode } from 'graphql';
+import { Kind, parse, print } from 'graphql';
 
 import { composeLocalSupergraph, SUPERGRAPH_FILE } from '../../scripts/supergraph';
 
@@ -34,6 +35,25 @@ describe('composition', () => {
     );
     // The users subgraph's own fields stay open to the router's other rules.
     expect(supergraph).toMatch(/email: String! @join__field\(graph: USERS\)\n/);
+  });
+
+  it("asks the router for a token on every field this subgraph adds to User (none is the caller's to read without one)", () => {
+    const user = parse(result.supergraphSdl as string).definitions.find(
+      (definition): definition is ObjectTypeDefinitionNode =>
+        definition.kind === Kind.OBJECT_TYPE_DEFINITION && definition.name.value === 'User',
+    )!;
+    const ours = user.fields!.filter((field) =>
+      field.directives!.some(
+        (directive) =>
+          directive.name.value === 'join__field' &&
+          directive.arguments!.some((argument) => print(argument.value) === 'ENTITLEMENTS'),
+      ),
+    );
+    const open = ours.filter(
+      (field) => !field.directives!.some((directive) => directive.name.value === 'authenticated'),
+    );
+    expect(ours.map((field) => field.name.value)).toContain('licenseToken');
+    expect(open.map((field) => field.name.value)).toEqual([]);
   });
 });
 

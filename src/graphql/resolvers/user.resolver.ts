@@ -90,6 +90,7 @@ export class UserResolver {
     );
   }
 
+  @Directive(AUTHENTICATED)
   @FieldResolver(() => LicenseToken, {
     description: 'The license as a signed token, for offline checks (the caller itself or entitlements:read)',
   })
