@@ -56,9 +56,8 @@ export class OverrideService {
     const featureKey = checkKey(input.feature, 'feature');
     const limit = checkLimit(input.limit);
     const value = checkJsonValue(input.value);
-    const now = new Date();
     const expiresAt = input.expiresAt
-      ? checkFutureDate(checkDate(input.expiresAt, 'expiresAt'), 'expiresAt', now)
+      ? checkFutureDate(checkDate(input.expiresAt, 'expiresAt'), 'expiresAt', new Date())
       : null;
     const reason = checkText(input.reason, 'reason');
     return this.db.transaction(async (manager) => {
@@ -69,7 +68,7 @@ export class OverrideService {
       });
       if (!feature) throw new NotFoundError('Feature', featureKey);
       checkOverrideFits(toFeature(feature), { effect: input.effect, limit, value });
-      const state = await this.lockedState(manager, userId, now);
+      const { state, now } = await this.lockedState(manager, userId);
       const override: Override = {
         id: randomUUID(),
         userId,
@@ -103,8 +102,7 @@ export class OverrideService {
     const featureKey = checkKey(featureInput, 'feature');
     const reason = checkText(reasonInput, 'reason');
     return this.db.transaction(async (manager) => {
-      const now = new Date();
-      const state = await this.lockedState(manager, userId, now);
+      const { state, now } = await this.lockedState(manager, userId);
       const override = activeOverride(state, featureKey, now);
       if (!override) throw new NotFoundError('Active override', `${userId}/${featureKey}`);
       await this.end(manager, override, now);
@@ -130,7 +128,9 @@ export class OverrideService {
     const override = toOverride(row);
     const state = (await this.store.states(manager, [override.userId], now)).get(override.userId)!;
     await manager.update(OverrideRow, { id: override.id }, { expiryRecordedAt: now });
+    // Judged as at its expiry: an override of the feature set since then (which this one did not end) is left out.
     const stillOn = withOverride(state, { ...override, expiresAt: null });
+    const ranOut = withoutOverride(state, override);
     await this.events.record(
       manager,
       {
@@ -140,16 +140,24 @@ export class OverrideService {
         actor: SYSTEM_ACTOR,
         accessChange: entitlementChange(
           entitlementOf(stillOn, override.featureKey, now),
-          entitlementOf(state, override.featureKey, now),
+          entitlementOf(ranOut, override.featureKey, now),
         ),
       },
       override.expiresAt!,
     );
   }
 
-  private async lockedState(manager: EntityManager, userId: string, now: Date): Promise<LicenseState> {
-    await this.store.hold(manager, userId, now);
-    return (await this.store.states(manager, [userId], now)).get(userId)!;
+  /**
+   * The user's state under its license's lock, and the time it is judged at: taken once the lock is held, so an
+   * override that ran out while this waited counts as expired (the sweeper's), not as replaced or removed.
+   */
+  private async lockedState(
+    manager: EntityManager,
+    userId: string,
+  ): Promise<{ state: LicenseState; now: Date }> {
+    await this.store.hold(manager, userId, new Date());
+    const now = new Date();
+    return { state: (await this.store.states(manager, [userId], now)).get(userId)!, now };
   }
 
   private async end(manager: EntityManager, override: Override, now: Date): Promise<void> {

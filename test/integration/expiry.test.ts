@@ -100,6 +100,29 @@ describe('recording expiries', () => {
     const rows = await server.dataSource.manager.findBy(OverrideRow, {});
     expect(rows.filter((row) => row.expiryRecordedAt !== null)).toHaveLength(240);
   });
+  it('judges an override as at its end: an override set after it, before the sweep, is not what it gave way to', async () => {
+    const set = (input: Record<string, unknown>) =>
+      server.gql('mutation($input: SetOverrideInput!) { setOverride(input: $input) { id } }', {
+        input: { userId: 'outrun', feature: 'api', ...input },
+      });
+    const expiresAt = new Date(Date.now() + 300);
+    // The tier gives api 100: a LIMIT of 5 that runs out gives access back...
+    dataOf(await set({ effect: 'LIMIT', limit: 5, expiresAt: expiresAt.toISOString() }));
+    await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 100));
+    // ...even when a DENY came after its end and before the sweep.
+    dataOf(await set({ effect: 'DENY' }));
+    expect(await server.services.expiries.recordDue()).toBe(1);
+    const events = await server.dataSource.manager.find(LicenseEventRow, {
+      where: { userId: 'outrun' },
+      order: { id: 'ASC' },
+    });
+    expect(events.map((event) => [event.type, event.accessChange])).toEqual([
+      ['OVERRIDE_SET', 'LOST'],
+      ['OVERRIDE_SET', 'LOST'],
+      ['OVERRIDE_EXPIRED', 'GAINED'],
+    ]);
+  });
+
   it('records the end of a trial that ran out unswept once, when a new trial replaces it', async () => {
     const start = async (tier: string, endsAt: Date) =>
       dataOf(

@@ -3,11 +3,13 @@ import { OverrideRow, UsageCounterRow } from '../../src/db/entities';
 import { LicenseStore } from '../../src/db/license-store';
 import { effectiveEntitlements } from '../../src/domain/effective';
 import { createTestCatalog } from '../testkit/catalog';
+import { onMysql } from '../testkit/database';
 import { readUser, recordUsage, storedEvents } from '../testkit/licensing';
 import type { TestServer } from '../testkit/server';
 import { dataOf, startTestServer } from '../testkit/server';
 import type { TestSocket, TestSubscription } from '../testkit/subscriptions';
 import { openSocket, untilSubscribed } from '../testkit/subscriptions';
+import { waitUntil } from '../testkit/wait';
 
 /** Rule V1 and the overrides' mutations, against the test catalog (default tier `basic`: api 100, seats 1, theme grey). */
 
@@ -419,6 +421,36 @@ describe('setOverride and removeOverride', () => {
     expect(await storedEvents(server, { userId: id })).toHaveLength(10);
     expect((await overrideRows(id)).filter((row) => row.endedAt === null)).toHaveLength(1);
   });
+});
+
+describe('an override that runs out while a change waits', () => {
+  (onMysql ? it : it.skip)(
+    "is expired, not removed, when removeOverride got the license's lock after its end",
+    async () => {
+      const id = newUser();
+      const expiresAt = new Date(Date.now() + 600);
+      await setOverride({ userId: id, feature: 'api', effect: 'DENY', expiresAt: expiresAt.toISOString() });
+      const holder = server.dataSource.createQueryRunner();
+      await holder.startTransaction();
+      let removal: Promise<any>;
+      try {
+        await holder.query('SELECT * FROM licenses WHERE user_id = ? FOR UPDATE', [id]);
+        removal = server.gql(REMOVE, { u: id, f: 'api' });
+        await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 300));
+      } finally {
+        await holder.commitTransaction();
+        await holder.release();
+      }
+      expect((await removal).errors?.[0].extensions.code).toBe('NOT_FOUND');
+      await waitUntil(async () => (await storedEvents(server, { userId: id })).length === 2, {
+        what: 'OVERRIDE_EXPIRED',
+      });
+      expect((await storedEvents(server, { userId: id })).map((e) => e.type)).toEqual([
+        'OVERRIDE_SET',
+        'OVERRIDE_EXPIRED',
+      ]);
+    },
+  );
 });
 
 describe('expiry at read time', () => {
