@@ -17,6 +17,10 @@ describe('recording expiries', () => {
   });
   afterAll(() => server.stop());
 
+  /** The user's stored events, oldest first, as rows (with what the API does not show). */
+  const storedEventsOf = (userId: string) =>
+    server.dataSource.manager.find(LicenseEventRow, { where: { userId }, order: { id: 'ASC' } });
+
   /** A second replica's sweeper, on the same database. */
   const anotherReplica = () =>
     new ExpiryService(server.db, server.services.licenseEventLog, 'basic', server.services.overrides);
@@ -112,10 +116,7 @@ describe('recording expiries', () => {
     // ...even when a DENY came after its end and before the sweep.
     dataOf(await set({ effect: 'DENY' }));
     expect(await server.services.expiries.recordDue()).toBe(1);
-    const events = await server.dataSource.manager.find(LicenseEventRow, {
-      where: { userId: 'outrun' },
-      order: { id: 'ASC' },
-    });
+    const events = await storedEventsOf('outrun');
     expect(events.map((event) => [event.type, event.accessChange])).toEqual([
       ['OVERRIDE_SET', 'LOST'],
       ['OVERRIDE_SET', 'LOST'],
@@ -140,10 +141,7 @@ describe('recording expiries', () => {
     // No sweep ran: the first trial's end is not on record when the second one starts.
     await start('corp', new Date(Date.now() + 3_600_000));
     expect(await server.services.expiries.recordDue()).toBe(0);
-    const events = await server.dataSource.manager.find(LicenseEventRow, {
-      where: { userId: 're-trial' },
-      order: { id: 'ASC' },
-    });
+    const events = await storedEventsOf('re-trial');
     expect(events.map((event) => [event.type, event.toTierKey])).toEqual([
       ['TRIAL_STARTED', 'team'],
       ['TRIAL_ENDED', 'basic'],
