@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import type { DataSource, EntityManager, ObjectLiteral, QueryRunner, SelectQueryBuilder } from 'typeorm';
 import { QueryResult } from 'typeorm/query-runner/QueryResult';
 
@@ -14,14 +16,19 @@ const MAX_ATTEMPTS = 3;
 
 /**
  * The data source plus what differs between MySQL and SQLite: row locks, and the fact that TypeORM's
- * SQLite driver shares one connection, so its transactions must run one after another.
+ * SQLite driver shares one connection, so its transactions must run one after another, and a statement
+ * outside them between them.
  */
 export class Database {
   private sqliteQueue: Promise<unknown> = Promise.resolve();
+  /** The SQLite transaction whose work is running, in that work's async context. */
+  private readonly sqliteTurn = new AsyncLocalStorage<{ open: boolean }>();
   private readonly commitHooks = new WeakMap<EntityManager, (() => void)[]>();
   private readonly commitWrites = new WeakMap<EntityManager, Statement[]>();
 
-  constructor(readonly dataSource: DataSource) {}
+  constructor(readonly dataSource: DataSource) {
+    if (!this.isMysql) this.queueStatementsOutsideTransactions();
+  }
 
   get isMysql(): boolean {
     return this.dataSource.options.type === 'mysql';
@@ -45,9 +52,10 @@ export class Database {
     options: { readCommitted?: boolean } = {},
   ): Promise<T> {
     if (!this.isMysql) {
-      const run = this.sqliteQueue.then(() => this.runOnce(work));
-      this.sqliteQueue = run.catch(() => undefined);
-      return run;
+      return this.inSqliteTurn(() => {
+        const turn = { open: true };
+        return this.sqliteTurn.run(turn, () => this.runOnce(work)).finally(() => (turn.open = false));
+      });
     }
     const isolation = options.readCommitted ? 'READ COMMITTED' : undefined;
     for (let attempt = 1; ; attempt += 1) {
@@ -58,6 +66,28 @@ export class Database {
         if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_MYSQL_ERRORS.has(code)) throw error;
       }
     }
+  }
+
+  /**
+   * On SQLite every statement runs on the one connection, so a statement outside a transaction would run inside
+   * whichever one is open: it would read what that one has not committed, and a write would be lost with it
+   * on a rollback. Such statements take their turn between transactions instead, except those of the work
+   * of the transaction that has the turn (which would otherwise wait for it).
+   */
+  private queueStatementsOutsideTransactions(): void {
+    // The driver hands out one query runner for everything.
+    const runner = this.dataSource.createQueryRunner();
+    const query = runner.query.bind(runner);
+    runner.query = ((...args: Parameters<QueryRunner['query']>) =>
+      this.sqliteTurn.getStore()?.open
+        ? query(...args)
+        : this.inSqliteTurn(() => query(...args))) as QueryRunner['query'];
+  }
+
+  private inSqliteTurn<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.sqliteQueue.then(step);
+    this.sqliteQueue = run.catch(() => undefined);
+    return run;
   }
 
   /** Runs `callback` once the transaction of `manager` has committed (at once outside a transaction). */

@@ -161,3 +161,36 @@ describe('a write sent with the commit', () => {
     ]);
   });
 });
+
+describe('statements outside a transaction', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ backgroundJobs: false });
+    await server.dataSource.manager.insert(LicenseRow, [licenseRow('outside-a'), licenseRow('outside-b')]);
+  });
+  afterAll(() => server.stop());
+
+  const reasonOf = async (userId: string) =>
+    (await server.dataSource.manager.findOneByOrFail(LicenseRow, { userId })).revokeReason;
+
+  // On SQLite every statement shares one connection, so these would run inside the open transaction.
+  it('never read what an open transaction has not committed, and are not undone by its rollback', async () => {
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => (opened = resolve));
+    const rolledBack = server.db.transaction(async (manager) => {
+      await manager.update(LicenseRow, { userId: 'outside-a' }, { revokeReason: 'uncommitted' });
+      opened();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      throw new Error('rolled back');
+    });
+    await open;
+    const [read] = await Promise.all([
+      reasonOf('outside-a'),
+      server.dataSource.manager.update(LicenseRow, { userId: 'outside-b' }, { revokeReason: 'kept' }),
+    ]);
+    await expect(rolledBack).rejects.toThrow('rolled back');
+    expect(read).toBeNull();
+    expect(await reasonOf('outside-a')).toBeNull();
+    expect(await reasonOf('outside-b')).toBe('kept');
+  });
+});
