@@ -85,6 +85,7 @@ export class ScimStore {
     directory: string,
     condition: Condition<GroupFilterAttribute> | null,
     page: Page,
+    options: { members?: boolean } = {},
   ): Promise<{ total: number; groups: ScimGroup[] }> {
     const query = filtered(
       manager.createQueryBuilder(ScimGroupRow, 'r'),
@@ -94,20 +95,20 @@ export class ScimStore {
     );
     const total = await query.getCount();
     const rows = page.count === 0 ? [] : await paged(query, page).getMany();
-    return { total, groups: await this.withMembers(manager, rows) };
+    return { total, groups: await this.withMembers(manager, rows, options.members) };
   }
 
   async group(
     manager: EntityManager,
     directory: string,
     id: string,
-    lock = false,
+    options: { lock?: boolean; members?: boolean } = {},
   ): Promise<ScimGroup | null> {
     const row = await manager.findOne(ScimGroupRow, {
       where: { directory, id },
-      ...(lock ? { lock: this.db.writeLock } : {}),
+      ...(options.lock ? { lock: this.db.writeLock } : {}),
     });
-    return row ? (await this.withMembers(manager, [row]))[0] : null;
+    return row ? (await this.withMembers(manager, [row], options.members))[0] : null;
   }
 
   /** The directory's group named `nameKey` (a displayName in lower case), if any. */
@@ -230,9 +231,14 @@ export class ScimStore {
     }));
   }
 
-  private async withMembers(manager: EntityManager, rows: ScimGroupRow[]): Promise<ScimGroup[]> {
-    const members =
-      rows.length === 0
+  /** The groups of `rows`; without their members (none listed) for an answer that does not show them. */
+  private async withMembers(
+    manager: EntityManager,
+    rows: ScimGroupRow[],
+    members = true,
+  ): Promise<ScimGroup[]> {
+    const found =
+      rows.length === 0 || !members
         ? []
         : await manager
             .createQueryBuilder(ScimGroupMemberRow, 'm')
@@ -241,7 +247,7 @@ export class ScimStore {
             .where('m.group_id IN (:...ids)', { ids: rows.map((row) => row.id) })
             .orderBy('u.user_name_key')
             .getRawMany<{ group_id: string; user_id: string; user_name: string }>();
-    const byGroup = groupBy(members, (member) => member.group_id);
+    const byGroup = groupBy(found, (member) => member.group_id);
     return rows.map((row) => {
       const own = byGroup.get(row.id) ?? [];
       return {

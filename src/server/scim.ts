@@ -3,6 +3,7 @@ import express from 'express';
 
 import { isDatabaseUnavailable } from '../db/connection-errors';
 import { errorDocument, ScimError } from '../domain/scim/errors';
+import type { Projection } from '../domain/scim/resources';
 import {
   groupResource,
   listResponse,
@@ -59,7 +60,7 @@ export function scimRoutes(services: Services, logger: Logger): express.Router {
   resourceRoutes(router, '/Groups', groupResource, {
     list: (client, query) =>
       scim.groups(client, query).then(({ total, groups }) => ({ total, found: groups })),
-    read: (client, id) => scim.group(client, id),
+    read: (client, id, projection) => scim.group(client, id, projection),
     create: (client, body) => scim.createGroup(client, body),
     replace: (client, id, body) => scim.replaceGroup(client, id, body),
     patch: (client, id, body) => scim.patchGroup(client, id, body),
@@ -76,7 +77,8 @@ export function scimRoutes(services: Services, logger: Logger): express.Router {
 /** The ScimService's work on one resource type (Users, Groups). */
 interface ResourceWork<T> {
   list(client: ScimClient, query: ListQuery): Promise<{ total: number; found: T[] }>;
-  read(client: ScimClient, id: string): Promise<T>;
+  /** `projection`: what the answer shows, so that what it leaves out need not be read. */
+  read(client: ScimClient, id: string, projection: Projection): Promise<T>;
   create(client: ScimClient, body: JsonObject): Promise<T>;
   replace(client: ScimClient, id: string, body: JsonObject): Promise<T>;
   patch(client: ScimClient, id: string, body: JsonObject): Promise<T>;
@@ -106,7 +108,7 @@ function resourceRoutes<T>(
     created(res, document(req, await work.create(clientOf(res), checkBody(req.body))));
   });
   router.get(`${path}/:id`, async (req, res) => {
-    send(res, 200, document(req, await work.read(clientOf(res), req.params.id)));
+    send(res, 200, document(req, await work.read(clientOf(res), req.params.id, readProjection(req.query))));
   });
   router.put(`${path}/:id`, async (req, res) => {
     send(res, 200, document(req, await work.replace(clientOf(res), req.params.id, checkBody(req.body))));
@@ -143,7 +145,11 @@ function listQuery(req: Request): ListQuery {
   if (filter !== undefined && typeof filter !== 'string') {
     throw ScimError.badRequest('invalidFilter', 'Give one filter');
   }
-  return { filter, page: readPage(req.query, MAX_PAGE_COUNT, DEFAULT_PAGE_COUNT) };
+  return {
+    filter,
+    page: readPage(req.query, MAX_PAGE_COUNT, DEFAULT_PAGE_COUNT),
+    projection: readProjection(req.query),
+  };
 }
 
 function send(res: Response, status: number, document: JsonObject | Record<string, unknown>): void {

@@ -11,7 +11,14 @@ import { withGroupEntry } from '../domain/group-tiers';
 import { ScimError } from '../domain/scim/errors';
 import { GROUP_FILTER_ATTRIBUTES, parseFilter, USER_FILTER_ATTRIBUTES } from '../domain/scim/filter';
 import { applyPatch } from '../domain/scim/patch';
-import type { Page, ScimGroup, ScimGroupFields, ScimUser, ScimUserFields } from '../domain/scim/resources';
+import type {
+  Page,
+  Projection,
+  ScimGroup,
+  ScimGroupFields,
+  ScimUser,
+  ScimUserFields,
+} from '../domain/scim/resources';
 import {
   caseless,
   checkIdUnchanged,
@@ -19,6 +26,7 @@ import {
   patchableUser,
   readGroup,
   readUser,
+  shows,
   subjectOf,
 } from '../domain/scim/resources';
 import type { JsonObject } from '../domain/scim/values';
@@ -40,6 +48,8 @@ const GROUP_DELETED = 'group deleted at the identity provider (SCIM)';
 export interface ListQuery {
   filter?: string;
   page: Page;
+  /** What the answer shows, so that what it leaves out need not be read (a large group's members). */
+  projection: Projection;
 }
 
 /**
@@ -137,11 +147,15 @@ export class ScimService {
 
   async groups(client: ScimClient, query: ListQuery): Promise<{ total: number; groups: ScimGroup[] }> {
     const condition = query.filter === undefined ? null : parseFilter(query.filter, GROUP_FILTER_ATTRIBUTES);
-    return this.store.groups(this.db.manager, directoryOf(client), condition, query.page);
+    return this.store.groups(this.db.manager, directoryOf(client), condition, query.page, {
+      members: shows(query.projection, 'members'),
+    });
   }
 
-  async group(client: ScimClient, id: string): Promise<ScimGroup> {
-    const group = await this.store.group(this.db.manager, directoryOf(client), id);
+  async group(client: ScimClient, id: string, projection: Projection): Promise<ScimGroup> {
+    const group = await this.store.group(this.db.manager, directoryOf(client), id, {
+      members: shows(projection, 'members'),
+    });
     if (!group) throw ScimError.notFound('Group', id);
     return group;
   }
@@ -176,7 +190,7 @@ export class ScimService {
 
   async deleteGroup(client: ScimClient, id: string): Promise<void> {
     await this.write(client, async (manager) => {
-      const current = await this.store.group(manager, directoryOf(client), id, true);
+      const current = await this.store.group(manager, directoryOf(client), id, { lock: true });
       if (!current) throw ScimError.notFound('Group', id);
       await this.store.deleteGroup(manager, id);
       await this.recordGroupTiers(manager, client, id, current, null, GROUP_DELETED);
@@ -213,7 +227,7 @@ export class ScimService {
     change: (current: ScimGroup) => ScimGroupFields,
   ): Promise<ScimGroup> {
     return this.write(client, async (manager) => {
-      const current = await this.store.group(manager, directoryOf(client), id, true);
+      const current = await this.store.group(manager, directoryOf(client), id, { lock: true });
       if (!current) throw ScimError.notFound('Group', id);
       const fields = change(current);
       const before = new Set(current.memberIds);

@@ -388,6 +388,22 @@ describe('SCIM conversations of real identity providers', () => {
     );
     expect(byName.body).toMatchObject({ totalResults: 1, Resources: [{ id: groupId }] });
     expect(byName.body.Resources[0]).not.toHaveProperty('members');
+    // Members an answer leaves out are not read (Entra's groups have thousands); those it shows are.
+    const readsOfMembers = async (...paths: string[]) => {
+      provisioning.queries.recorded = [];
+      for (const path of paths) expect((await entra('GET', path)).status).toBe(200);
+      const recorded = provisioning.queries.recorded;
+      provisioning.queries.recorded = null;
+      return recorded.filter(({ query }) => /FROM\s+["`]scim_group_members["`]/.test(query)).length;
+    };
+    expect(
+      await readsOfMembers(
+        `/Groups/${groupId}?excludedAttributes=members`,
+        '/Groups?excludedAttributes=members',
+        '/Groups?attributes=displayName',
+      ),
+    ).toBe(0);
+    expect(await readsOfMembers(`/Groups/${groupId}`, '/Groups')).toBe(2);
 
     const patch = (op: string) => ({
       schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],

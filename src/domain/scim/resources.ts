@@ -258,16 +258,18 @@ function topLevelName(path: string): string {
   return lower.split('.')[0];
 }
 
+const ALWAYS_SHOWN = new Set(['id', 'schemas']);
+
+/** Whether an answer projected by `projection` shows the top-level attribute `name`. */
+export function shows(projection: Projection, name: string): boolean {
+  const lower = name.toLowerCase();
+  if (ALWAYS_SHOWN.has(lower)) return true;
+  if (projection.attributes !== null) return projection.attributes.has(lower);
+  return !projection.excludedAttributes.has(lower);
+}
+
 export function project(resource: JsonObject, projection: Projection): JsonObject {
-  const always = new Set(['id', 'schemas']);
-  return Object.fromEntries(
-    Object.entries(resource).filter(([name]) => {
-      const lower = name.toLowerCase();
-      if (always.has(lower)) return true;
-      if (projection.attributes !== null) return projection.attributes.has(lower);
-      return !projection.excludedAttributes.has(lower);
-    }),
-  );
+  return Object.fromEntries(Object.entries(resource).filter(([name]) => shows(projection, name)));
 }
 
 /** `startIndex` (1-based, below 1 counts as 1) and `count` (below 0 counts as 0, above the maximum as it). */
