@@ -15,19 +15,59 @@ const RETRYABLE_MYSQL_ERRORS = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOU
 const MAX_ATTEMPTS = 3;
 
 /**
- * The data source plus what differs between MySQL and SQLite: row locks, and the fact that TypeORM's
- * SQLite driver shares one connection, so its transactions must run one after another, and a statement
- * outside them between them.
+ * The turns on TypeORM's SQLite connection, which every statement shares (the driver hands out one query runner
+ * for everything): a statement outside a transaction would run inside whichever one is open, reading what it
+ * has not committed, and a write would be lost with it on a rollback. So transactions run one after another,
+ * and other statements take their turn between them, except those of the work of the transaction that has the
+ * turn (which would otherwise wait for it). One per connection, however many Database objects share it.
+ */
+class SqliteTurns {
+  private queue: Promise<unknown> = Promise.resolve();
+  /** The transaction whose work is running, in that work's async context. */
+  private readonly running = new AsyncLocalStorage<{ open: boolean }>();
+
+  constructor(runner: QueryRunner) {
+    const query = runner.query.bind(runner);
+    runner.query = ((...args: Parameters<QueryRunner['query']>) =>
+      this.running.getStore()?.open
+        ? query(...args)
+        : this.take(() => query(...args))) as QueryRunner['query'];
+  }
+
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    return this.take(() => {
+      const turn = { open: true };
+      return this.running.run(turn, work).finally(() => (turn.open = false));
+    });
+  }
+
+  private take<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+const sqliteTurns = new WeakMap<QueryRunner, SqliteTurns>();
+
+function turnsOn(dataSource: DataSource): SqliteTurns {
+  const runner = dataSource.createQueryRunner();
+  let turns = sqliteTurns.get(runner);
+  if (!turns) sqliteTurns.set(runner, (turns = new SqliteTurns(runner)));
+  return turns;
+}
+
+/**
+ * The data source plus what differs between MySQL and SQLite: row locks, and SQLite's one connection, on
+ * which transactions take turns (SqliteTurns).
  */
 export class Database {
-  private sqliteQueue: Promise<unknown> = Promise.resolve();
-  /** The SQLite transaction whose work is running, in that work's async context. */
-  private readonly sqliteTurn = new AsyncLocalStorage<{ open: boolean }>();
+  private readonly sqlite: SqliteTurns | null;
   private readonly commitHooks = new WeakMap<EntityManager, (() => void)[]>();
   private readonly commitWrites = new WeakMap<EntityManager, Statement[]>();
 
   constructor(readonly dataSource: DataSource) {
-    if (!this.isMysql) this.queueStatementsOutsideTransactions();
+    this.sqlite = this.isMysql ? null : turnsOn(dataSource);
   }
 
   get isMysql(): boolean {
@@ -51,12 +91,7 @@ export class Database {
     work: (manager: EntityManager) => Promise<T>,
     options: { readCommitted?: boolean } = {},
   ): Promise<T> {
-    if (!this.isMysql) {
-      return this.inSqliteTurn(() => {
-        const turn = { open: true };
-        return this.sqliteTurn.run(turn, () => this.runOnce(work)).finally(() => (turn.open = false));
-      });
-    }
+    if (this.sqlite) return this.sqlite.transaction(() => this.runOnce(work));
     const isolation = options.readCommitted ? 'READ COMMITTED' : undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -66,28 +101,6 @@ export class Database {
         if (attempt >= MAX_ATTEMPTS || !code || !RETRYABLE_MYSQL_ERRORS.has(code)) throw error;
       }
     }
-  }
-
-  /**
-   * On SQLite every statement runs on the one connection, so a statement outside a transaction would run inside
-   * whichever one is open: it would read what that one has not committed, and a write would be lost with it
-   * on a rollback. Such statements take their turn between transactions instead, except those of the work
-   * of the transaction that has the turn (which would otherwise wait for it).
-   */
-  private queueStatementsOutsideTransactions(): void {
-    // The driver hands out one query runner for everything.
-    const runner = this.dataSource.createQueryRunner();
-    const query = runner.query.bind(runner);
-    runner.query = ((...args: Parameters<QueryRunner['query']>) =>
-      this.sqliteTurn.getStore()?.open
-        ? query(...args)
-        : this.inSqliteTurn(() => query(...args))) as QueryRunner['query'];
-  }
-
-  private inSqliteTurn<T>(step: () => Promise<T>): Promise<T> {
-    const run = this.sqliteQueue.then(step);
-    this.sqliteQueue = run.catch(() => undefined);
-    return run;
   }
 
   /** Runs `callback` once the transaction of `manager` has committed (at once outside a transaction). */

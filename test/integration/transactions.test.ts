@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 
+import { Database } from '../../src/db/database';
 import { LicenseRow } from '../../src/db/entities';
 import { statement } from '../../src/db/raw-sql';
 import { describeOnMysql } from '../testkit/database';
@@ -192,5 +193,18 @@ describe('statements outside a transaction', () => {
     expect(read).toBeNull();
     expect(await reasonOf('outside-a')).toBeNull();
     expect(await reasonOf('outside-b')).toBe('kept');
+  });
+
+  it('and transactions take turns with those of every Database on the same data source', async () => {
+    const second = new Database(server.dataSource);
+    const change = (db: Database, userId: string) =>
+      db.transaction(async (manager) => {
+        await manager.update(LicenseRow, { userId }, { revokeReason: 'both' });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return manager.findOneByOrFail(LicenseRow, { userId });
+      });
+    const changed = await Promise.all([change(server.db, 'outside-a'), change(second, 'outside-b')]);
+    expect(changed.map((row) => row.revokeReason)).toEqual(['both', 'both']);
+    expect(await reasonOf('outside-a')).toBe('both');
   });
 });
