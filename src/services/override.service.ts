@@ -69,6 +69,8 @@ export class OverrideService {
       if (!feature) throw new NotFoundError('Feature', featureKey);
       checkOverrideFits(toFeature(feature), { effect: input.effect, limit, value });
       const { state, now } = await this.lockedState(manager, userId);
+      // Judged again at the time it would start: the lock may have been waited for past it.
+      if (expiresAt) checkFutureDate(expiresAt, 'expiresAt', now);
       const override: Override = {
         id: randomUUID(),
         userId,

@@ -424,24 +424,32 @@ describe('setOverride and removeOverride', () => {
 });
 
 describe('an override that runs out while a change waits', () => {
+  /** Sends `request` while another transaction holds the user's license, which it lets go after `holdMs`. */
+  async function whileHeld(userId: string, holdMs: number, request: () => Promise<any>): Promise<any> {
+    const holder = server.dataSource.createQueryRunner();
+    await holder.startTransaction();
+    try {
+      await holder.query('SELECT * FROM licenses WHERE user_id = ? FOR UPDATE', [userId]);
+      const answer = request();
+      await new Promise((resolve) => setTimeout(resolve, holdMs));
+      await holder.commitTransaction();
+      return await answer;
+    } finally {
+      if (holder.isTransactionActive) await holder.rollbackTransaction();
+      await holder.release();
+    }
+  }
+
   (onMysql ? it : it.skip)(
     "is expired, not removed, when removeOverride got the license's lock after its end",
     async () => {
       const id = newUser();
       const expiresAt = new Date(Date.now() + 600);
       await setOverride({ userId: id, feature: 'api', effect: 'DENY', expiresAt: expiresAt.toISOString() });
-      const holder = server.dataSource.createQueryRunner();
-      await holder.startTransaction();
-      let removal: Promise<any>;
-      try {
-        await holder.query('SELECT * FROM licenses WHERE user_id = ? FOR UPDATE', [id]);
-        removal = server.gql(REMOVE, { u: id, f: 'api' });
-        await new Promise((resolve) => setTimeout(resolve, expiresAt.getTime() - Date.now() + 300));
-      } finally {
-        await holder.commitTransaction();
-        await holder.release();
-      }
-      expect((await removal).errors?.[0].extensions.code).toBe('NOT_FOUND');
+      const removal = await whileHeld(id, expiresAt.getTime() - Date.now() + 300, () =>
+        server.gql(REMOVE, { u: id, f: 'api' }),
+      );
+      expect(removal.errors?.[0].extensions.code).toBe('NOT_FOUND');
       await waitUntil(async () => (await storedEvents(server, { userId: id })).length === 2, {
         what: 'OVERRIDE_EXPIRED',
       });
@@ -449,6 +457,23 @@ describe('an override that runs out while a change waits', () => {
         'OVERRIDE_SET',
         'OVERRIDE_EXPIRED',
       ]);
+    },
+  );
+
+  (onMysql ? it : it.skip)(
+    'is not stored when it would have ended by the time setOverride got the lock: BAD_USER_INPUT',
+    async () => {
+      const id = newUser();
+      await setOverride({ userId: id, feature: 'sso', effect: 'DENY' });
+      const expiresAt = new Date(Date.now() + 300);
+      const set = await whileHeld(id, 600, () =>
+        server.gql(SET, {
+          input: { userId: id, feature: 'api', effect: 'DENY', expiresAt: expiresAt.toISOString() },
+        }),
+      );
+      expect(set.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
+      expect((await overrideRows(id)).map((row) => row.featureKey)).toEqual(['sso']);
+      expect((await storedEvents(server, { userId: id })).map((e) => e.type)).toEqual(['OVERRIDE_SET']);
     },
   );
 });
