@@ -102,10 +102,15 @@ export class CallbackRequests {
     );
     try {
       const response = await send(url, init);
-      if (response.status >= 400 && response.status < 500) this.end(url, id);
+      // As Apollo's plugin ends it: a heartbeat answered 400 or 404, another request answered anything else below
+      // 500 (a redirect too: none is followed); other failures count.
+      const ends = heartbeat
+        ? response.status === 400 || response.status === 404
+        : !response.ok && response.status < 500;
+      if (ends) this.end(url, id);
       else if (response.ok) {
-        subscription.failures = 0;
-        if (action === 'check') subscription.checked = true;
+        // Each count is reset by a success of its own kind, as the plugin resets its own.
+        if (action === 'check') Object.assign(subscription, { checked: true, failures: 0 });
         if (action === 'next') subscription.nextFailures = 0;
       } else this.failed(url, subscription, action, heartbeat);
       return response;
