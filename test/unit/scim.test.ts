@@ -177,6 +177,22 @@ describe('PATCH', () => {
     ).toEqual({ ...document, [ENTERPRISE]: { department: 'F' } });
   });
 
+  it('reads a pathless value whose attributes are grouped under their schema URN (RFC 7644 §3.5.2.1)', () => {
+    const document = { userName: 'a', active: true, [ENTERPRISE]: { costCenter: '1' } };
+    expect(
+      applyPatch(
+        document,
+        patch({
+          op: 'replace',
+          value: {
+            [ENTERPRISE.toLowerCase()]: { department: 'F' },
+            'urn:ietf:params:scim:schemas:core:2.0:User': { active: false },
+          },
+        }),
+      ),
+    ).toEqual({ userName: 'a', active: false, [ENTERPRISE]: { costCenter: '1', department: 'F' } });
+  });
+
   it('removes members given by value with $ref and display, or by a value filter', () => {
     const group = patchableGroup({
       id: 'g',

@@ -153,11 +153,7 @@ function normalizeOperation(operation: JsonValue, index: number): Operation {
   }
   const path = typeof operation.path === 'string' ? canonicalSchema(operation.path) : operation.path;
   const value =
-    path === undefined && isObject(operation.value)
-      ? Object.fromEntries(
-          Object.entries(operation.value).map(([name, item]) => [canonicalSchema(name), item]),
-        )
-      : operation.value;
+    path === undefined && isObject(operation.value) ? byAttribute(operation.value) : operation.value;
   if (path !== undefined && (typeof path !== 'string' || path.trim().length === 0)) {
     throw ScimError.badRequest('invalidPath', `Operation ${index}: "path" must be a non-empty string`);
   }
@@ -185,6 +181,22 @@ function normalizeOperation(operation: JsonValue, index: number): Operation {
  * case-insensitive (RFC 7643 §2.1), and scim-patch, which matches them as written, would file
  * `...:core:2.0:user:active` under an unknown extension and leave `active` as it was.
  */
+/**
+ * A pathless value's attributes, each named as scim-patch reads it: `URN:attribute`, schema URNs canonical.
+ * A schema's attributes may come grouped under its URN (`{"urn:...:enterprise:2.0:User": {"department": ...}}`,
+ * RFC 7644 §3.5.2.1); scim-patch would split such a key at its last colon and store the group under `urn:...:2.0`.
+ */
+function byAttribute(value: JsonObject): JsonObject {
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([name, item]): [string, JsonValue][] => {
+      const schema = KNOWN_SCHEMAS.find((urn) => urn.toLowerCase() === name.toLowerCase());
+      if (schema === undefined || !isObject(item)) return [[canonicalSchema(name), item]];
+      const prefix = schema === ENTERPRISE_USER_SCHEMA ? `${schema}:` : '';
+      return Object.entries(item).map(([attribute, inner]) => [`${prefix}${attribute}`, inner]);
+    }),
+  );
+}
+
 function canonicalSchema(name: string): string {
   const lower = name.toLowerCase();
   const schema = KNOWN_SCHEMAS.find((urn) => lower.startsWith(`${urn.toLowerCase()}:`));
