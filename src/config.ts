@@ -46,7 +46,7 @@ export interface Config {
   metricsToken: string | undefined;
   seedCatalog: boolean;
   logLevel: LogLevel;
-  webhooks: { allowPrivate: boolean; retryBaseMs: number };
+  webhooks: { allowPrivate: boolean; retryBaseMs: number; deliveryRetentionDays: number };
   webSockets: WebSocketLimits;
 }
 
@@ -194,6 +194,10 @@ const environment = z.object({
     unsetIfEmpty,
     integer('must be a positive integer', 1, Number.MAX_SAFE_INTEGER).default(5000),
   ),
+  WEBHOOK_DELIVERY_RETENTION_DAYS: z.preprocess(
+    unsetIfEmpty,
+    integer('must be a whole number of days from 1 to 3650', 1, 3650).default(30),
+  ),
   WS_MAX_OPERATIONS_PER_SOCKET: socketCap(1000),
   WS_MAX_SOCKETS_PER_IDENTITY: socketCap(100),
 });
@@ -260,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhooks: {
       allowPrivate: vars.WEBHOOK_ALLOW_PRIVATE ?? vars.NODE_ENV !== 'production',
       retryBaseMs: vars.WEBHOOK_RETRY_BASE_MS,
+      deliveryRetentionDays: vars.WEBHOOK_DELIVERY_RETENTION_DAYS,
     },
     webSockets: {
       maxOperationsPerSocket: vars.WS_MAX_OPERATIONS_PER_SOCKET,

@@ -25,8 +25,12 @@ import { loadLicenseKeys } from './services/license-keys';
 /** Half a second keeps expiry pushes within the contract's 2 seconds. */
 const EXPIRY_SWEEP_INTERVAL_MS = 500;
 const WEBHOOK_POLL_INTERVAL_MS = 1000;
-/** Idempotency keys are kept 24 hours; every replica prunes, which is harmless (a DELETE by age). */
-const IDEMPOTENCY_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+/**
+ * Idempotency keys (kept 24 hours) and finished webhook deliveries (kept WEBHOOK_DELIVERY_RETENTION_DAYS) are
+ * pruned hourly; every replica prunes, which is harmless (DELETEs by age).
+ */
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface SubgraphOptions {
   /**
@@ -94,7 +98,8 @@ export async function startSubgraph(
 
 /**
  * Commits notify (through Redis when configured); notices wake the feed and the webhook dispatcher; the
- * sweeper records expiries as they come due; old idempotency keys are pruned. Returns the way to stop them.
+ * sweeper records expiries as they come due; old idempotency keys and finished webhook deliveries are pruned.
+ * Returns the way to stop them.
  */
 async function startBackgroundJobs(
   config: Config,
@@ -130,7 +135,15 @@ async function startBackgroundJobs(
     metrics.liveObservers.onEventCommitted?.(type);
   });
   const sweeper = every(EXPIRY_SWEEP_INTERVAL_MS, () => services.expiries.recordDue(), onError);
-  const pruning = every(IDEMPOTENCY_PRUNE_INTERVAL_MS, () => services.idempotency.prune(), onError);
+  const pruning = every(
+    PRUNE_INTERVAL_MS,
+    () =>
+      Promise.all([
+        services.idempotency.prune(),
+        webhookQueue.prune(new Date(Date.now() - config.webhooks.deliveryRetentionDays * DAY_MS)),
+      ]),
+    onError,
+  );
   return async () => {
     stopNotifying();
     await Promise.all([sweeper.stop(), pruning.stop()]);

@@ -7,6 +7,8 @@ import { LicenseEventRow, WebhookDeliveryRow, WebhookEndpointRow } from './entit
 import { toLicenseEvent } from './mappers';
 import { statement } from './raw-sql';
 
+const PRUNE_BATCH = 1000;
+
 /** How long a claimed delivery stays invisible to other replicas; longer than any one attempt. */
 export const DELIVERY_LEASE_MS = 60_000;
 
@@ -35,6 +37,30 @@ export type AttemptResult =
  */
 export class WebhookQueue {
   constructor(private readonly db: Database) {}
+
+  /**
+   * Forgets finished deliveries (DELIVERED, FAILED) created before `before`, a thousand rows per statement so
+   * that no statement holds many locks; pending ones stay whatever their age. Returns how many.
+   */
+  async prune(before: Date): Promise<number> {
+    let pruned = 0;
+    for (;;) {
+      // The inner query is wrapped: MySQL will not delete from a table that its own subquery reads.
+      const affected = await this.db.transaction(async (manager) => {
+        const { sql, parameters } = statement(
+          manager,
+          `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM (
+             SELECT id FROM webhook_deliveries WHERE status IN ('DELIVERED', 'FAILED') AND created_at < :before
+             ORDER BY id LIMIT ${PRUNE_BATCH}) finished)`,
+          { before },
+        );
+        // The structured result is the one both drivers fill with the rows a DELETE affected.
+        return (await manager.queryRunner!.query(sql, parameters, true)).affected ?? 0;
+      });
+      pruned += affected;
+      if (affected < PRUNE_BATCH) return pruned;
+    }
+  }
 
   /** One statement, whatever the number of endpoints: a delivery for every enabled endpoint wanting `type`. */
   async enqueue(manager: EntityManager, eventId: string, type: LicenseEventType, now: Date): Promise<void> {

@@ -9,6 +9,7 @@ import { Webhook } from 'standardwebhooks';
 
 import { authenticated, Scope } from '../../src/auth/caller';
 import { WebhookDeliveryRow, WebhookEndpointRow } from '../../src/db/entities';
+import { WebhookQueue } from '../../src/db/webhook-queue';
 import { postOnce } from '../../src/outbound/http';
 import { WebhookService } from '../../src/services/webhook.service';
 import { createTestCatalog } from '../testkit/catalog';
@@ -485,5 +486,39 @@ describe('a restart with deliveries pending', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('pruning finished deliveries', () => {
+  it('forgets DELIVERED and FAILED ones created before the cut-off, a thousand at a time, and never a PENDING one', async () => {
+    const day = 24 * 60 * 60 * 1000;
+    const { endpoint } = await createEndpoint();
+    const delivery = (
+      status: WebhookDeliveryRow['status'],
+      ageDays: number,
+    ): Partial<WebhookDeliveryRow> => ({
+      endpointId: endpoint.id,
+      eventId: 1,
+      status,
+      attempts: 1,
+      lastStatusCode: null,
+      lastError: null,
+      nextAttemptAt: status === 'PENDING' ? new Date() : null,
+      deliveredAt: null,
+      createdAt: new Date(Date.now() - ageDays * day),
+    });
+    const old = Array.from({ length: 2500 }, () => delivery('DELIVERED', 40));
+    for (let i = 0; i < old.length; i += 500) {
+      await server.dataSource.manager.insert(WebhookDeliveryRow, old.slice(i, i + 500));
+    }
+    await server.dataSource.manager.insert(WebhookDeliveryRow, [
+      delivery('FAILED', 31),
+      delivery('PENDING', 40),
+      delivery('DELIVERED', 29),
+    ]);
+    const pruned = await new WebhookQueue(server.db).prune(new Date(Date.now() - 30 * day));
+    expect(pruned).toBe(2501);
+    const left = await server.dataSource.manager.find(WebhookDeliveryRow, { order: { id: 'ASC' } });
+    expect(left.map((row) => row.status)).toEqual(['PENDING', 'DELIVERED']);
   });
 });

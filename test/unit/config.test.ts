@@ -48,7 +48,7 @@ const DEFAULTS: Config = {
   metricsToken: undefined,
   seedCatalog: true,
   logLevel: 'info',
-  webhooks: { allowPrivate: true, retryBaseMs: 5000 },
+  webhooks: { allowPrivate: true, retryBaseMs: 5000, deliveryRetentionDays: 30 },
   webSockets: { maxOperationsPerSocket: 1000, maxSocketsPerIdentity: 100 },
 };
 
@@ -86,6 +86,7 @@ describe('loadConfig defaults', () => {
       LOG_LEVEL: '',
       WEBHOOK_ALLOW_PRIVATE: '',
       WEBHOOK_RETRY_BASE_MS: '',
+      WEBHOOK_DELIVERY_RETENTION_DAYS: '',
     };
     expect(loadConfig(empty)).toEqual(DEFAULTS);
   });
@@ -122,6 +123,7 @@ describe('loadConfig values', () => {
       LOG_LEVEL: 'debug',
       WEBHOOK_ALLOW_PRIVATE: 'false',
       WEBHOOK_RETRY_BASE_MS: '250',
+      WEBHOOK_DELIVERY_RETENTION_DAYS: '7',
       WS_MAX_OPERATIONS_PER_SOCKET: '50',
       WS_MAX_SOCKETS_PER_IDENTITY: '5',
     });
@@ -150,7 +152,7 @@ describe('loadConfig values', () => {
       federationAuthDirectives: false,
       seedCatalog: false,
       logLevel: 'debug',
-      webhooks: { allowPrivate: false, retryBaseMs: 250 },
+      webhooks: { allowPrivate: false, retryBaseMs: 250, deliveryRetentionDays: 7 },
       webSockets: { maxOperationsPerSocket: 50, maxSocketsPerIdentity: 5 },
     });
   });
@@ -230,6 +232,8 @@ describe('loadConfig errors', () => {
     ['WEBHOOK_RETRY_BASE_MS', '-5'],
     ['WEBHOOK_RETRY_BASE_MS', '1.5'],
     ['WEBHOOK_RETRY_BASE_MS', '0'],
+    ['WEBHOOK_DELIVERY_RETENTION_DAYS', '0'],
+    ['WEBHOOK_DELIVERY_RETENTION_DAYS', '3651'],
     ['WS_MAX_OPERATIONS_PER_SOCKET', '0'],
     ['WS_MAX_SOCKETS_PER_IDENTITY', '100001'],
     ['PORT', ' '],
