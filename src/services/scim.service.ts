@@ -29,6 +29,7 @@ import {
   shows,
   subjectOf,
 } from '../domain/scim/resources';
+import { GROUP_SCHEMAS, USER_SCHEMAS } from '../domain/scim/schemas';
 import type { JsonObject } from '../domain/scim/values';
 import type { GroupTier } from '../domain/types';
 import { NotFoundError, SeatLimitReachedError } from '../errors';
@@ -111,7 +112,7 @@ export class ScimService {
 
   async patchUser(client: ScimClient, id: string, body: JsonObject): Promise<ScimUser> {
     return this.changeUser(client, id, (current) => {
-      const patched = applyPatch(patchableUser(current), body);
+      const patched = applyPatch(patchableUser(current), body, USER_SCHEMAS);
       checkIdUnchanged(patched, id);
       return readUser(patched, current.active);
     });
@@ -182,7 +183,7 @@ export class ScimService {
 
   async patchGroup(client: ScimClient, id: string, body: JsonObject): Promise<ScimGroup> {
     return this.changeGroup(client, id, (current) => {
-      const patched = applyPatch(patchableGroup(current), body);
+      const patched = applyPatch(patchableGroup(current), body, GROUP_SCHEMAS);
       checkIdUnchanged(patched, id);
       return readGroup(patched);
     });

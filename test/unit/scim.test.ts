@@ -1,6 +1,6 @@
 import { ScimError } from '../../src/domain/scim/errors';
 import { parseFilter, USER_FILTER_ATTRIBUTES } from '../../src/domain/scim/filter';
-import { applyPatch } from '../../src/domain/scim/patch';
+import { applyPatch as applyPatchTo } from '../../src/domain/scim/patch';
 import {
   patchableGroup,
   project,
@@ -10,10 +10,15 @@ import {
   readUser,
   subjectOf,
 } from '../../src/domain/scim/resources';
+import { GROUP_SCHEMAS, USER_SCHEMAS } from '../../src/domain/scim/schemas';
+import type { JsonObject } from '../../src/domain/scim/values';
 import { checkBody } from '../../src/domain/scim/values';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
+/** A PATCH of a User's document (a Group's document is patched the same way but for its schemas). */
+const applyPatch = (document: JsonObject, body: JsonObject) => applyPatchTo(document, body, USER_SCHEMAS);
 
 /** The ScimError `run` throws, as status and scimType. */
 function refusal(run: () => unknown): { status: number; scimType?: string } {
@@ -191,6 +196,15 @@ describe('PATCH', () => {
         }),
       ),
     ).toEqual({ userName: 'a', active: false, [ENTERPRISE]: { costCenter: '1', department: 'F' } });
+    // Only the resource's own schemas group its attributes.
+    const asGroup = { 'urn:ietf:params:scim:schemas:core:2.0:Group': { displayName: 'G' } };
+    expect(refusal(() => applyPatch(document, patch({ op: 'replace', value: asGroup })))).toEqual({
+      status: 400,
+      scimType: 'invalidPath',
+    });
+    expect(
+      applyPatchTo({ displayName: 'F' }, patch({ op: 'replace', value: asGroup }), GROUP_SCHEMAS),
+    ).toEqual({ displayName: 'G' });
   });
 
   it('removes members given by value with $ref and display, or by a value filter', () => {

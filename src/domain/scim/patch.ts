@@ -52,7 +52,7 @@ type Operation = ScimPatchOperation & { value?: JsonValue };
  * given with `$ref` / `display`, which only their `value` identifies. The caller then reads the result as it reads
  * a PUT, so a patch can never store what a PUT could not.
  */
-export function applyPatch(document: JsonObject, body: JsonObject): JsonObject {
+export function applyPatch(document: JsonObject, body: JsonObject, schemas: readonly string[]): JsonObject {
   const operations = body.Operations ?? body.operations;
   if (!Array.isArray(operations) || operations.length === 0) {
     throw ScimError.badRequest('invalidSyntax', 'A PATCH body needs "Operations": a non-empty array');
@@ -61,7 +61,7 @@ export function applyPatch(document: JsonObject, body: JsonObject): JsonObject {
     throw ScimError.badRequest('tooMany', `A PATCH may carry at most ${MAX_PATCH_OPERATIONS} operations`);
   }
   const normalized = operations.flatMap((operation, index) =>
-    splitMembers(normalizeOperation(operation, index)),
+    splitMembers(normalizeOperation(operation, index, schemas)),
   );
   const attributeValues = normalized
     .filter((operation) => !isMembersOperation(operation))
@@ -144,7 +144,7 @@ function valueCount(value: JsonValue | undefined): number {
   return 0;
 }
 
-function normalizeOperation(operation: JsonValue, index: number): Operation {
+function normalizeOperation(operation: JsonValue, index: number, schemas: readonly string[]): Operation {
   if (!isObject(operation))
     throw ScimError.badRequest('invalidSyntax', `Operation ${index} is not an object`);
   const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : null;
@@ -153,7 +153,7 @@ function normalizeOperation(operation: JsonValue, index: number): Operation {
   }
   const path = typeof operation.path === 'string' ? canonicalSchema(operation.path) : operation.path;
   const value =
-    path === undefined && isObject(operation.value) ? byAttribute(operation.value) : operation.value;
+    path === undefined && isObject(operation.value) ? byAttribute(operation.value, schemas) : operation.value;
   if (path !== undefined && (typeof path !== 'string' || path.trim().length === 0)) {
     throw ScimError.badRequest('invalidPath', `Operation ${index}: "path" must be a non-empty string`);
   }
@@ -185,12 +185,16 @@ function normalizeOperation(operation: JsonValue, index: number): Operation {
  * A pathless value's attributes, each named as scim-patch reads it: `URN:attribute`, schema URNs canonical.
  * A schema's attributes may come grouped under its URN (`{"urn:...:enterprise:2.0:User": {"department": ...}}`,
  * RFC 7644 §3.5.2.1); scim-patch would split such a key at its last colon and store the group under `urn:...:2.0`.
+ * Only the resource's own `schemas` may group them.
  */
-function byAttribute(value: JsonObject): JsonObject {
+function byAttribute(value: JsonObject, schemas: readonly string[]): JsonObject {
   return Object.fromEntries(
     Object.entries(value).flatMap(([name, item]): [string, JsonValue][] => {
       const schema = KNOWN_SCHEMAS.find((urn) => urn.toLowerCase() === name.toLowerCase());
       if (schema === undefined || !isObject(item)) return [[canonicalSchema(name), item]];
+      if (!schemas.includes(schema)) {
+        throw ScimError.badRequest('invalidPath', `${schema} is not a schema of this resource`);
+      }
       const prefix = schema === ENTERPRISE_USER_SCHEMA ? `${schema}:` : '';
       return Object.entries(item).map(([attribute, inner]) => [`${prefix}${attribute}`, inner]);
     }),
