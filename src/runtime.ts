@@ -137,11 +137,14 @@ async function startBackgroundJobs(
   const sweeper = every(EXPIRY_SWEEP_INTERVAL_MS, () => services.expiries.recordDue(), onError);
   const pruning = every(
     PRUNE_INTERVAL_MS,
-    () =>
-      Promise.all([
+    async () => {
+      // Each on its own: one failing does not leave the other running unwaited for.
+      const results = await Promise.allSettled([
         services.idempotency.prune(),
         webhookQueue.prune(new Date(Date.now() - config.webhooks.deliveryRetentionDays * DAY_MS)),
-      ]),
+      ]);
+      for (const result of results) if (result.status === 'rejected') onError(result.reason);
+    },
     onError,
   );
   return async () => {

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { In } from 'typeorm';
+import { In, LessThan } from 'typeorm';
 
 import type { LicenseEvent, LicenseEventType } from '../domain/types';
 import type { Database } from './database';
@@ -39,26 +39,27 @@ export class WebhookQueue {
   constructor(private readonly db: Database) {}
 
   /**
-   * Forgets finished deliveries (DELIVERED, FAILED) created before `before`, a thousand rows per statement so
-   * that no statement holds many locks; pending ones stay whatever their age. Returns how many.
+   * Forgets finished deliveries (DELIVERED, FAILED) created before `before`, a thousand at a time; pending ones
+   * stay whatever their age. The ids are found by a plain read and deleted by key, so that a batch locks only
+   * the rows it deletes (a DELETE with a subquery read, and locked, the whole queue on MariaDB). Returns how many.
    */
   async prune(before: Date): Promise<number> {
+    const finished = In(['DELIVERED', 'FAILED']);
     let pruned = 0;
     for (;;) {
-      // The inner query is wrapped: MySQL will not delete from a table that its own subquery reads.
-      const affected = await this.db.transaction(async (manager) => {
-        const { sql, parameters } = statement(
-          manager,
-          `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM (
-             SELECT id FROM webhook_deliveries WHERE status IN ('DELIVERED', 'FAILED') AND created_at < :before
-             ORDER BY id LIMIT ${PRUNE_BATCH}) finished)`,
-          { before },
-        );
-        // The structured result is the one both drivers fill with the rows a DELETE affected.
-        return (await manager.queryRunner!.query(sql, parameters, true)).affected ?? 0;
+      const rows = await this.db.manager.find(WebhookDeliveryRow, {
+        select: { id: true },
+        where: { status: finished, createdAt: LessThan(before) },
+        order: { id: 'ASC' },
+        take: PRUNE_BATCH,
       });
-      pruned += affected;
-      if (affected < PRUNE_BATCH) return pruned;
+      if (rows.length === 0) return pruned;
+      const { affected } = await this.db.manager.delete(WebhookDeliveryRow, {
+        id: In(rows.map((row) => row.id)),
+        status: finished,
+      });
+      pruned += affected ?? 0;
+      if (rows.length < PRUNE_BATCH) return pruned;
     }
   }
 
