@@ -8,6 +8,12 @@ import { dataOf, startTestServer } from '../testkit/server';
 import { openSocket } from '../testkit/subscriptions';
 import { waitUntil } from '../testkit/wait';
 
+/**
+ * A JWKS URL where nothing listens: port 1 on loopback. (The closed identity provider's own port could be taken
+ * meanwhile by a test running beside, whose keys then refused the token as unknown.)
+ */
+const NOTHING_LISTENS = 'http://127.0.0.1:1/.well-known/jwks.json';
+
 let idp: TestIdentityProvider;
 let server: TestServer;
 let admin: string;
@@ -301,9 +307,8 @@ describe('an identity provider that is slow or down', () => {
   it('gives UNAUTHENTICATED when nothing listens at the JWKS URL', async () => {
     const goneIdp = await startIdentityProvider();
     const token = await goneIdp.sign({ sub: 'alice' });
-    const url = goneIdp.jwksUrl;
     await goneIdp.close();
-    const down = await startTestServer({ env: { AUTH_JWKS_URL: url } });
+    const down = await startTestServer({ env: { AUTH_JWKS_URL: NOTHING_LISTENS } });
     try {
       expect(codeOf(await down.gqlAs(token, READ_ALICE))).toBe('UNAUTHENTICATED');
     } finally {
@@ -314,9 +319,8 @@ describe('an identity provider that is slow or down', () => {
   it('closes a socket with 1013 (try again later), not 4401: the token itself may be fine', async () => {
     const goneIdp = await startIdentityProvider();
     const token = await goneIdp.sign({ sub: 'alice' });
-    const url = goneIdp.jwksUrl;
     await goneIdp.close();
-    const down = await startTestServer({ env: { AUTH_JWKS_URL: url } });
+    const down = await startTestServer({ env: { AUTH_JWKS_URL: NOTHING_LISTENS } });
     const socket = openSocket(down.wsUrl, { connectionParams: { token } });
     try {
       expect(await socket.closed).toMatchObject({
