@@ -503,7 +503,8 @@ describe('pruning finished deliveries', () => {
       attempts: 1,
       lastStatusCode: null,
       lastError: null,
-      nextAttemptAt: status === 'PENDING' ? new Date() : null,
+      // A pending one is not due for a day: the server's dispatcher would otherwise deliver it meanwhile.
+      nextAttemptAt: status === 'PENDING' ? new Date(Date.now() + day) : null,
       deliveredAt: null,
       createdAt: new Date(Date.now() - ageDays * day),
     });
