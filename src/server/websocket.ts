@@ -194,12 +194,14 @@ export function attachWebSocketServer(options: {
  * Parsed and validated subscription documents by query text. Services open many subscriptions with the same
  * text; sharing one document keeps memory per subscription small and lets their executions be shared.
  */
-class DocumentCache {
-  // Bounded in entries and in query text (a message may carry up to 1 MiB of it).
+export class DocumentCache {
+  // Bounded in entries and in what they hold: the query text and its parsed document, measured as the
+  // document's JSON (a field of 4 characters is a tree of five objects, which the text alone would not count).
   private readonly checked = new LRUCache<string, { document: DocumentNode } | { errors: GraphQLError[] }>({
     max: 1000,
     maxSize: 16 * 1024 * 1024,
-    sizeCalculation: (_entry, query) => query.length + 1,
+    sizeCalculation: (entry, query) =>
+      query.length + ('document' in entry ? JSON.stringify(entry.document).length : 0) + 1,
   });
 
   constructor(
