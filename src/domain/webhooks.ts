@@ -77,7 +77,8 @@ export function checkWebhookUrl(url: string, field = 'url'): URL {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new BadUserInputError(field, `${field} must use http or https`);
   }
-  if (url.length > MAX_WEBHOOK_URL_LENGTH) {
+  // As stored: normalized, with characters outside ASCII percent-encoded (up to nine times as long).
+  if (parsed.href.length > MAX_WEBHOOK_URL_LENGTH) {
     throw new BadUserInputError(field, `${field} must be at most ${MAX_WEBHOOK_URL_LENGTH} characters`);
   }
   if (parsed.username || parsed.password) {

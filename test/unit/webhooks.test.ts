@@ -123,4 +123,10 @@ describe('webhook URLs', () => {
       );
     },
   );
+
+  it('judges the length as stored: 1,000 characters given, 9,000 once percent-encoded, is too long', () => {
+    expect(() => checkWebhookUrl(`https://example.com/${'€'.repeat(1000)}`)).toThrow(
+      expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT', field: 'url' } }),
+    );
+  });
 });
