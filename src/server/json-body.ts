@@ -4,7 +4,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 import { sendJson } from './http-routes';
 
-/** The most a request body may hold, also once inflated. */
+/** The most a request body may hold, as sent and once inflated. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A request body that cannot be read as JSON: answered with this HTTP status by {@link refuseBody}. */
@@ -80,6 +80,14 @@ export function readJsonBody(req: IncomingMessage): Promise<unknown> {
       if (size > MAX_BODY_BYTES) fail(new BodyError(413));
       else chunks.push(chunk);
     });
+    if (inflater) {
+      // What arrives counts too: compressed blocks that inflate to nothing would otherwise be read for good.
+      let received = 0;
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > MAX_BODY_BYTES) fail(new BodyError(413));
+      });
+    }
     // A stream that is not gzip (or deflate, br) fails to inflate: the body is not JSON either.
     stream.once('error', () => fail(new BodyError(400)));
     // A client that hangs up mid-body: `pipe` does not end the inflater, which would wait for good.

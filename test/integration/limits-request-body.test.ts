@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gunzipSync, gzipSync } from 'node:zlib';
 
 import { expectAnswered, expectRefused, post, send } from '../testkit/http';
 import type { TestServer } from '../testkit/server';
@@ -130,6 +130,21 @@ describe('request body', () => {
       body: compressed,
     });
     expectRefused(reply, 413, 'GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('refuses a gzip body of more than 1 MiB as sent, however little it inflates to, with HTTP 413', async () => {
+    // Empty deflate blocks (5 bytes each) before the JSON: 1.2 MB that inflate to nothing.
+    const json = Buffer.from(JSON.stringify({ query: '{ __typename }' }));
+    const emptyBlocks = Buffer.alloc(240_000 * 5);
+    for (let at = 0; at < emptyBlocks.length; at += 5) emptyBlocks.set([0x00, 0x00, 0x00, 0xff, 0xff], at);
+    const trailer = Buffer.alloc(8);
+    trailer.writeUInt32LE(crc32(json), 0);
+    trailer.writeUInt32LE(json.length, 4);
+    const header = Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]);
+    const body = Buffer.concat([header, emptyBlocks, deflateRawSync(json), trailer]);
+    expect(gunzipSync(body)).toEqual(json);
+    const reply = await postInPieces(server.url, admin, { 'content-encoding': 'gzip' }, body);
+    expect(reply).toMatchObject({ status: 413, code: 'GRAPHQL_VALIDATION_FAILED' });
   });
 
   it('answers a gzip body refused while it still arrives: 413 past 1 MiB inflated, 400 when it is not gzip', async () => {
