@@ -95,20 +95,21 @@ function resourceRoutes<T>(
   resource: (found: T, baseUrl: string) => JsonObject,
   work: ResourceWork<T>,
 ): void {
-  const document = (req: Request, found: T) =>
-    project(resource(found, baseUrl(req)), readProjection(req.query));
+  const document = (req: Request, found: T, projection = readProjection(req.query)) =>
+    project(resource(found, baseUrl(req)), projection);
 
   router.get(path, async (req, res) => {
     const query = listQuery(req);
     const { total, found } = await work.list(clientOf(res), query);
-    const documents = found.map((one) => document(req, one));
+    const documents = found.map((one) => document(req, one, query.projection));
     send(res, 200, listResponse(documents, total, query.page));
   });
   router.post(path, async (req, res) => {
     created(res, document(req, await work.create(clientOf(res), checkBody(req.body))));
   });
   router.get(`${path}/:id`, async (req, res) => {
-    send(res, 200, document(req, await work.read(clientOf(res), req.params.id, readProjection(req.query))));
+    const projection = readProjection(req.query);
+    send(res, 200, document(req, await work.read(clientOf(res), req.params.id, projection), projection));
   });
   router.put(`${path}/:id`, async (req, res) => {
     send(res, 200, document(req, await work.replace(clientOf(res), req.params.id, checkBody(req.body))));

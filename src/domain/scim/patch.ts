@@ -5,10 +5,10 @@ import type { JsonValue } from '../types';
 import { ScimError } from './errors';
 import {
   ENTERPRISE_USER_SCHEMA,
-  GROUP_SCHEMA,
+  GROUP_SCHEMAS,
   MAX_PATCH_OPERATIONS,
   SIMPLE_USER_ATTRIBUTES,
-  USER_SCHEMA,
+  USER_SCHEMAS,
 } from './schemas';
 import type { JsonObject } from './values';
 import { checkPathNames, checkValueNames, isObject } from './values';
@@ -22,7 +22,7 @@ import { checkPathNames, checkValueNames, isObject } from './values';
  * through `constructor.prototype` into Object.prototype, so such paths are refused first (values.ts).
  */
 const OPERATIONS = new Set(['add', 'replace', 'remove']);
-const KNOWN_SCHEMAS = [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA];
+const KNOWN_SCHEMAS = [...USER_SCHEMAS, ...GROUP_SCHEMAS];
 
 /** The longest path an operation may name: real ones (an extension's URN, an attribute, a filter) are far shorter. */
 const MAX_PATH_LENGTH = 1024;
@@ -177,11 +177,6 @@ function normalizeOperation(operation: JsonValue, index: number, schemas: readon
 }
 
 /**
- * A name under a schema this service knows, with the schema's URN as the schema spells it: URNs are
- * case-insensitive (RFC 7643 §2.1), and scim-patch, which matches them as written, would file
- * `...:core:2.0:user:active` under an unknown extension and leave `active` as it was.
- */
-/**
  * A pathless value's attributes, each named as scim-patch reads it: `URN:attribute`, schema URNs canonical.
  * A schema's attributes may come grouped under its URN (`{"urn:...:enterprise:2.0:User": {"department": ...}}`,
  * RFC 7644 §3.5.2.1); scim-patch would split such a key at its last colon and store the group under `urn:...:2.0`.
@@ -201,6 +196,11 @@ function byAttribute(value: JsonObject, schemas: readonly string[]): JsonObject 
   );
 }
 
+/**
+ * A name under a schema this service knows, with the schema's URN as the schema spells it: URNs are
+ * case-insensitive (RFC 7643 §2.1), and scim-patch, which matches them as written, would file
+ * `...:core:2.0:user:active` under an unknown extension and leave `active` as it was.
+ */
 function canonicalSchema(name: string): string {
   const lower = name.toLowerCase();
   const schema = KNOWN_SCHEMAS.find((urn) => lower.startsWith(`${urn.toLowerCase()}:`));
